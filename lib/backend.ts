@@ -1,0 +1,143 @@
+/**
+ * Backend choice: the fastest TensorFlow.js backend this machine can load.
+ *
+ * Order: `tensorflow` (native libtensorflow through `@tensorflow/tfjs-node-gpu`, then
+ * `@tensorflow/tfjs-node`), then `wasm` (XNNPACK; installed by default, no native download),
+ * then `cpu` (plain JavaScript, slow). `RESIDUAL_BACKEND=tensorflow|wasm|cpu` overrides.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** A backend this library knows how to set up. */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+/** What {@link useBestBackend} chose, and why. */
+export interface BackendChoice {
+  /** The active TensorFlow.js backend. */
+  name: BackendName;
+  /** One sentence: why this backend (override, or what was tried first and failed). */
+  reason: string;
+}
+
+/** Options of {@link useBestBackend}. */
+export interface BackendOptions {
+  /** Force a backend, as `RESIDUAL_BACKEND` does; the argument wins over the variable. */
+  prefer?: BackendName;
+  /** Print the choice once (default true). */
+  verbose?: boolean;
+}
+
+const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+let chosen: Promise<BackendChoice> | undefined;
+let chosenFor: string | undefined;
+let announced = false;
+
+function errorLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0] ?? msg;
+}
+
+/** Parse `RESIDUAL_BACKEND`, refusing names we do not know. */
+export function backendFromEnv(value: string | undefined = process.env.RESIDUAL_BACKEND): BackendName | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const v = value.trim().toLowerCase();
+  if ((BACKENDS as readonly string[]).includes(v)) return v as BackendName;
+  throw new Error(`RESIDUAL_BACKEND='${value}' is not a backend: use one of ${BACKENDS.join(', ')}`);
+}
+
+async function tryTensorflow(): Promise<string | undefined> {
+  const failures: string[] = [];
+  for (const pkg of NATIVE_PACKAGES) {
+    try {
+      // The native package registers the 'tensorflow' backend on the shared tfjs-core instance.
+      require(pkg);
+      if (await tf.setBackend('tensorflow')) return undefined;
+      failures.push(`${pkg} loaded but its backend did not start`);
+    } catch (err) {
+      const missing = (err as { code?: string }).code === 'MODULE_NOT_FOUND' && errorLine(err).includes(pkg);
+      failures.push(`${pkg} ${missing ? 'not installed' : `failed to load: ${errorLine(err)}`}`);
+    }
+  }
+  return failures.join('; ');
+}
+
+async function tryWasm(): Promise<string | undefined> {
+  try {
+    require('@tensorflow/tfjs-backend-wasm');
+    await registerWasmExtras();
+    if (await tf.setBackend('wasm')) return undefined;
+    return 'the wasm backend did not start';
+  } catch (err) {
+    return `@tensorflow/tfjs-backend-wasm: ${errorLine(err)}`;
+  }
+}
+
+/** Kernels the library adds to the wasm backend so that it can train (see lib/backend/). */
+async function registerWasmExtras(): Promise<void> {
+  // Filled in by lib/backend/wasm-kernels.ts when present.
+}
+
+async function tryCpu(): Promise<string | undefined> {
+  return (await tf.setBackend('cpu')) ? undefined : 'the cpu backend did not start';
+}
+
+const attempts: Record<BackendName, () => Promise<string | undefined>> = {
+  tensorflow: tryTensorflow,
+  wasm: tryWasm,
+  cpu: tryCpu,
+};
+
+async function choose(prefer: BackendName | undefined): Promise<BackendChoice> {
+  if (prefer !== undefined) {
+    const failure = await attempts[prefer]();
+    if (failure !== undefined) throw new Error(`backend '${prefer}' was asked for but cannot start: ${failure}`);
+    await tf.ready();
+    return { name: prefer, reason: `asked for (${process.env.RESIDUAL_BACKEND ? 'RESIDUAL_BACKEND' : 'prefer'}=${prefer})` };
+  }
+  const skipped: string[] = [];
+  for (const name of BACKENDS) {
+    const failure = await attempts[name]();
+    if (failure === undefined) {
+      await tf.ready();
+      const why =
+        name === 'tensorflow'
+          ? 'native TensorFlow is installed (fastest)'
+          : name === 'wasm'
+            ? 'no native TensorFlow (tfjs-node) installed; wasm (XNNPACK) is the fastest portable backend'
+            : 'neither native TensorFlow nor wasm could start';
+      return { name, reason: skipped.length ? `${why} [skipped ${skipped.join(' | ')}]` : why };
+    }
+    skipped.push(`${name}: ${failure}`);
+  }
+  throw new Error(`no TensorFlow.js backend could start: ${skipped.join('; ')}`);
+}
+
+/**
+ * Pick and activate the fastest backend, once per process: `tensorflow` (tfjs-node-gpu, then
+ * tfjs-node, when importable), else `wasm`, else `cpu`. `RESIDUAL_BACKEND` (or `prefer`) overrides,
+ * and an override that cannot start is an error rather than a silent fallback.
+ * Says once which backend it chose and why.
+ *
+ * @example
+ * ```ts
+ * import { useBestBackend, tf } from 'residual-learning';
+ * const { name, reason } = await useBestBackend();
+ * ```
+ */
+export function useBestBackend(options: BackendOptions = {}): Promise<BackendChoice> {
+  const prefer = options.prefer ?? backendFromEnv();
+  const key = prefer ?? 'auto';
+  if (chosen === undefined || chosenFor !== key) {
+    chosenFor = key;
+    chosen = choose(prefer);
+    announced = false;
+  }
+  return chosen.then((choice) => {
+    if (!announced && options.verbose !== false) {
+      announced = true;
+      console.log(`residual-learning: using the ${choice.name} backend (${choice.reason})`);
+    }
+    return choice;
+  });
+}
