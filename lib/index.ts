@@ -39,3 +39,43 @@ export {
   type TutorialBlockOptions,
 } from './resnet';
 export { UsageError } from './errors';
+export {
+  stepSchedule,
+  cosineSchedule,
+  scheduleByName,
+  PAPER_MILESTONES,
+  PAPER_TOTAL_STEPS,
+  type Schedule,
+  type ScheduleName,
+  type StepScheduleOptions,
+  type CosineScheduleOptions,
+  type WarmupOptions,
+} from './train/schedule';
+export { SgdMomentum, decays, type SgdOptions, type SgdState, type WeightDecayScope } from './train/sgd';
+export {
+  train,
+  trainStep,
+  TrainingDivergedError,
+  type TrainData,
+  type TrainOptions,
+  type TrainCallbacks,
+  type StepInfo,
+} from './train/trainer';
+export { evaluate, batchLossAndCorrect, type EvalResult, type EvaluateOptions } from './train/evaluate';
+export { historyFrame, historyCsv, writeHistoryCsv, readHistoryCsv, HISTORY_COLUMNS, type HistoryRow } from './train/history';
+export { ProgressBar, formatProgress, formatDuration, type ProgressInfo, type ProgressMode, type ProgressOptions } from './train/progress';
+export {
+  fileModelHandler,
+  saveModel,
+  loadModel,
+  saveCheckpoint,
+  loadCheckpoint,
+  restoreCheckpoint,
+  latestCheckpointDir,
+  MODEL_JSON,
+  WEIGHTS_BIN,
+  type FileModelHandler,
+  type Checkpoint,
+  type CheckpointState,
+  type NormStats,
+} from './train/checkpoint';

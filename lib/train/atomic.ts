@@ -1,0 +1,38 @@
+/**
+ * Writing files so that a kill at any moment leaves either the old content or the new one:
+ * write a temporary file beside the target, flush it to disk, then rename it over the target.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+
+/** Write `data` to a file and flush it to disk before returning. */
+export async function writeFileSynced(file: string, data: string | Uint8Array): Promise<void> {
+  const fh = await fsp.open(file, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Flush a directory's entries (renames) to disk; ignored where the platform cannot. */
+export async function syncDir(dir: string): Promise<void> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // Some platforms cannot open or fsync a directory; the rename is still atomic.
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** Replace `file` atomically by `data` (temp file + rename). */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+  await writeFileSynced(tmp, data);
+  await fsp.rename(tmp, file);
+  await syncDir(path.dirname(file));
+}

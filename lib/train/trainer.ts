@@ -1,0 +1,272 @@
+/**
+ * The training loop of §4.2 for the CIFAR nets: mini-batch SGD with momentum and weight decay
+ * ({@link SgdMomentum}), softmax cross-entropy from logits, batch norm in training mode (batch
+ * statistics; the moving averages are updated for inference), a learning-rate schedule per step,
+ * evaluation in inference mode after each epoch, a checkpoint per epoch, resume, and a stop on a
+ * non-finite loss.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type pl from 'nodejs-polars';
+import * as path from 'node:path';
+import { batches, channelStats, type ChannelStats, type Cifar10Split } from '../data';
+import { UsageError } from '../errors';
+import { loadCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
+import { batchLossAndCorrect, evaluate } from './evaluate';
+import { historyFrame, writeHistoryCsv, type HistoryRow } from './history';
+import { formatDuration, ProgressBar, type ProgressOptions } from './progress';
+import { scheduleByName, type Schedule, type ScheduleName, type WarmupOptions } from './schedule';
+import { SgdMomentum, type WeightDecayScope } from './sgd';
+
+/** The data a run trains and evaluates on (the data module's `Cifar10`, or any two splits). */
+export interface TrainData {
+  train: Cifar10Split;
+  /** Evaluated after each epoch; omit to skip evaluation (test columns are then NaN). */
+  test?: Cifar10Split;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  /** Epochs to train in total (a resumed run continues up to this). */
+  epochs: number;
+  /** Mini-batch size, default 128 (§4.2). */
+  batchSize?: number;
+  /** Initial learning rate, default 0.1 (§4.2). */
+  lr?: number;
+  /**
+   * `'cosine'` (default, as the PyTorch reference), `'step'` (÷10 at 1/2 and 3/4 of the run: the
+   * paper's 32k/48k of 64k), or a function of the step.
+   */
+  schedule?: ScheduleName | Schedule;
+  /** The §4.2 warm-up for ResNet-110 (`true` for its defaults: 0.01 until error < 80% or 400 steps). */
+  warmup?: boolean | WarmupOptions;
+  /** Momentum, default 0.9. */
+  momentum?: number;
+  /** Weight decay, default 1e-4. */
+  weightDecay?: number;
+  /** Parameters weight decay applies to, default `'all'` (as PyTorch's reference); see {@link WeightDecayScope}. */
+  weightDecayScope?: WeightDecayScope;
+  /** Seed of shuffling and augmentation, default 0. */
+  seed?: number;
+  /** Random crop (4-pixel padding) and horizontal flip (§4.2), default true. */
+  augment?: boolean;
+  /** Normalisation statistics, default: those of `data.train` (per-pixel mean subtraction, §4.2, per channel). */
+  stats?: ChannelStats;
+  /** Run folder: a checkpoint per epoch and `history.csv`. Without it nothing is written. */
+  outDir?: string;
+  /** Continue the run in `outDir` from its checkpoint (default false: refuse a folder holding a run). */
+  resume?: boolean;
+  /** Progress display; `false` for none. Default: the automatic {@link ProgressBar}. */
+  progress?: boolean | ProgressOptions;
+  /** Images per evaluation pass, default 250. */
+  evalBatchSize?: number;
+  /** Settings recorded in the checkpoint and checked on resume (e.g. the model name). */
+  config?: Record<string, string | number | boolean>;
+}
+
+/** What {@link TrainCallbacks.onStep} receives. */
+export interface StepInfo {
+  epoch: number;
+  /** Steps completed in the run. */
+  step: number;
+  lr: number;
+  loss: number;
+  /** Error of this batch, fraction. */
+  err: number;
+}
+
+/** Hooks into the loop. An exception thrown by a hook ends the run (the last checkpoint stays). */
+export interface TrainCallbacks {
+  /** After each optimisation step. */
+  onStep?: (info: StepInfo) => void | Promise<void>;
+  /** After each epoch, once its checkpoint is written. */
+  onEpochEnd?: (row: HistoryRow) => void | Promise<void>;
+}
+
+/** The loss became NaN or infinite: the run stopped, the last checkpoint is kept. */
+export class TrainingDivergedError extends Error {
+  override readonly name = 'TrainingDivergedError';
+}
+
+function positiveInt(v: number, what: string): number {
+  if (!(Number.isInteger(v) && v > 0)) throw new UsageError(`${what} must be a positive integer, got ${v}`);
+  return v;
+}
+
+/**
+ * One optimisation step: forward in training mode, loss, gradients, update. Returns the loss and
+ * the number of correct predictions of the batch (still on the device).
+ */
+export function trainStep(
+  model: tf.LayersModel,
+  optimizer: SgdMomentum,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  lr: number,
+): { loss: tf.Scalar; correct: tf.Scalar } {
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let correct: tf.Scalar | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    // training: true → batch statistics, and the BN moving averages are updated (§3.4).
+    const logits = model.apply(x, { training: true }) as tf.Tensor;
+    const r = batchLossAndCorrect(logits, y);
+    correct = tf.keep(r.correct);
+    return r.loss;
+  }, variables);
+  optimizer.applyGradients(variables, grads, lr);
+  tf.dispose(grads);
+  if (correct === undefined) throw new Error('training step produced no prediction');
+  return { loss: value, correct };
+}
+
+/**
+ * Train `model` on `data` (see {@link TrainOptions}) and return the history, one row per epoch,
+ * as a DataFrame with columns epoch, step, lr, train_loss, train_err, test_loss, test_err,
+ * img_per_s, seconds.
+ *
+ * @throws TrainingDivergedError when the loss becomes NaN/∞ (the last good checkpoint is kept).
+ * @example
+ * ```ts
+ * const data = await loadCifar10('data/cifar-10-batches-bin');
+ * const history = await train(resnetCifar(20), data, { epochs: 30, outDir: 'runs/r20' });
+ * ```
+ */
+export async function train(
+  model: tf.LayersModel,
+  data: TrainData,
+  options: TrainOptions,
+  callbacks: TrainCallbacks = {},
+): Promise<pl.DataFrame> {
+  const epochs = positiveInt(options.epochs, 'epochs');
+  const batchSize = positiveInt(options.batchSize ?? 128, 'batch size');
+  const lr0 = options.lr ?? 0.1;
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new UsageError(`seed must be an integer, got ${seed}`);
+  if (data.train.n === 0) throw new UsageError('the training split is empty');
+  const stepsPerEpoch = Math.ceil(data.train.n / batchSize); // the last, smaller batch is kept (as PyTorch)
+  const totalSteps = epochs * stepsPerEpoch;
+  const schedule: Schedule =
+    typeof options.schedule === 'function' ? options.schedule : scheduleByName(options.schedule ?? 'cosine', lr0, totalSteps);
+  const warm: Required<WarmupOptions> | undefined =
+    options.warmup === undefined || options.warmup === false
+      ? undefined
+      : { lr: 0.01, untilTrainErr: 0.8, maxSteps: 400, ...(options.warmup === true ? {} : options.warmup) };
+  const config: Record<string, string | number | boolean> = {
+    batchSize,
+    lr: lr0,
+    schedule: typeof options.schedule === 'function' ? 'custom' : (options.schedule ?? 'cosine'),
+    ...options.config,
+  };
+
+  const optimizer = new SgdMomentum({
+    momentum: options.momentum,
+    weightDecay: options.weightDecay,
+    weightDecayScope: options.weightDecayScope,
+  });
+  const outDir = options.outDir;
+  let stats = options.stats ?? channelStats(data.train);
+  let history: HistoryRow[] = [];
+  let epoch0 = 0;
+  let step = 0;
+  let secondsBefore = 0;
+  let warmupDone = warm === undefined;
+  if (outDir !== undefined) {
+    const ckpt = await loadCheckpoint(outDir);
+    if (ckpt !== undefined && !options.resume) {
+      throw new UsageError(`${outDir} already holds a run (epoch ${ckpt.state.epoch}): pass --resume to continue it, or choose another --out`);
+    }
+    if (ckpt !== undefined) {
+      for (const [k, v] of Object.entries(config)) {
+        const was = ckpt.state.config[k];
+        if (was !== undefined && was !== v) {
+          throw new UsageError(`--resume: ${outDir} was trained with ${k}=${String(was)}, not ${String(v)}`);
+        }
+      }
+      if (ckpt.state.seed !== seed) throw new UsageError(`--resume: ${outDir} was trained with seed ${ckpt.state.seed}, not ${seed}`);
+      await restoreCheckpoint(ckpt, model, optimizer);
+      ({ stats, history, epoch: epoch0, step, seconds: secondsBefore, warmupDone } = ckpt.state);
+    }
+  }
+
+  const progressOpts = options.progress === undefined || options.progress === true ? {} : options.progress;
+  const bar = progressOpts === false ? undefined : new ProgressBar(progressOpts);
+  const started = Date.now();
+  const warmErrs: number[] = [];
+  try {
+    for (let epoch = epoch0 + 1; epoch <= epochs; epoch++) {
+      const t0 = Date.now();
+      let lossSum = 0;
+      let wrong = 0;
+      let seen = 0;
+      let stepInEpoch = 0;
+      let lr = lr0;
+      for (const b of batches(data.train, { batchSize, stats, shuffle: true, augment: options.augment ?? true, seed, epoch, dropLast: false })) {
+        lr = !warmupDone && warm !== undefined ? warm.lr : schedule(step);
+        const x = tf.tensor4d(b.x, [b.size, 32, 32, 3]);
+        const y = tf.tensor1d(b.y, 'int32');
+        const r = trainStep(model, optimizer, x, y, lr);
+        tf.dispose([x, y]);
+        const [lv, cv] = await Promise.all([r.loss.data(), r.correct.data()]);
+        tf.dispose([r.loss, r.correct]);
+        const loss = lv[0]!;
+        const err = 1 - cv[0]! / b.size;
+        step += 1;
+        stepInEpoch += 1;
+        if (!Number.isFinite(loss)) {
+          const kept = history.length > 0 ? `the last good checkpoint (epoch ${history[history.length - 1]!.epoch}) is kept` : 'no checkpoint was written yet';
+          throw new TrainingDivergedError(
+            `training diverged: the loss is ${loss} at epoch ${epoch}, step ${step} (lr ${lr}); ${kept}${outDir ? ` in ${outDir}` : ''}. Try a smaller --lr.`,
+          );
+        }
+        lossSum += loss * b.size;
+        wrong += err * b.size;
+        seen += b.size;
+        if (!warmupDone && warm !== undefined) {
+          // §4.2: "0.01 to warm up the training until the training error is below 80%".
+          warmErrs.push(err);
+          if (warmErrs.length > 10) warmErrs.shift();
+          const recent = warmErrs.reduce((s, e) => s + e, 0) / warmErrs.length;
+          if ((warmErrs.length >= Math.min(10, warm.maxSteps) && recent < warm.untilTrainErr) || step >= warm.maxSteps) warmupDone = true;
+        }
+        if (bar !== undefined) {
+          const elapsed = (Date.now() - t0) / 1000;
+          const ips = seen / Math.max(elapsed, 1e-9);
+          const stepsLeft = totalSteps - step;
+          bar.update({
+            epoch, epochs, stepInEpoch, stepsPerEpoch, loss: lossSum / seen, err: wrong / seen, lr,
+            imgPerSec: ips, secondsLeft: (stepsLeft * batchSize) / ips,
+          });
+        }
+        await callbacks.onStep?.({ epoch, step, lr, loss, err });
+      }
+      const trainSeconds = (Date.now() - t0) / 1000;
+      const test = data.test !== undefined ? await evaluate(model, data.test, { stats, batchSize: options.evalBatchSize }) : undefined;
+      const row: HistoryRow = {
+        epoch,
+        step,
+        lr,
+        train_loss: lossSum / seen,
+        train_err: wrong / seen,
+        test_loss: test?.loss ?? NaN,
+        test_err: test !== undefined ? 1 - test.accuracy : NaN,
+        img_per_s: seen / Math.max(trainSeconds, 1e-9),
+        seconds: secondsBefore + (Date.now() - started) / 1000,
+      };
+      history.push(row);
+      if (outDir !== undefined) {
+        const state: CheckpointState = { version: 1, epoch, step, seed, stats, history, seconds: row.seconds, warmupDone, config };
+        await saveCheckpoint(outDir, model, optimizer, state);
+        await writeHistoryCsv(path.join(outDir, 'history.csv'), history);
+      }
+      bar?.epochEnd(
+        `epoch ${epoch}/${epochs} train loss ${row.train_loss.toFixed(4)} err ${(row.train_err * 100).toFixed(2)}%` +
+          (test ? ` | test loss ${row.test_loss.toFixed(4)} err ${(row.test_err * 100).toFixed(2)}%` : '') +
+          ` | ${Math.round(row.img_per_s)} img/s | ${formatDuration(row.seconds)}`,
+      );
+      await callbacks.onEpochEnd?.(row);
+    }
+  } finally {
+    bar?.close();
+    optimizer.dispose();
+  }
+  return historyFrame(history);
+}
