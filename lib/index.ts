@@ -39,3 +39,4 @@ export {
   type TutorialBlockOptions,
 } from './resnet';
 export { UsageError } from './errors';
+export { constructDeeper, type ConstructOptions } from './construct';
