@@ -120,7 +120,7 @@ export async function downloadCifar10(opts: DownloadOptions = {}): Promise<Downl
       );
     }
     const out = path.join(tmp, 'extract');
-    const files = await extractTarGz(archive, out);
+    const files = await extractTarGz(archive, out, opts.signal);
     const content = await findContent(out, files, source);
     await checkFiles(content, source);
     if (remote) await fsp.rm(archive, { force: true });
@@ -311,6 +311,7 @@ async function fetchToFile(url: string, file: string, opts: DownloadOptions): Pr
   try {
     await pipeline(res, tap, createWriteStream(file));
   } catch (err) {
+    if (opts.signal?.aborted) throw new UsageError(`download of ${url} interrupted after ${bytes} bytes. Nothing was kept.`);
     throw new UsageError(
       `download of ${url} broke off after ${bytes}${total !== undefined ? ` of ${total}` : ''} bytes: ${describe(err)}. ` +
         'Nothing was kept; run the command again, or download the archive yourself and use --from FILE.',

@@ -141,10 +141,11 @@ const TYPE_NAMES: Record<string, string> = {
  * land outside `dest`. Reads the gzip stream to its end so a truncated or corrupt archive
  * is reported rather than half-used.
  *
+ * @param signal stop early (the caller removes what was written)
  * @returns the extracted regular files, relative to `dest`, with '/' separators
  * @throws UsageError naming the archive and the fault
  */
-export async function extractTarGz(archive: string, dest: string): Promise<string[]> {
+export async function extractTarGz(archive: string, dest: string, signal?: AbortSignal): Promise<string[]> {
   const input = createReadStream(archive);
   const gunzip = createGunzip();
   input.on('error', (err) => gunzip.destroy(err));
@@ -153,7 +154,7 @@ export async function extractTarGz(archive: string, dest: string): Promise<strin
   const reader = new ChunkReader(it);
   try {
     await fsp.mkdir(dest, { recursive: true });
-    const files = await readEntries(reader, dest);
+    const files = await readEntries(reader, dest, signal);
     await reader.drain();
     return files;
   } catch (err) {
@@ -171,12 +172,13 @@ export async function extractTarGz(archive: string, dest: string): Promise<strin
   }
 }
 
-async function readEntries(reader: ChunkReader, dest: string): Promise<string[]> {
+async function readEntries(reader: ChunkReader, dest: string, signal: AbortSignal | undefined): Promise<string[]> {
   const files: string[] = [];
   let longName: string | undefined;
   let pax: Record<string, string> = {};
   let sawHeader = false;
   for (;;) {
+    if (signal?.aborted) throw new TarError('extraction was interrupted');
     const h = await reader.exact(BLOCK, 'a header');
     if (h === null) {
       if (!sawHeader) throw new TarError('is empty (no tar entries)');
