@@ -248,7 +248,7 @@ export function channelStats(split: Cifar10Split): ChannelStats {
   const sum = [0, 0, 0];
   const sq = [0, 0, 0];
   // Histogram per channel: exact and cheap (one increment per value).
-  const hist = [new Float64Array(256), new Float64Array(256), new Float64Array(256)];
+  const hist = [new Uint32Array(256), new Uint32Array(256), new Uint32Array(256)]; // ≤ 2^32 − 1 values per channel
   const [h0, h1, h2] = hist;
   const len = split.n * IMAGE_VALUES;
   for (let i = 0; i < len; i += 3) {
