@@ -40,3 +40,4 @@ export {
 } from './resnet';
 export { UsageError } from './errors';
 export { constructDeeper, type ConstructOptions } from './construct';
+export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './analysis';
