@@ -41,3 +41,4 @@ export {
 export { UsageError } from './errors';
 export { constructDeeper, type ConstructOptions } from './construct';
 export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './analysis';
+export { quickMode, findCifar10, type DataLocation } from './course';
