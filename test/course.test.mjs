@@ -47,7 +47,7 @@ describe('course settings', () => {
 
   test('no data: a clear error that says how to get it', () => {
     assert.throws(
-      () => withEnv({ RESIDUAL_DATA: join(root, 'nowhere') }, () => findCifar10(join(root, 'empty'))),
+      () => withEnv({ RESIDUAL_DATA: join(root, 'nowhere') }, () => findCifar10(join(root, 'a', 'b', 'empty'))),
       (e) => e instanceof UsageError && /RESIDUAL_DATA=.*nowhere has no CIFAR-10 files/.test(e.message) && /residual data download --dir data\/cifar10/.test(e.message),
     );
   });
