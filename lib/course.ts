@@ -30,17 +30,19 @@ function looksLikeCifar(dir: string): boolean {
 }
 
 /**
- * Find CIFAR-10 (binary version): `RESIDUAL_DATA` if set, else `data/cifar10` of the repository,
- * else the shared subset beside the repository (`../shared/datasets/cifar10-subset`).
+ * Find CIFAR-10 (binary version): the folder `RESIDUAL_DATA` names if it is set (and only there),
+ * else `data/cifar10` of the repository, else the shared subset beside the repository
+ * (`../shared/datasets/cifar10-subset`).
  *
  * @param root the repository root (default: the folder this package is installed in)
  */
 export function findCifar10(root: string = resolve(__dirname, '..')): DataLocation {
-  const candidates = [
-    process.env.RESIDUAL_DATA,
-    join(root, 'data', 'cifar10'),
-    join(root, '..', 'shared', 'datasets', 'cifar10-subset'),
-  ].filter((d): d is string => d !== undefined && d !== '');
+  const asked = process.env.RESIDUAL_DATA;
+  // A folder the reader named is the only place looked at: no silent fallback to other data.
+  const candidates =
+    asked !== undefined && asked !== ''
+      ? [asked]
+      : [join(root, 'data', 'cifar10'), join(root, '..', 'shared', 'datasets', 'cifar10-subset')];
   for (const dir of candidates) {
     if (!looksLikeCifar(dir)) continue;
     const kind = statSync(join(dir, 'data_batch_1.bin')).size >= FULL_TRAIN_BYTES ? 'full' : 'subset';
@@ -50,7 +52,7 @@ export function findCifar10(root: string = resolve(__dirname, '..')): DataLocati
         : `a subset of real CIFAR-10 (the first images of each official batch) in ${dir}`;
     return { dir: resolve(dir), kind, description };
   }
-  const where = process.env.RESIDUAL_DATA ? `RESIDUAL_DATA=${process.env.RESIDUAL_DATA} has no CIFAR-10 files; ` : '';
+  const where = asked ? `RESIDUAL_DATA=${asked} has no CIFAR-10 files; ` : '';
   throw new UsageError(
     `${where}CIFAR-10 was not found (looked in ${candidates.join(', ')}). ` +
       'Download it with `npx residual data download --dir data/cifar10`, or set RESIDUAL_DATA to a folder holding data_batch_1.bin … test_batch.bin.',

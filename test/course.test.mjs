@@ -45,9 +45,10 @@ describe('course settings', () => {
     assert.match(fallback.description, /subset of real CIFAR-10/);
   });
 
-  test('no data: a clear error that says how to get it', () => {
+  test('no data: a clear error that says how to get it; RESIDUAL_DATA is the only place then', () => {
+    const repoWithSubsetBeside = join(root, 'repo');
     assert.throws(
-      () => withEnv({ RESIDUAL_DATA: join(root, 'nowhere') }, () => findCifar10(join(root, 'a', 'b', 'empty'))),
+      () => withEnv({ RESIDUAL_DATA: join(root, 'nowhere') }, () => findCifar10(repoWithSubsetBeside)),
       (e) => e instanceof UsageError && /RESIDUAL_DATA=.*nowhere has no CIFAR-10 files/.test(e.message) && /residual data download --dir data\/cifar10/.test(e.message),
     );
   });
