@@ -75,3 +75,5 @@ export {
   type DownloadResult,
 } from './data/download';
 export { extractTarGz } from './data/tar';
+export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './analysis';
+export { quickMode, findCifar10, type DataLocation } from './course';
