@@ -3,7 +3,8 @@
  * and accuracy over a split.
  */
 import * as tf from '@tensorflow/tfjs';
-import { batches, type ChannelStats, type Cifar10Split } from '../data';
+import { batches } from '../data/batches';
+import type { ChannelStats, Cifar10Split } from '../data/cifar10';
 
 /** Result of {@link evaluate}. */
 export interface EvalResult {

@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type pl from 'nodejs-polars';
 import * as path from 'node:path';
-import { batches, channelStats, type ChannelStats, type Cifar10Split } from '../data';
+import { batches } from '../data/batches';
+import { channelStats, type ChannelStats, type Cifar10Split } from '../data/cifar10';
 import { UsageError } from '../errors';
 import { loadCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
 import { batchLossAndCorrect, evaluate } from './evaluate';
