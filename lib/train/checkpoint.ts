@@ -187,14 +187,10 @@ export function latestCheckpointDir(runDir: string): string | undefined {
 }
 
 /** Map tf.Variable names (process-specific) to the weights' original names (stable, as saved). */
-function variableNames(model: tf.LayersModel): { toOriginal: Map<string, string>; toVariable: Map<string, string> } {
+function variableNames(model: tf.LayersModel): Map<string, string> {
   const toOriginal = new Map<string, string>();
-  const toVariable = new Map<string, string>();
-  for (const w of model.trainableWeights) {
-    toOriginal.set((w.read() as tf.Variable).name, w.originalName);
-    toVariable.set(w.originalName, (w.read() as tf.Variable).name);
-  }
-  return { toOriginal, toVariable };
+  for (const w of model.trainableWeights) toOriginal.set((w.read() as tf.Variable).name, w.originalName);
+  return toOriginal;
 }
 
 /**
@@ -210,7 +206,7 @@ export async function saveCheckpoint(runDir: string, model: tf.LayersModel, opti
   await fsp.mkdir(tmp);
   await model.save(fileModelHandler(tmp));
   const opt = await optimizer.getState();
-  const { toOriginal } = variableNames(model);
+  const toOriginal = variableNames(model);
   const manifest: { name: string; shape: number[] }[] = [];
   const bytes = new Uint8Array(opt.buffers.reduce((s, b) => s + b.values.byteLength, 0));
   let off = 0;
@@ -268,25 +264,35 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undef
  */
 export async function restoreCheckpoint(checkpoint: Checkpoint, model: tf.LayersModel, optimizer: SgdMomentum): Promise<void> {
   const artifacts = await fileModelHandler(checkpoint.dir).load();
-  const named = tf.io.decodeWeights(artifacts.weightData ?? new ArrayBuffer(0), artifacts.weightSpecs ?? []);
+  const specs = artifacts.weightSpecs ?? [];
+  const named = tf.io.decodeWeights(artifacts.weightData ?? new ArrayBuffer(0), specs);
+  // Saved name → the model's weight: by name when the names match (nets built with fixed names),
+  // else by position (same architecture, auto-generated layer names differ between instances).
+  const byName = new Map(model.weights.map((w) => [w.originalName, w]));
+  const sameNames = specs.length === model.weights.length && specs.every((s) => byName.has(s.name));
+  const target = new Map<string, tf.LayerVariable>();
   try {
-    const have = new Map(model.weights.map((w) => [w.originalName, w.shape]));
-    for (const [name, t] of Object.entries(named)) {
-      const shape = have.get(name);
-      if (shape === undefined || shape.length !== t.shape.length || shape.some((d, i) => d !== t.shape[i])) {
-        throw new UsageError(`${checkpoint.dir}: weight '${name}' [${t.shape.join(', ')}] does not fit this model (was it trained with another --model?)`);
+    if (specs.length !== model.weights.length) {
+      throw new UsageError(`${checkpoint.dir}: ${specs.length} weights saved, the model has ${model.weights.length} (another --model?)`);
+    }
+    specs.forEach((s, i) => {
+      const w = sameNames ? byName.get(s.name)! : model.weights[i]!;
+      const t = named[s.name]!;
+      if (w.shape.length !== t.shape.length || w.shape.some((d, k) => d !== t.shape[k])) {
+        throw new UsageError(`${checkpoint.dir}: weight '${s.name}' [${t.shape.join(', ')}] does not fit this model's [${w.shape.join(', ')}] (another --model?)`);
       }
-    }
-    if (Object.keys(named).length !== have.size) {
-      throw new UsageError(`${checkpoint.dir}: ${Object.keys(named).length} weights saved, the model has ${have.size} (another --model?)`);
-    }
-    model.loadWeights(named, true);
+      target.set(s.name, w);
+    });
+    for (const [name, w] of target) w.write(named[name]!);
   } finally {
     tf.dispose(Object.values(named));
   }
-  const { toVariable } = variableNames(model);
   optimizer.setState({
     iterations: checkpoint.optimizer.iterations,
-    buffers: checkpoint.optimizer.buffers.map((b) => ({ ...b, name: toVariable.get(b.name) ?? b.name })),
+    buffers: checkpoint.optimizer.buffers.map((b) => {
+      const w = target.get(b.name);
+      if (w === undefined) throw new UsageError(`${checkpoint.dir}/optimizer.json: momentum for unknown weight '${b.name}'`);
+      return { ...b, name: (w.read() as tf.Variable).name };
+    }),
   });
 }
