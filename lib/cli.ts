@@ -8,6 +8,8 @@ import { UsageError } from './errors';
 type Command = { summary: string; load: () => Promise<{ main(argv: string[]): Promise<void> }> };
 
 const commands: Record<string, Command> = {
+  train: { summary: 'train a CIFAR net (§4.2 recipe) with checkpoints and --resume', load: () => import('./commands/train.js') },
+  evaluate: { summary: 'test accuracy and loss of a saved model or run (--json)', load: () => import('./commands/evaluate.js') },
   data: { summary: 'download CIFAR-10 (data download), or describe it (data info)', load: () => import('./commands/data.js') },
 };
 

@@ -188,6 +188,9 @@ export async function train(
     }
   }
 
+  // Saved with the model (model.json userDefinedMetadata) so that evaluation normalises the same way.
+  model.setUserDefinedMetadata({ ...(model.getUserDefinedMetadata() ?? {}), stats });
+
   const progressOpts = options.progress === undefined || options.progress === true ? {} : options.progress;
   const bar = progressOpts === false ? undefined : new ProgressBar(progressOpts);
   const started = Date.now();

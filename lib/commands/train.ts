@@ -1,0 +1,169 @@
+/**
+ * `residual train --model resnet20 --data DIR --epochs N --out DIR [...]`: train a CIFAR net with
+ * the recipe of §4.2 (SGD, momentum 0.9, weight decay 1e-4, batch 128, lr 0.1, cosine or the
+ * paper's step schedule), a checkpoint per epoch in --out, `--resume` to continue a stopped run.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { useBestBackend } from '../backend';
+import { loadCifar10 } from '../data/cifar10';
+import { UsageError } from '../errors';
+import { cifarBlocksPerStage, cifarNetByName } from '../nets';
+import type { Shortcut } from '../blocks';
+import { fileModelHandler, MODEL_JSON } from '../train/checkpoint';
+import type { WeightDecayScope } from '../train/sgd';
+import { train, TrainingDivergedError } from '../train/trainer';
+
+const USAGE = `usage: residual train --model NAME|DIR --data DIR --epochs N --out DIR [options]
+
+  --model NAME|DIR    resnet20, resnet32, resnet44, resnet56, resnet110, …, plain20, …
+                      (depth 6n+2, §4.2), or a folder with a saved model.json to start from
+  --data DIR          CIFAR-10 binary folder (data_batch_1..5.bin, test_batch.bin)
+  --epochs N          epochs in total (a resumed run continues up to N)
+  --out DIR           run folder: checkpoints/, LATEST, history.csv
+  --seed N            shuffling and augmentation seed (default 0)
+  --batch N           mini-batch size (default 128)
+  --lr X              initial learning rate (default 0.1)
+  --schedule NAME     cosine (default, per step) or step (÷10 at 1/2 and 3/4 of the run, §4.2)
+  --warmup MODE       auto (default: on for depth ≥ 110, §4.2), on or off: lr 0.01 until
+                      the training error is below 80% or 400 steps
+  --weight-decay X    default 1e-4
+  --decay-scope S     all (default, as PyTorch's reference) or kernels
+  --shortcut S        auto (default, option B), zero-pad (option A), projection
+  --limit-train N     use the first N training images
+  --limit-test N      use the first N test images
+  --no-augment        no random crop/flip
+  --resume            continue the run in --out from its checkpoint
+  backend: RESIDUAL_BACKEND=tensorflow|wasm|cpu overrides the automatic choice`;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        model: { type: 'string' },
+        data: { type: 'string' },
+        epochs: { type: 'string' },
+        out: { type: 'string' },
+        seed: { type: 'string', default: '0' },
+        batch: { type: 'string', default: '128' },
+        lr: { type: 'string', default: '0.1' },
+        schedule: { type: 'string', default: 'cosine' },
+        warmup: { type: 'string', default: 'auto' },
+        'weight-decay': { type: 'string', default: '1e-4' },
+        'decay-scope': { type: 'string', default: 'all' },
+        shortcut: { type: 'string', default: 'auto' },
+        'limit-train': { type: 'string' },
+        'limit-test': { type: 'string' },
+        'no-augment': { type: 'boolean', default: false },
+        resume: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+}
+
+/** A whole number ≥ min from an option, or a UsageError naming the option. */
+export function intArg(value: string | undefined, name: string, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, got '${value}'`);
+  return v;
+}
+
+/** A number > 0 (or ≥ 0 with allowZero) from an option, or a UsageError naming the option. */
+export function numArg(value: string, name: string, allowZero = false): number {
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new UsageError(`--${name} must be a number ${allowZero ? '≥' : '>'} 0, got '${value}'`);
+  }
+  return v;
+}
+
+function required(value: string | undefined, name: string): string {
+  if (value === undefined || value === '') throw new UsageError(`--${name} is required\n\n${USAGE}`);
+  return value;
+}
+
+/** Entry point of `residual train`. */
+export async function main(argv: string[]): Promise<void> {
+  const a = parse(argv);
+  if (a.help) {
+    console.log(USAGE);
+    return;
+  }
+  const modelArg = required(a.model, 'model');
+  const dataDir = required(a.data, 'data');
+  const epochs = intArg(required(a.epochs, 'epochs'), 'epochs')!;
+  const out = required(a.out, 'out');
+  const seed = intArg(a.seed, 'seed', 0)!;
+  const batchSize = intArg(a.batch, 'batch')!;
+  const lr = numArg(a.lr, 'lr');
+  const weightDecay = numArg(a['weight-decay'], 'weight-decay', true);
+  if (a.schedule !== 'cosine' && a.schedule !== 'step') throw new UsageError(`--schedule must be cosine or step, got '${a.schedule}'`);
+  if (!['auto', 'on', 'off'].includes(a.warmup)) throw new UsageError(`--warmup must be auto, on or off, got '${a.warmup}'`);
+  if (a['decay-scope'] !== 'all' && a['decay-scope'] !== 'kernels') throw new UsageError(`--decay-scope must be all or kernels, got '${a['decay-scope']}'`);
+  if (!['auto', 'zero-pad', 'projection'].includes(a.shortcut)) throw new UsageError(`--shortcut must be auto, zero-pad or projection, got '${a.shortcut}'`);
+  const limitTrain = intArg(a['limit-train'], 'limit-train');
+  const limitTest = intArg(a['limit-test'], 'limit-test');
+  const fromDir = existsSync(path.join(modelArg, MODEL_JSON));
+  const nameMatch = /^(resnet|plain)(\d+)$/.exec(modelArg);
+  if (!fromDir && nameMatch === null) {
+    throw new UsageError(`--model '${modelArg}' is neither a CIFAR net name (resnet20, plain56, …) nor a folder with ${MODEL_JSON}`);
+  }
+  if (nameMatch !== null) {
+    try {
+      cifarBlocksPerStage(Number(nameMatch[2]));
+    } catch (err) {
+      throw new UsageError(`--model ${modelArg}: ${(err as Error).message}`);
+    }
+  }
+  if (!existsSync(dataDir)) throw new UsageError(`--data ${dataDir}: no such folder`);
+
+  const backend = await useBestBackend();
+  const data = await loadCifar10(dataDir, { limitTrain, limitTest });
+  const model = fromDir
+    ? await tf.loadLayersModel(fileModelHandler(modelArg))
+    : cifarNetByName(modelArg, { shortcut: a.shortcut as Shortcut });
+  const depth = nameMatch !== null ? Number(nameMatch[2]) : 0;
+  const warmup = a.warmup === 'on' || (a.warmup === 'auto' && depth >= 110);
+  console.log(
+    `training ${fromDir ? `${model.name} from ${modelArg}` : modelArg} (${model.countParams()} parameters) on ${data.train.n} images ` +
+      `for ${epochs} epochs, batch ${batchSize}, lr ${lr} (${a.schedule}${warmup ? ', warm-up 0.01' : ''}), ${backend.name} backend → ${out}`,
+  );
+  try {
+    const history = await train(
+      model,
+      data,
+      {
+        epochs,
+        batchSize,
+        lr,
+        schedule: a.schedule,
+        warmup,
+        weightDecay,
+        weightDecayScope: a['decay-scope'] as WeightDecayScope,
+        seed,
+        augment: !a['no-augment'],
+        outDir: out,
+        resume: a.resume,
+        config: { model: fromDir ? `dir:${path.resolve(modelArg)}` : modelArg, limitTrain: limitTrain ?? data.train.n, augment: !a['no-augment'] },
+      },
+      {},
+    );
+    const last = history.height > 0 ? history.row(history.height - 1) : undefined;
+    if (last !== undefined) {
+      const cols = history.columns;
+      const v = (c: string): number => Number(last[cols.indexOf(c)]);
+      console.log(`done: epoch ${v('epoch')}, test error ${(v('test_err') * 100).toFixed(2)}%, history in ${path.join(out, 'history.csv')}`);
+    }
+  } catch (err) {
+    if (err instanceof TrainingDivergedError) throw new UsageError(err.message);
+    throw err;
+  }
+}
