@@ -234,3 +234,38 @@ describe('checkpoints', () => {
 
 import { mkdirSync } from 'node:fs';
 function require_mkdir(p) { mkdirSync(p, { recursive: true }); }
+
+describe('checkpoints of the paper nets', () => {
+  test('ResNet-8 with option-A shortcuts (a custom layer) and projections round-trips through the file handler', async () => {
+    for (const shortcut of ['zero-pad', 'projection']) {
+      const m = lib.resnetCifar(8, { shortcut });
+      const dir = tmp();
+      await lib.saveModel(m, dir);
+      const back = await lib.loadModel(dir);
+      const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 11);
+      assert.deepEqual(Array.from(back.predict(x).dataSync()), Array.from(m.predict(x).dataSync()), shortcut);
+      assert.equal(back.weights.length, m.weights.length);
+    }
+  });
+
+  test('restoring into a model of another architecture is refused with the reason', async () => {
+    const dir = tmp();
+    await lib.train(tinyModel(), data, { epochs: 1, batchSize: 128, outDir: dir, ...quiet });
+    await assert.rejects(
+      lib.train(lib.resnetCifar(8), data, { epochs: 2, batchSize: 128, outDir: dir, resume: true, ...quiet }),
+      (e) => e instanceof lib.UsageError && /weights saved, the model has/.test(e.message),
+    );
+  });
+});
+
+describe('warm-up (§4.2)', () => {
+  test('lr 0.01 until the error drops below the threshold or maxSteps, then the schedule', async () => {
+    const lrs = [];
+    await lib.train(tinyModel(), { train: data.train }, { epochs: 2, batchSize: 32, lr: 0.1, schedule: 'step', warmup: { maxSteps: 3, untilTrainErr: 0 }, ...quiet }, {
+      onStep: ({ lr }) => lrs.push(lr),
+    });
+    assert.deepEqual(lrs.slice(0, 4), [0.01, 0.01, 0.01, 0.1]);
+    // step schedule over 16 steps: ÷10 at 8 and 12
+    assert.ok(Math.abs(lrs[8] - 0.01) < 1e-12 && Math.abs(lrs[12] - 0.001) < 1e-12, String(lrs));
+  });
+});
