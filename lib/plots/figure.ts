@@ -1,0 +1,129 @@
+// A plotly.js figure as plain data, and how it is shown: one MIME bundle with the plotly JSON
+// (JupyterLab draws it), HTML that draws it with plotly.js embedded (classic Notebook, exported
+// HTML, any trusted page) and a text summary (terminals, untrusted or code-host views).
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { displayBundle, newLiveDisplay, type MimeBundle } from '../display';
+
+/** One plotly.js trace (`{ type: 'scatter', x, y, ... }`); see plotly.js's reference. */
+export interface Trace {
+  type?: string;
+  name?: string;
+  [attribute: string]: unknown;
+}
+
+/** A plotly.js figure: traces and layout, plain JSON-able data (nothing drawn yet). */
+export interface Figure {
+  data: Trace[];
+  layout: Record<string, unknown>;
+}
+
+/** The MIME type JupyterLab's plotly renderer draws. */
+export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+
+/**
+ * Marks the `<script>` that carries plotly.js inside an HTML output, so tools (the book export,
+ * the notebook runner) can find it and move or strip it.
+ */
+export const PLOTLY_SCRIPT_ATTRIBUTE = 'data-residual-plotly';
+
+let plotlySource: { version: string; code: string } | undefined;
+
+/** plotly.js from the `plotly.js-dist` package: its version and code, read once. */
+export function plotlyJs(): { version: string; code: string } {
+  if (plotlySource === undefined) {
+    const file = require.resolve('plotly.js-dist');
+    const pkg = JSON.parse(readFileSync(require.resolve('plotly.js-dist/package.json'), 'utf8')) as { version: string };
+    // `</script` inside would end the element early.
+    plotlySource = { version: pkg.version, code: readFileSync(file, 'utf8').replace(/<\/script/gi, '<\\/script') };
+  }
+  return plotlySource;
+}
+
+/** The `<script>` element that defines `window.Plotly` unless the page has it already. */
+export function plotlyScriptTag(): string {
+  const { version, code } = plotlyJs();
+  return `<script type="text/javascript" ${PLOTLY_SCRIPT_ATTRIBUTE}="${version}">if (!window.Plotly) {\n${code}\n}</script>`;
+}
+
+/** JSON that is safe inside a `<script>` element. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** Whether this process has sent plotly.js to the notebook page already. */
+let plotlySent = false;
+
+/**
+ * HTML that draws `fig` with plotly.js. With `includePlotly` the library is embedded first
+ * (guarded, so a page that has it does not run it twice); without it the drawing waits a few
+ * seconds for `window.Plotly` and otherwise says how to get the plot.
+ */
+export function figureHtml(fig: Figure, includePlotly: boolean): string {
+  const id = `residual-plot-${randomBytes(6).toString('hex')}`;
+  const draw = [
+    '(function () {',
+    `  var el = document.getElementById(${scriptJson(id)});`,
+    `  var fig = ${scriptJson(fig)};`,
+    '  var tries = 0;',
+    '  function draw() {',
+    '    if (window.Plotly) { window.Plotly.newPlot(el, fig.data, fig.layout, { displaylogo: false, responsive: true }); return; }',
+    '    if (++tries < 100) { setTimeout(draw, 100); return; }',
+    "    el.textContent = 'plotly.js is not loaded in this page: run the cell again to draw this figure.';",
+    '  }',
+    '  draw();',
+    '})();',
+  ].join('\n');
+  const div = `<div id="${id}" class="residual-plot"></div>`;
+  return `${includePlotly ? plotlyScriptTag() : ''}${div}<script type="text/javascript">\n${draw}\n</script>`;
+}
+
+/** A short text description of a figure, for places that cannot draw it. */
+export function figureText(fig: Figure): string {
+  const layoutTitle = fig.layout['title'];
+  const title =
+    typeof layoutTitle === 'string'
+      ? layoutTitle
+      : typeof layoutTitle === 'object' && layoutTitle !== null && typeof (layoutTitle as { text?: unknown }).text === 'string'
+        ? (layoutTitle as { text: string }).text
+        : 'untitled';
+  const lines = [`Figure: ${title} (${fig.data.length} trace${fig.data.length === 1 ? '' : 's'})`];
+  for (const trace of fig.data) {
+    const points = Array.isArray(trace['y']) ? `, ${(trace['y'] as unknown[]).length} points` : '';
+    lines.push(`  - ${trace.type ?? 'scatter'}${trace.name === undefined ? '' : ` "${trace.name}"`}${points}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The MIME bundle for a figure: plotly JSON, HTML (plotly.js embedded once per process unless
+ * `includePlotly` says otherwise) and text. Extra representations (e.g. an `image/png`) can be
+ * added by the caller.
+ */
+export function figureBundle(fig: Figure, options: { includePlotly?: boolean } = {}): MimeBundle {
+  const include = options.includePlotly ?? !plotlySent;
+  plotlySent ||= include;
+  return {
+    [PLOTLY_MIME]: { data: fig.data, layout: fig.layout },
+    'text/html': figureHtml(fig, include),
+    'text/plain': figureText(fig),
+  };
+}
+
+/** Shows a figure in the notebook (its text summary outside one). */
+export function show(fig: Figure, extra: MimeBundle = {}): void {
+  displayBundle({ ...figureBundle(fig), ...extra });
+}
+
+/** A figure shown once and then redrawn in place, e.g. training curves while training runs. */
+export interface LiveFigure {
+  /** Replaces the shown figure by `fig`. */
+  update(fig: Figure): void;
+}
+
+/** A new figure display that `update` redraws in place (printed as text outside a notebook). */
+export function liveFigure(): LiveFigure {
+  const display = newLiveDisplay();
+  return { update: (fig) => display.update(figureBundle(fig)) };
+}
+

@@ -1,0 +1,80 @@
+"""Execute one notebook through Jupyter's own client (the real kernel protocol) and write its
+outputs back atomically. Used by scripts/notebooks.mjs; exit status 1 names the failing cell.
+
+usage: execute_notebook.py NOTEBOOK [--kernel tslab] [--cwd DIR] [--timeout SECONDS] [--keep-plotly]
+"""
+import argparse
+import os
+import re
+import sys
+import tempfile
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+# plotly.js embedded by lib/plots/figure.ts: several MB, needed in a live page only; the
+# stored notebook keeps the figure (JSON and drawing code), the book export adds plotly.js.
+PLOTLY_SCRIPT = re.compile(r'<script type="text/javascript" data-residual-plotly="[^"]*">.*?</script>', re.S)
+
+
+def strip_plotly(nb):
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            html = out.get("data", {}).get("text/html")
+            if html is None:
+                continue
+            text = "".join(html) if isinstance(html, list) else html
+            if "data-residual-plotly" in text:
+                out["data"]["text/html"] = PLOTLY_SCRIPT.sub("", text)
+
+
+def write_atomically(nb, path):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".ipynb", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            nbformat.write(nb, f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("notebook")
+    parser.add_argument("--kernel", default="tslab")
+    parser.add_argument("--cwd", default=None)
+    parser.add_argument("--timeout", type=int, default=1800)
+    parser.add_argument("--keep-plotly", action="store_true")
+    args = parser.parse_args()
+
+    path = args.notebook
+    name = os.path.basename(path)
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["kernelspec"] = {"name": args.kernel, "display_name": "TypeScript (tslab)", "language": "typescript"}
+    cwd = args.cwd or os.path.dirname(os.path.abspath(path))
+    client = NotebookClient(nb, kernel_name=args.kernel, timeout=args.timeout, allow_errors=False,
+                            resources={"metadata": {"path": cwd}})
+    index = -1
+    try:
+        with client.setup_kernel(cwd=cwd):
+            code_cells = 0
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type == "code":
+                    code_cells += 1
+                client.execute_cell(cell, index)
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
+        where = f"cell {index + 1}" + (f" (code cell {code_cells})" if index >= 0 else "")
+        print(f"{name}: {where} failed:\n{e}", file=sys.stderr)
+        return 1
+    if not args.keep_plotly:
+        strip_plotly(nb)
+    write_atomically(nb, path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
