@@ -29,6 +29,18 @@ def strip_plotly(nb):
                 out["data"]["text/html"] = PLOTLY_SCRIPT.sub("", text)
 
 
+def failing_cell(nb):
+    """Where execution stopped: the first cell with an error output, else the first not run."""
+    code = 0
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        code += 1
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])) or cell.get("execution_count") is None:
+            return f"cell {index + 1} (code cell {code})"
+    return "a cell"
+
+
 def write_atomically(nb, path):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".ipynb", dir=directory)
@@ -58,17 +70,10 @@ def main():
     cwd = args.cwd or os.path.dirname(os.path.abspath(path))
     client = NotebookClient(nb, kernel_name=args.kernel, timeout=args.timeout, allow_errors=False,
                             resources={"metadata": {"path": cwd}})
-    index = -1
     try:
-        with client.setup_kernel(cwd=cwd):
-            code_cells = 0
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type == "code":
-                    code_cells += 1
-                client.execute_cell(cell, index)
+        client.execute()
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
-        where = f"cell {index + 1}" + (f" (code cell {code_cells})" if index >= 0 else "")
-        print(f"{name}: {where} failed:\n{e}", file=sys.stderr)
+        print(f"{name}: {failing_cell(nb)} failed:\n{e}", file=sys.stderr)
         return 1
     if not args.keep_plotly:
         strip_plotly(nb)

@@ -10,8 +10,8 @@ export interface HeatmapOptions {
   yTitle?: string;
   /** Write each cell's value in it (default true). */
   annotate?: boolean;
-  /** Plotly colour scale (default 'Blues'). */
-  colorscale?: string;
+  /** Plotly colour scale: a name or `[fraction, colour]` stops (default white to dark blue). */
+  colorscale?: string | [number, string][];
   /** Pixels (default 520 square). */
   size?: number;
 }
@@ -40,7 +40,7 @@ export function heatmap(matrix: readonly (readonly number[])[], labels: readonly
     : [];
   const size = options.size ?? 520;
   return {
-    data: [{ type: 'heatmap', z, x: [...labels], y: [...labels], colorscale: options.colorscale ?? 'Blues', hovertemplate: 'true %{y}, predicted %{x}: %{z}<extra></extra>' }],
+    data: [{ type: 'heatmap', z, x: [...labels], y: [...labels], colorscale: options.colorscale ?? [[0, '#f7fbff'], [0.5, '#6baed6'], [1, '#08306b']], hovertemplate: 'true %{y}, predicted %{x}: %{z}<extra></extra>' }],
     layout: {
       ...(options.title === undefined ? {} : { title: { text: options.title } }),
       xaxis: { title: { text: options.xTitle ?? 'predicted' }, side: 'bottom', type: 'category' },

@@ -12,7 +12,7 @@ export interface ImageGridOptions {
   size?: number;
   /** Names for numeric labels (e.g. the CIFAR-10 class names). */
   classNames?: readonly string[];
-  /** Screen pixels per image pixel (default 3). */
+  /** Screen pixels per image pixel (default 2). */
   scale?: number;
   title?: string;
 }
@@ -67,7 +67,7 @@ export function imageGrid(images: Uint8Array, labels: readonly (string | number)
   const columns = Math.max(1, Math.min(options.columns ?? 10, n));
   const picture = composeGrid(images, columns, size);
   const png = Buffer.from(encodePng(picture.rgb, picture.width, picture.height)).toString('base64');
-  const scale = options.scale ?? 3;
+  const scale = options.scale ?? 2;
   const names = labels.map((l) => (typeof l === 'number' ? (options.classNames?.[l] ?? String(l)) : l));
   const annotations = names.map((text, k) => ({
     x: GAP + (k % columns) * (size + GAP) + size / 2,
