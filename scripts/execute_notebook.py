@@ -29,16 +29,19 @@ def strip_plotly(nb):
                 out["data"]["text/html"] = PLOTLY_SCRIPT.sub("", text)
 
 
-def failing_cell(nb):
-    """Where execution stopped: the first cell with an error output, else the first not run."""
-    code = 0
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        code += 1
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])) or cell.get("execution_count") is None:
-            return f"cell {index + 1} (code cell {code})"
-    return "a cell"
+class TrackingClient(NotebookClient):
+    """nbclient's client, remembering which cell it executes (to name the one that fails)."""
+
+    current = -1
+
+    async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+        self.current = cell_index
+        return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+
+
+def cell_name(nb, index):
+    code = sum(1 for c in nb.cells[: index + 1] if c.cell_type == "code")
+    return f"cell {index + 1} (code cell {code})" if index >= 0 else "kernel start"
 
 
 def write_atomically(nb, path):
@@ -68,12 +71,12 @@ def main():
     nb = nbformat.read(path, as_version=4)
     nb.metadata["kernelspec"] = {"name": args.kernel, "display_name": "TypeScript (tslab)", "language": "typescript"}
     cwd = args.cwd or os.path.dirname(os.path.abspath(path))
-    client = NotebookClient(nb, kernel_name=args.kernel, timeout=args.timeout, allow_errors=False,
+    client = TrackingClient(nb, kernel_name=args.kernel, timeout=args.timeout, allow_errors=False,
                             resources={"metadata": {"path": cwd}})
     try:
         client.execute()
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
-        print(f"{name}: {failing_cell(nb)} failed:\n{e}", file=sys.stderr)
+        print(f"{name}: {cell_name(nb, client.current)} failed:\n{e}", file=sys.stderr)
         return 1
     if not args.keep_plotly:
         strip_plotly(nb)
