@@ -125,7 +125,7 @@ async function choose(prefer: BackendName | undefined): Promise<BackendChoice> {
  * const { name, reason } = await useBestBackend();
  * ```
  */
-export function useBestBackend(options: BackendOptions = {}): Promise<BackendChoice> {
+export async function useBestBackend(options: BackendOptions = {}): Promise<BackendChoice> {
   const prefer = options.prefer ?? backendFromEnv();
   const key = prefer ?? 'auto';
   if (chosen === undefined || chosenFor !== key) {
@@ -133,11 +133,10 @@ export function useBestBackend(options: BackendOptions = {}): Promise<BackendCho
     chosen = choose(prefer);
     announced = false;
   }
-  return chosen.then((choice) => {
-    if (!announced && options.verbose !== false) {
-      announced = true;
-      console.log(`residual-learning: using the ${choice.name} backend (${choice.reason})`);
-    }
-    return choice;
-  });
+  const choice = await chosen;
+  if (!announced && options.verbose !== false) {
+    announced = true;
+    console.log(`residual-learning: using the ${choice.name} backend (${choice.reason})`);
+  }
+  return choice;
 }

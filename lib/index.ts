@@ -61,3 +61,6 @@ export { imageGrid, composeGrid, type ImageGridOptions, type ImageGridPicture } 
 export { encodePng } from './plots/png';
 export { showTable, tableBundle, type TableLike, type TableRecords, type TableOptions } from './plots/table';
 export { PALETTE } from './plots/palette';
+export { constructDeeper, type ConstructOptions } from './construct';
+export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './analysis';
+export { quickMode, findCifar10, type DataLocation } from './course';

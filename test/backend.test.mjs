@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { describe, test } from 'node:test';
+
+// Each case runs in its own process: the choice is made once per process.
+function choose(env, prefer) {
+  const code = `
+    const lib = require('./dist/index.js');
+    lib.useBestBackend(${prefer ? `{ prefer: '${prefer}' }` : ''})
+      .then((c) => console.log('CHOICE ' + JSON.stringify({ ...c, active: lib.tf.getBackend() })))
+      .catch((e) => { console.error('ERROR ' + e.message); process.exitCode = 3; });`;
+  const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, ...env }, encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('CHOICE '));
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, choice: line ? JSON.parse(line.slice(7)) : undefined };
+}
+
+// "Installed" means loadable: npm may leave the package without its native library.
+const nativeInstalled = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'].some((p) => {
+  try {
+    createRequire(import.meta.url)(p);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+describe('useBestBackend', () => {
+  test('picks tensorflow when tfjs-node is installed, else wasm, and says why once', () => {
+    const r = choose({ RESIDUAL_BACKEND: '' });
+    assert.equal(r.status, 0, r.stderr);
+    const expected = nativeInstalled ? 'tensorflow' : 'wasm';
+    assert.equal(r.choice.name, expected);
+    assert.equal(r.choice.active, expected);
+    const said = r.stdout.split('\n').filter((l) => l.startsWith('residual-learning: using the'));
+    assert.equal(said.length, 1);
+    if (!nativeInstalled) assert.match(r.choice.reason, /tfjs-node-gpu (not installed|failed to load)/);
+  });
+
+  test('RESIDUAL_BACKEND=cpu overrides', () => {
+    const r = choose({ RESIDUAL_BACKEND: 'cpu' });
+    assert.equal(r.choice.name, 'cpu');
+    assert.equal(r.choice.active, 'cpu');
+    assert.match(r.choice.reason, /RESIDUAL_BACKEND=cpu/);
+  });
+
+  test('RESIDUAL_BACKEND=wasm overrides, the prefer option wins over it', () => {
+    assert.equal(choose({ RESIDUAL_BACKEND: 'wasm' }).choice.active, 'wasm');
+    assert.equal(choose({ RESIDUAL_BACKEND: 'wasm' }, 'cpu').choice.active, 'cpu');
+  });
+
+  test('an unknown RESIDUAL_BACKEND is refused with the valid names', () => {
+    const r = choose({ RESIDUAL_BACKEND: 'webgpu' });
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /RESIDUAL_BACKEND='webgpu' is not a backend: use one of tensorflow, wasm, cpu/);
+  });
+
+  test('asking for tensorflow where it is not installed is an error, not a silent fallback', { skip: nativeInstalled && 'tfjs-node is installed here' }, () => {
+    const r = choose({ RESIDUAL_BACKEND: 'tensorflow' });
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /backend 'tensorflow' was asked for but cannot start: @tensorflow\/tfjs-node-gpu (not installed|failed to load)/);
+  });
+});

@@ -1,0 +1,28 @@
+// Shared by the tests: the built library, one backend for the whole file, small utilities.
+import assert from 'node:assert/strict';
+import * as lib from '../dist/index.js';
+
+export { lib };
+export const { tf } = lib;
+
+/** Use the library's own backend choice once per test file (quietly). */
+export async function ready() {
+  return lib.useBestBackend({ verbose: false });
+}
+
+/** Assert two arrays are equal within a relative/absolute tolerance. */
+export function assertClose(actual, expected, tol = 1e-5, what = 'values') {
+  assert.equal(actual.length, expected.length, `${what}: length ${actual.length} ≠ ${expected.length}`);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const err = Math.abs(a - e) / Math.max(1, Math.abs(e));
+    if (!(err <= tol)) assert.fail(`${what}[${i}]: ${a} ≠ ${e} (tolerance ${tol})`);
+  }
+}
+
+/** Build a one-block model on an input of the given [h, w, c]. */
+export function blockModel(block, inputShape, options) {
+  const x = tf.input({ shape: inputShape });
+  return tf.model({ inputs: x, outputs: block(x, options) });
+}
