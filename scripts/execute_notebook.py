@@ -50,6 +50,8 @@ def write_atomically(nb, path):
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             nbformat.write(nb, f)
+        # mkstemp makes the file private; keep the notebook's own permissions.
+        os.chmod(tmp, (os.stat(path).st_mode & 0o777) if os.path.exists(path) else 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -77,6 +79,13 @@ def main():
         client.execute()
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
         print(f"{name}: {cell_name(nb, client.current)} failed:\n{e}", file=sys.stderr)
+        if 0 <= client.current < len(nb.cells):
+            # tslab reports errors on the cell's stderr rather than in the reply: show them.
+            for out in nb.cells[client.current].get("outputs", []):
+                if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                    print(out.get("text", ""), file=sys.stderr)
+                elif out.get("output_type") == "error":
+                    print("\n".join(out.get("traceback", [])), file=sys.stderr)
         return 1
     if not args.keep_plotly:
         strip_plotly(nb)
