@@ -55,6 +55,7 @@ test('a notebook runs through Jupyter and tslab, exports to offline HTML, and it
         code("import { show, trainingCurves, showTable } from 'residual-learning';\nimport pl from 'nodejs-polars';\nconsole.log(`quick=${process.env.RESIDUAL_QUICK}`);"),
         code("show(trainingCurves([\n  { model: 'plain-20', epoch: 1, train_err: 0.5, test_err: 0.55 },\n  { model: 'plain-20', epoch: 2, train_err: 0.4, test_err: 0.47 },\n]));"),
         code("showTable(pl.DataFrame({ model: ['plain-20', 'resnet-20'], test_err: [0.47, 0.41] }));"),
+        code("import { liveFigure } from 'residual-learning';\nconst live = liveFigure();\nconst rows = [];\nfor (let epoch = 1; epoch <= 3; epoch++) {\n  rows.push({ model: 'resnet-20', epoch, train_err: 0.5 / epoch, test_err: 0.6 / epoch });\n  live.update(trainingCurves(rows));\n}"),
       ]),
     ),
   );
@@ -65,8 +66,10 @@ test('a notebook runs through Jupyter and tslab, exports to offline HTML, and it
   const outputs = executed.cells.flatMap((c) => c.outputs ?? []);
   const text = (v) => (Array.isArray(v) ? v.join('') : String(v));
   assert.ok(outputs.some((o) => o.output_type === 'stream' && text(o.text).includes('quick=1')), 'RESIDUAL_QUICK reaches the kernel');
-  const plot = outputs.find((o) => o.data?.['application/vnd.plotly.v1+json'] !== undefined);
-  assert.ok(plot, 'the plot output carries plotly JSON');
+  const plots = outputs.filter((o) => o.data?.['application/vnd.plotly.v1+json'] !== undefined);
+  assert.equal(plots.length, 2, 'one shown figure and one live figure (updated in place, stored once)');
+  const [plot, live] = plots;
+  assert.deepEqual(live.data['application/vnd.plotly.v1+json'].data[1].x, [1, 2, 3], 'the live figure holds its last update');
   assert.equal(plot.data['application/vnd.plotly.v1+json'].data.length, 2);
   assert.match(text(plot.data['text/html']), /Plotly\.newPlot/);
   assert.ok(!text(plot.data['text/html']).includes('data-residual-plotly'), 'plotly.js is not stored in the notebook');
@@ -93,10 +96,13 @@ test('a notebook runs through Jupyter and tslab, exports to offline HTML, and it
   );
   assert.equal(browser.status, 0, browser.stderr);
   const dom = browser.stdout;
-  const plots = dom.match(/<div id="residual-plot-[0-9a-f]+" class="[^"]*"/g) ?? [];
-  assert.equal(plots.length, 1, 'one plot container');
-  for (const p of plots) assert.match(p, /js-plotly-plot/, 'plotly drew into the container');
-  assert.ok((dom.match(/class="main-svg"/g) ?? []).length >= plots.length, 'plotly drew its SVG');
+  const drawn = dom.match(/<div id="residual-plot-[0-9a-f]+" class="[^"]*"/g) ?? [];
+  assert.equal(drawn.length, 2, 'two plot containers');
+  const starts = [...dom.matchAll(/<div id="residual-plot-/g)].map((m) => m.index);
+  starts.forEach((start, i) => {
+    assert.match(drawn[i], /js-plotly-plot/, 'plotly drew into the container');
+    assert.match(dom.slice(start, starts[i + 1] ?? dom.length), /class="main-svg"/, `plot ${i + 1} has its SVG`);
+  });
   assert.match(dom, /<th>test_err<\/th>/);
   assert.doesNotMatch(dom, /class="residual-plot[^"]*">plotly\.js is not loaded/, 'plotly.js was available to the page');
   if (existsSync(join(out, 'assets', 'mathjax', 'MathJax.js'))) assert.match(dom, /class="mjx-chtml/, 'MathJax typeset the math offline');
