@@ -123,6 +123,8 @@ test('imageGrid: a grid of n 32×32 images with labels, shape and pixels as give
   assert.deepEqual(at(0, 0), [255, 255, 255], 'white gaps');
   assert.deepEqual(fig.layout.annotations.map((a) => a.text), ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'mystery']);
   assert.equal(fig.layout.width, png.width * 2 + 20);
+  const bundle = figureBundle(fig);
+  assert.equal(bundle['image/png'], fig.data[0].source.replace(/^data:image\/png;base64,/, ''), 'the PNG travels as a static fallback');
   assert.throws(() => imageGrid(new Uint8Array(100), ['x']), UsageError);
   assert.throws(() => imageGrid(images, ['too few']), /7 images but 1 labels/);
 });
@@ -146,7 +148,7 @@ test('bars and lines: one trace per series, values as given', () => {
 
 test('figureBundle: plotly JSON, HTML drawing it (plotly.js embedded once) and text', () => {
   const fig = trainingCurves(log);
-  const first = figureBundle(fig);
+  const first = figureBundle(fig, { includePlotly: true });
   assert.deepEqual(Object.keys(first).sort(), [PLOTLY_MIME, 'text/html', 'text/plain'].sort());
   assert.deepEqual(first[PLOTLY_MIME], { data: fig.data, layout: fig.layout });
   assert.match(first['text/html'], /data-residual-plotly="\d+\.\d+\.\d+"/);

@@ -69,7 +69,7 @@ export function figureHtml(fig: Figure, includePlotly: boolean): string {
     '  function draw() {',
     '    if (window.Plotly) { window.Plotly.newPlot(el, fig.data, fig.layout, { displaylogo: false, responsive: true }); return; }',
     '    if (++tries < 100) { setTimeout(draw, 100); return; }',
-    "    el.textContent = 'plotly.js is not loaded in this page: run the cell again to draw this figure.';",
+    "    el.textContent = 'plotly.js is not loaded in this page (it travels with the first figure of a kernel session): restart the kernel and run the notebook to draw this figure.';",
     '  }',
     '  draw();',
     '})();',
@@ -95,17 +95,27 @@ export function figureText(fig: Figure): string {
   return lines.join('\n');
 }
 
+/** The PNG of a figure that is one picture (an {@link imageGrid}), as a static fallback. */
+function figurePng(fig: Figure): string | undefined {
+  const [only] = fig.data;
+  if (fig.data.length !== 1 || only?.type !== 'image' || typeof only['source'] !== 'string') return undefined;
+  const m = /^data:image\/png;base64,(.+)$/.exec(only['source']);
+  return m?.[1];
+}
+
 /**
  * The MIME bundle for a figure: plotly JSON, HTML (plotly.js embedded once per process unless
- * `includePlotly` says otherwise) and text. Extra representations (e.g. an `image/png`) can be
- * added by the caller.
+ * `includePlotly` says otherwise), text, and for a figure that is one PNG picture that PNG.
+ * Extra representations can be added by the caller.
  */
 export function figureBundle(fig: Figure, options: { includePlotly?: boolean } = {}): MimeBundle {
   const include = options.includePlotly ?? !plotlySent;
   plotlySent ||= include;
+  const png = figurePng(fig);
   return {
     [PLOTLY_MIME]: { data: fig.data, layout: fig.layout },
     'text/html': figureHtml(fig, include),
+    ...(png === undefined ? {} : { 'image/png': png }),
     'text/plain': figureText(fig),
   };
 }
