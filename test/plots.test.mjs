@@ -55,6 +55,9 @@ test('trainingCurves: iterations on x when every row has one; percentages kept',
   assert.deepEqual(fig.data[1].x, [100], 'missing test errors are left out');
   assert.deepEqual(fig.layout.yaxis.range, [0, 20]);
   assert.throws(() => trainingCurves([]), UsageError);
+  const fromFrame = trainingCurves(pl.DataFrame(rows.map((r) => ({ ...r, test_err: r.test_err ?? null }))), { errors: 'percent' });
+  assert.deepEqual(fromFrame.data, fig.data, 'a polars DataFrame gives the same figure as its rows');
+  assert.throws(() => trainingCurves(pl.DataFrame({ model: [1], epoch: [1] })), /model must be a string/);
   assert.throws(() => trainingCurves([{ model: 'a', train_err: 1 }]), /epoch must be a number/);
 });
 

@@ -2,6 +2,7 @@
 // epochs, thin dashed lines for training error, bold lines for test error, one colour per model.
 import { UsageError } from '../errors';
 import type { Figure, Trace } from './figure';
+import type { TableRecords } from './table';
 import { colorAt } from './palette';
 
 /** One long-format row of a training log: a model's errors at one epoch or iteration. */
@@ -35,10 +36,13 @@ export interface TrainingCurvesOptions {
 
 /**
  * Training (thin dashed) and test (bold) error curves per model, in the style of the paper's
- * Fig. 1 and 6 (§4.2). `rows` is long format, e.g. `df.toRecords()` of a training log.
+ * Fig. 1 and 6 (§4.2). `log` is long format: rows ({@link TrainingRow}, or `df.toRecords()`),
+ * or a nodejs-polars DataFrame, with `model`, `epoch` or `iteration`, `train_err`, `test_err`
+ * (checked when drawn: a {@link UsageError} names the first bad row).
  */
-export function trainingCurves(rows: readonly TrainingRow[], options: TrainingCurvesOptions = {}): Figure {
-  if (!Array.isArray(rows) || rows.length === 0) throw new UsageError('trainingCurves: rows must be a non-empty array of {model, epoch|iteration, train_err, test_err}');
+export function trainingCurves(log: readonly TrainingRow[] | readonly Record<string, unknown>[] | TableRecords, options: TrainingCurvesOptions = {}): Figure {
+  const rows = (isTable(log) ? log.toRecords() : log) as readonly TrainingRow[];
+  if (!Array.isArray(rows) || rows.length === 0) throw new UsageError('trainingCurves: the log must be non-empty rows of {model, epoch|iteration, train_err, test_err}');
   const axis = options.x ?? (rows.every((r) => typeof r.iteration === 'number') ? 'iteration' : 'epoch');
   for (const [i, r] of rows.entries()) {
     if (typeof r.model !== 'string') throw new UsageError(`trainingCurves: rows[${i}].model must be a string`);
@@ -81,4 +85,8 @@ export function trainingCurves(rows: readonly TrainingRow[], options: TrainingCu
       legend: { orientation: 'v' },
     },
   };
+}
+
+function isTable(log: readonly TrainingRow[] | readonly Record<string, unknown>[] | TableRecords): log is TableRecords {
+  return !Array.isArray(log) && typeof (log as TableRecords).toRecords === 'function';
 }
