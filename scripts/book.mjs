@@ -61,8 +61,9 @@ const escape = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/
 const PLOTLY_SCRIPT = /<script type="text\/javascript" data-residual-plotly="[^"]*">[\s\S]*?<\/script>/g;
 
 /** Rewrites one exported page: local scripts only, plotly.js in the head, a navigation bar. */
-function finishPage(html, { assets, nav }) {
+function finishPage(html, { assets, nav, title }) {
   html = html.replace(PLOTLY_SCRIPT, '');
+  html = html.replace(/<title>[\s\S]*?<\/title>/i, `<title>${escape(title)}</title>`);
   const head = `<script type="text/javascript" src="assets/${assets.plotly}"></script>\n<style>.residual-nav{font-family:sans-serif;padding:.5em 1em;border-bottom:1px solid #ddd;display:flex;gap:1.5em}</style>\n`;
   html = html.replace(/<\/head>/i, `${head}</head>`);
   if (!assets.requirejs) html = html.replace(/<script src="assets\/require\.min\.js"><\/script>/g, '');
@@ -104,7 +105,7 @@ export function buildBook({ notebooksDir = join(root, 'notebooks'), outDir = joi
       const link = (c, label) => (c ? `<a href="${c.file}">${label}: ${escape(c.title)}</a>` : '');
       const nav = `<nav class="residual-nav"><a href="index.html">Contents</a>${link(chapters[i - 1], '← Previous')}${link(chapters[i + 1], 'Next →')}</nav>`;
       const page = join(work, ch.file);
-      writeFileSync(page, finishPage(readFileSync(page, 'utf8'), { assets, nav }));
+      writeFileSync(page, finishPage(readFileSync(page, 'utf8'), { assets, nav, title: ch.title }));
     });
     const items = chapters.map((c) => `<li><a href="${c.file}">${escape(c.title)}</a></li>`).join('\n');
     writeFileSync(

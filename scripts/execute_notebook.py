@@ -73,7 +73,8 @@ def main():
     nb = nbformat.read(path, as_version=4)
     nb.metadata["kernelspec"] = {"name": args.kernel, "display_name": "TypeScript (tslab)", "language": "typescript"}
     cwd = args.cwd or os.path.dirname(os.path.abspath(path))
-    client = TrackingClient(nb, kernel_name=args.kernel, timeout=args.timeout, allow_errors=False,
+    # No timing metadata: re-running an unchanged notebook leaves its file unchanged.
+    client = TrackingClient(nb, kernel_name=args.kernel, timeout=args.timeout, allow_errors=False, record_timing=False,
                             resources={"metadata": {"path": cwd}})
     try:
         client.execute()

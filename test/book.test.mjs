@@ -62,7 +62,8 @@ test('a notebook runs through Jupyter and tslab, exports to offline HTML, and it
 
   const run = runScript('notebooks.mjs', ['--dir', nbDir, '--kernel', KERNEL], env);
   assert.equal(run.status, 0, `notebooks.mjs failed:\n${run.stdout}\n${run.stderr}`);
-  const executed = JSON.parse(readFileSync(file, 'utf8'));
+  const executedText = readFileSync(file, 'utf8');
+  const executed = JSON.parse(executedText);
   const outputs = executed.cells.flatMap((c) => c.outputs ?? []);
   const text = (v) => (Array.isArray(v) ? v.join('') : String(v));
   assert.ok(outputs.some((o) => o.output_type === 'stream' && text(o.text).includes('quick=1')), 'RESIDUAL_QUICK reaches the kernel');
@@ -78,6 +79,10 @@ test('a notebook runs through Jupyter and tslab, exports to offline HTML, and it
   assert.ok(table, 'the table output is an HTML table');
   assert.match(text(table.data['text/plain']), /resnet-20/);
 
+  const again = runScript('notebooks.mjs', ['--dir', nbDir, '--kernel', KERNEL], env);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(readFileSync(file, 'utf8'), executedText, 'running an unchanged notebook again leaves its file unchanged');
+
   const out = join(dir, 'book');
   const book = runScript('book.mjs', ['--dir', nbDir, '--out', out], env);
   assert.equal(book.status, 0, `book.mjs failed:\n${book.stdout}\n${book.stderr}`);
@@ -86,6 +91,7 @@ test('a notebook runs through Jupyter and tslab, exports to offline HTML, and it
   assert.ok(!/<script[^>]*src="(https?:)?\/\//i.test(html), 'no script from the network');
   for (const src of html.matchAll(/<script[^>]*src="([^"?]+)/g)) assert.ok(existsSync(join(out, src[1])), `${src[1]} is in the book`);
   assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /<a href="01-fixture.html">Fixture chapter<\/a>/);
+  assert.match(html, /<title>Fixture chapter<\/title>/);
 
   const profile = mkdtempSync(join(tmpdir(), 'residual-chromium-'));
   t.after(() => rmSync(profile, { recursive: true, force: true }));
@@ -96,7 +102,7 @@ test('a notebook runs through Jupyter and tslab, exports to offline HTML, and it
   );
   assert.equal(browser.status, 0, browser.stderr);
   const dom = browser.stdout;
-  const drawn = dom.match(/<div id="residual-plot-[0-9a-f]+" class="[^"]*"/g) ?? [];
+  const drawn = dom.match(/<div id="residual-plot-[0-9a-f]+-\d+" class="[^"]*"/g) ?? [];
   assert.equal(drawn.length, 2, 'two plot containers');
   const starts = [...dom.matchAll(/<div id="residual-plot-/g)].map((m) => m.index);
   starts.forEach((start, i) => {

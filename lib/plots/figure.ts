@@ -2,7 +2,7 @@
 // (JupyterLab draws it), HTML that draws it with plotly.js embedded (classic Notebook, exported
 // HTML, any trusted page) and a text summary (terminals, untrusted or code-host views).
 import { readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { displayBundle, newLiveDisplay, type MimeBundle } from '../display';
 
 /** One plotly.js trace (`{ type: 'scatter', x, y, ... }`); see plotly.js's reference. */
@@ -51,6 +51,9 @@ function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
+/** How many figures this process has made HTML for (part of their element ids). */
+let figuresDrawn = 0;
+
 /** Whether this process has sent plotly.js to the notebook page already. */
 let plotlySent = false;
 
@@ -60,7 +63,8 @@ let plotlySent = false;
  * seconds for `window.Plotly` and otherwise says how to get the plot.
  */
 export function figureHtml(fig: Figure, includePlotly: boolean): string {
-  const id = `residual-plot-${randomBytes(6).toString('hex')}`;
+  // Named after its content and its place in the session, so a re-run notebook does not change.
+  const id = `residual-plot-${createHash('sha1').update(JSON.stringify(fig)).digest('hex').slice(0, 12)}-${++figuresDrawn}`;
   const draw = [
     '(function () {',
     `  var el = document.getElementById(${scriptJson(id)});`,
