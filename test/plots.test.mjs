@@ -78,6 +78,8 @@ test('heatmap: z is the confusion matrix, labels on both axes, counts written in
   assert.equal(fig.layout.annotations.length, 9);
   assert.equal(fig.layout.annotations.find((a) => a.x === 'dog' && a.y === 'dog').text, '7');
   assert.throws(() => heatmap([[1, 2]], labels), UsageError);
+  const text = figureBundle(fig)['text/plain'];
+  assert.match(text, /dog +2 +7 +1/, 'the matrix is readable as text');
 });
 
 function decodePng(bytes) {
@@ -127,6 +129,7 @@ test('imageGrid: a grid of n 32×32 images with labels, shape and pixels as give
   assert.deepEqual(fig.layout.annotations.map((a) => a.text), ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'mystery']);
   assert.equal(fig.layout.width, png.width * 2 + 20);
   const bundle = figureBundle(fig);
+  assert.match(bundle['text/plain'], /labels: airplane, automobile, bird, cat, deer, dog, mystery/);
   assert.equal(bundle['image/png'], fig.data[0].source.replace(/^data:image\/png;base64,/, ''), 'the PNG travels as a static fallback');
   assert.throws(() => imageGrid(new Uint8Array(100), ['x']), UsageError);
   assert.throws(() => imageGrid(images, ['too few']), /7 images but 1 labels/);

@@ -93,10 +93,29 @@ export function figureText(fig: Figure): string {
         : 'untitled';
   const lines = [`Figure: ${title} (${fig.data.length} trace${fig.data.length === 1 ? '' : 's'})`];
   for (const trace of fig.data) {
-    const points = Array.isArray(trace['y']) ? `, ${(trace['y'] as unknown[]).length} points` : '';
+    const points = Array.isArray(trace['y']) && trace.type !== 'heatmap' ? `, ${(trace['y'] as unknown[]).length} points` : '';
     lines.push(`  - ${trace.type ?? 'scatter'}${trace.name === undefined ? '' : ` "${trace.name}"`}${points}`);
+    if (trace.type === 'heatmap') lines.push(...matrixText(trace));
+    if (trace.type === 'image') {
+      const labels = Array.isArray(fig.layout['annotations']) ? (fig.layout['annotations'] as { text?: unknown }[]).map((a) => String(a.text ?? '')) : [];
+      if (labels.length > 0) lines.push(`    labels: ${labels.join(', ')}`);
+    }
   }
   return lines.join('\n');
+}
+
+/** A heatmap's matrix as aligned text rows, labelled like the axes (y down, x across). */
+function matrixText(trace: Trace): string[] {
+  const z = trace['z'];
+  if (!Array.isArray(z)) return [];
+  const xs = Array.isArray(trace['x']) ? (trace['x'] as unknown[]).map(String) : [];
+  const ys = Array.isArray(trace['y']) ? (trace['y'] as unknown[]).map(String) : [];
+  const cells = (z as unknown[][]).map((row) => row.map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v))));
+  const width = Math.max(...cells.flat().map((c) => c.length), ...xs.map((x) => x.length));
+  const head = Math.max(0, ...ys.map((y) => y.length));
+  const out = [`    ${' '.repeat(head)} ${xs.map((x) => x.padStart(width)).join(' ')}`];
+  cells.forEach((row, i) => out.push(`    ${(ys[i] ?? '').padEnd(head)} ${row.map((c) => c.padStart(width)).join(' ')}`));
+  return out;
 }
 
 /** The PNG of a figure that is one picture (an {@link imageGrid}), as a static fallback. */
