@@ -39,3 +39,4 @@ export {
   type TutorialBlockOptions,
 } from './resnet';
 export { UsageError } from './errors';
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
