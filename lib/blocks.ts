@@ -15,8 +15,9 @@ import { batchNorm, channelsOf, conv, convBnRelu, relu, uniqueName, ZeroPadShort
  * How the shortcut carries x to the addition (§3.3):
  * - `'identity'`: x itself (Eq. 1); shapes must match.
  * - `'zero-pad'`: option A, identity with zero channels padded and pixels subsampled: no parameters.
- * - `'projection'`: option B, a 1×1 convolution W_s (with batch norm) when shapes change, else identity.
- * - `'auto'`: identity where the shapes match, else projection (the default; this is option B).
+ * - `'projection'`: always a 1×1 convolution W_s with batch norm (Eq. 2), also where shapes match;
+ *   used in every block this is option C of §4.1.
+ * - `'auto'`: identity where the shapes match, else projection: option B of §4.1, the default.
  */
 export type Shortcut = 'identity' | 'zero-pad' | 'projection' | 'auto';
 
@@ -79,10 +80,10 @@ export function shortcutBranch(
       return same
         ? x
         : (new ZeroPadShortcut({ filters: o.filters, strides: o.strides, name: `${o.name}_zeropad` }).apply(x) as tf.SymbolicTensor);
-    case 'projection':
     case 'auto':
-      if (same) return x;
-      // W_s: a 1×1 convolution with the block's stride, then batch norm (option B).
+    case 'projection':
+      if (same && o.shortcut === 'auto') return x;
+      // W_s: a 1×1 convolution with the block's stride, then batch norm (Eq. 2).
       return batchNorm(
         conv(x, { filters: o.filters, kernelSize: 1, strides: o.strides, name: `${o.name}_proj` }),
         `${o.name}_proj_bn`,

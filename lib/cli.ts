@@ -7,7 +7,9 @@ import { UsageError } from './errors';
 
 type Command = { summary: string; load: () => Promise<{ main(argv: string[]): Promise<void> }> };
 
-const commands: Record<string, Command> = {};
+const commands: Record<string, Command> = {
+  data: { summary: 'download CIFAR-10 (data download), or describe it (data info)', load: () => import('./commands/data.js') },
+};
 
 function usage(): string {
   const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);

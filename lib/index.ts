@@ -39,4 +39,43 @@ export {
   type TutorialBlockOptions,
 } from './resnet';
 export { UsageError } from './errors';
+export { constructDeeper, type ConstructOptions } from './construct';
+export {
+  loadCifar10,
+  loadCifar10Split,
+  loadCifar10ClassNames,
+  channelStats,
+  CIFAR10_CLASSES,
+  CIFAR10_TRAIN_FILES,
+  CIFAR10_TEST_FILES,
+  RECORD_BYTES,
+  type Cifar10,
+  type Cifar10Split,
+  type ChannelStats,
+} from './data/cifar10';
+export { batches, batchCount, type Batch, type BatchOptions } from './data/batches';
+export {
+  fillImage,
+  drawAugment,
+  normalisationTable,
+  NO_AUGMENT,
+  PAD,
+  IMAGE_SIZE,
+  IMAGE_VALUES,
+  type AugmentParams,
+} from './data/augment';
+export { Rng, mixSeed, permutation } from './data/random';
+export {
+  downloadCifar10,
+  CIFAR10_URL,
+  CIFAR10_MD5,
+  CIFAR10_BYTES,
+  CIFAR10_DEFAULT_DIR,
+  type DownloadOptions,
+  type DownloadResult,
+} from './data/download';
+export { extractTarGz } from './data/tar';
+export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './analysis';
+export { quickMode, findCifar10, type DataLocation } from './course';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
+export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';

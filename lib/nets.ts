@@ -13,8 +13,9 @@ import { convBnRelu } from './layers';
 /** Options of {@link resnetCifar} and {@link plainCifar}. */
 export interface CifarNetOptions {
   /**
-   * Shortcut where the shape changes (residual nets only). Default `'auto'` (option B, projection,
-   * as the PyTorch reference); the paper's CIFAR nets used option A, `'zero-pad'` (§4.2).
+   * Shortcut of every block (residual nets only). Default `'auto'`: identity, and a projection where
+   * the shape changes (option B, as the PyTorch reference). The paper's CIFAR nets used option A,
+   * `'zero-pad'` (§4.2); `'projection'` projects in every block (option C).
    */
   shortcut?: Shortcut;
   /** Classes of the final layer, default 10. */

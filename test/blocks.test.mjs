@@ -36,6 +36,11 @@ describe('residualBlock (Eq. 1–2)', () => {
     assert.deepEqual(proj[0].getWeights()[0].shape, [1, 1, 16, 32]);
   });
 
+  test("'projection' projects even where shapes match (option C)", () => {
+    const m = blockModel(residualBlock, [8, 8, 16], { filters: 16, shortcut: 'projection' });
+    assert.equal(m.layers.filter((l) => l.name.endsWith('_proj')).length, 1);
+  });
+
   test("'auto' is identity when shapes match and projection otherwise", () => {
     const same = blockModel(residualBlock, [8, 8, 16], { filters: 16 });
     assert.equal(same.layers.filter((l) => l.name.endsWith('_proj')).length, 0);

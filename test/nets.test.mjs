@@ -12,7 +12,7 @@ const PAPER_PARAMS = { 20: 0.27e6, 32: 0.46e6, 44: 0.66e6, 56: 0.85e6, 110: 1.7e
 describe('CIFAR nets of depth 6n+2 (§4.2)', () => {
   for (const [depth, paper] of Object.entries(PAPER_PARAMS)) {
     test(`ResNet-${depth} has ${paper / 1e6}M parameters within 5% (options A and B)`, () => {
-      for (const shortcut of ['zero-pad', 'projection']) {
+      for (const shortcut of ['zero-pad', 'auto']) {
         const m = resnetCifar(Number(depth), { shortcut });
         const trainable = m.trainableWeights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
         const rel = Math.abs(trainable - paper) / paper;
@@ -58,6 +58,13 @@ describe('CIFAR nets of depth 6n+2 (§4.2)', () => {
     assert.equal(cifarNetByName('resnet32').name, 'resnet32');
     assert.throws(() => cifarNetByName('vgg16'), /model 'vgg16' is not a CIFAR net name/);
     assert.throws(() => resnetCifar(20, { numClasses: 1 }), /numClasses must be an integer ≥ 2/);
+  });
+
+  test("shortcut 'projection' projects in every block (option C), 'auto' only where the shape changes (B)", () => {
+    const projections = (m) => m.layers.filter((l) => l.name.endsWith('_proj')).length;
+    assert.equal(projections(resnetCifar(20, { shortcut: 'projection' })), 9);
+    assert.equal(projections(resnetCifar(20)), 2);
+    assert.equal(projections(resnetCifar(20, { shortcut: 'zero-pad' })), 0);
   });
 
   test('numClasses changes the last layer', () => {
