@@ -196,3 +196,35 @@ describe('training on wasm', () => {
     model.dispose();
   });
 });
+
+describe('threaded wasm (useWasmThreads)', () => {
+  test('runs XNNPACK on 2 threads in Node, gives the cpu backend\'s gradients, and lets the process exit', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const code = `
+      const lib = require('./dist/index.js'); const tf = lib.tf;
+      (async () => {
+        const ok = lib.useWasmThreads(2);
+        lib.registerWasmTrainingKernels();
+        const f = () => tf.tidy(() => {
+          const x = tf.sin(tf.range(0, 2 * 9 * 9 * 3).reshape([2, 9, 9, 3]));
+          const w = tf.cos(tf.range(0, 3 * 3 * 3 * 4).reshape([3, 3, 3, 4]));
+          const [dx, dw] = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a, b, 2, 'same'))))([x, w]);
+          return [...dx.dataSync(), ...dw.dataSync()];
+        });
+        await tf.setBackend('cpu'); const ref = f();
+        await tf.setBackend('wasm'); const got = f();
+        const scale = Math.max(...ref.map(Math.abs));
+        const err = Math.max(...got.map((v, i) => Math.abs(v - ref[i]))) / scale;
+        console.log('RESULT ' + JSON.stringify({ ok, threads: lib.wasmThreadsCount(), err, again: lib.useWasmThreads(2) }));
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60_000, cwd: new URL('..', import.meta.url).pathname });
+    assert.equal(r.status, 0, `exit status ${r.status} (signal ${r.signal}): ${r.stderr}`);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    assert.ok(line, r.stdout + r.stderr);
+    const res = JSON.parse(line.slice(7));
+    assert.equal(res.ok, true);
+    assert.equal(res.threads, 2);
+    assert.ok(res.err < 1e-4, `relative error ${res.err}`);
+    assert.equal(res.again, false, 'a second call after the backend started changes nothing');
+  });
+});
