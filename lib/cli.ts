@@ -8,6 +8,7 @@ import { UsageError } from './errors';
 type Command = { summary: string; load: () => Promise<{ main(argv: string[]): Promise<void> }> };
 
 const commands: Record<string, Command> = {
+  bench: { summary: 'training/inference images per second of ResNet-20/56 on each backend (--vs-pytorch)', load: () => import('./commands/bench.js') },
   data: { summary: 'download CIFAR-10 (data download), or describe it (data info)', load: () => import('./commands/data.js') },
 };
 

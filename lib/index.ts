@@ -99,3 +99,5 @@ export {
 export { extractTarGz } from './data/tar';
 export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './analysis';
 export { quickMode, findCifar10, type DataLocation } from './course';
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
+export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
