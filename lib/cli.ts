@@ -10,6 +10,7 @@ type Command = { summary: string; load: () => Promise<{ main(argv: string[]): Pr
 const commands: Record<string, Command> = {
   train: { summary: 'train a CIFAR net (§4.2 recipe) with checkpoints and --resume', load: () => import('./commands/train.js') },
   evaluate: { summary: 'test accuracy and loss of a saved model or run (--json)', load: () => import('./commands/evaluate.js') },
+  bench: { summary: 'training/inference images per second of ResNet-20/56 on each backend (--vs-pytorch)', load: () => import('./commands/bench.js') },
   data: { summary: 'download CIFAR-10 (data download), or describe it (data info)', load: () => import('./commands/data.js') },
 };
 

@@ -1,9 +1,12 @@
 /**
  * A progress bar for training: epoch, loss, error, images/s and time left.
- * - In a tslab notebook: one display that updates in place (`require('tslab').newDisplay()`).
+ * - In a tslab notebook: one display that updates in place (the kernel's own display channel,
+ *   found by `insideTslab()`/`newLiveDisplay()` of lib/display: a `require('tslab')` from here could
+ *   load a second copy of tslab that the kernel never connects).
  * - In a terminal (TTY): one line rewritten in place.
  * - Otherwise (logs, CI): a line at most every `intervalSeconds` and at each epoch's end.
  */
+import { escapeHtml, insideTslab, newLiveDisplay, type LiveDisplay } from '../display';
 
 /** What the bar shows. */
 export interface ProgressInfo {
@@ -37,20 +40,10 @@ export interface ProgressOptions {
   stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 }
 
-interface TslabDisplay {
-  text(s: string): void;
-  html(s: string): void;
-}
-
-/** A live display of tslab when running inside a tslab kernel, else undefined (never throws). */
-function tslabDisplay(): TslabDisplay | undefined {
+/** A live display of the running tslab kernel, or undefined outside one (never throws). */
+function tslabDisplay(): LiveDisplay | undefined {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const tslab = require('tslab') as { newDisplay?: () => TslabDisplay };
-    if (typeof tslab.newDisplay !== 'function') return undefined;
-    const d = tslab.newDisplay();
-    d.text('training…'); // throws "Not ready" outside a kernel
-    return d;
+    return insideTslab() ? newLiveDisplay() : undefined;
   } catch {
     return undefined;
   }
@@ -80,14 +73,10 @@ export function formatProgress(p: ProgressInfo, width = 20): string {
   );
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 /** The training progress display (see the module comment). */
 export class ProgressBar {
   readonly mode: ProgressMode;
-  private readonly display: TslabDisplay | undefined;
+  private readonly display: LiveDisplay | undefined;
   private readonly stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   private readonly interval: number;
   private lastLine = 0;
@@ -98,7 +87,7 @@ export class ProgressBar {
     this.stream = options.stream ?? process.stderr;
     this.interval = (options.intervalSeconds ?? 30) * 1000;
     let mode = options.mode;
-    let display: TslabDisplay | undefined;
+    let display: LiveDisplay | undefined;
     if (mode === undefined || mode === 'tslab') {
       display = tslabDisplay();
       if (display !== undefined) mode = 'tslab';
@@ -112,7 +101,12 @@ export class ProgressBar {
   update(p: ProgressInfo): void {
     const line = formatProgress(p);
     if (this.mode === 'tslab') {
-      this.render(line);
+      const now = Date.now();
+      if (now - this.lastLine >= 250) {
+        // A few updates a second: each one is a message to the notebook frontend.
+        this.lastLine = now;
+        this.render(line);
+      }
     } else if (this.mode === 'tty') {
       const cols = this.stream.columns ?? 120;
       this.stream.write(`\r${line.slice(0, cols - 1)}\x1b[K`);
@@ -148,6 +142,7 @@ export class ProgressBar {
 
   private render(current: string): void {
     const lines = [...this.log.slice(-50), current].filter((l) => l !== '');
-    this.display?.html(`<pre style="margin:0">${escapeHtml(lines.join('\n'))}</pre>`);
+    const text = lines.join('\n');
+    this.display?.update({ 'text/html': `<pre style="margin:0">${escapeHtml(text)}</pre>`, 'text/plain': text });
   }
 }

@@ -1,0 +1,366 @@
+/**
+ * Gradient kernels that let the `wasm` backend (XNNPACK) train a ResNet.
+ *
+ * tfjs-backend-wasm 4.x has no `Conv2DBackpropFilter` kernel (so `tf.grad` of a convolution
+ * throws), and its `Conv2DBackpropInput` is a naive loop about ten times slower than a forward
+ * convolution. Back-propagation through a convolution (the chain rule of §3 of He et al., 2015,
+ * applied to every 3×3 and 1×1 layer) is itself a convolution, so both kernels here are written
+ * as the backend's own fast kernels (`Conv2D`, `Transpose`, `PadV2`, `BatchMatMul`, …) composed:
+ *
+ * - dW (filter gradient): a forward convolution of the input x, laid out as [Cin, H, W, N]
+ *   (channels ← batch), with the output gradient dy as the filter, laid out [OH, OW, N, Cout],
+ *   dilated by the stride. Output [Cin, KH, KW, Cout], transposed to [KH, KW, Cin, Cout].
+ *   A 1×1 stride-1 unpadded layer is one matrix product xᵀ·dy instead.
+ * - dx (input gradient): a forward convolution of dy (zeros inserted between its pixels when the
+ *   stride is above 1) with the filter rotated 180° and its channel axes swapped.
+ *
+ * Intermediate tensors live only on the backend: each is released with `backend.disposeData`,
+ * and the kernel returns a fresh tensor that the engine then owns.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** What these kernels need of the wasm backend object (`BackendWasm`). */
+interface WasmBackendLike {
+  disposeData(dataId: object, force?: boolean): boolean;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  /** A view of the tensor's bytes on the wasm heap; invalid once the heap grows (after makeOutput). */
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+type RoundingMode = 'floor' | 'round' | 'ceil' | undefined;
+
+interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: object;
+  attrs?: tf.NamedAttrMap;
+}
+
+const BACKEND = 'wasm';
+
+/** Run another wasm kernel on backend-level tensors (no engine bookkeeping). */
+function runKernel(backend: object, name: string, inputs: tf.NamedTensorInfoMap, attrs: object = {}): tf.TensorInfo {
+  const config = tf.getKernel(name, BACKEND);
+  if (config === undefined) throw new Error(`wasm training kernels: kernel '${name}' is not registered for the wasm backend`);
+  const out = config.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap });
+  if (Array.isArray(out)) throw new Error(`wasm training kernels: kernel '${name}' returned several tensors`);
+  return out;
+}
+
+/** The same data seen with another shape (a free reshape: no copy, no new reference). */
+function view(t: tf.TensorInfo, shape: number[]): tf.TensorInfo {
+  return { dataId: t.dataId, shape, dtype: t.dtype };
+}
+
+function release(backend: object, ...ts: tf.TensorInfo[]): void {
+  for (const t of ts) (backend as WasmBackendLike).disposeData(t.dataId);
+}
+
+/** Rows [0, h) and columns [0, w) of an NHWC tensor (a new tensor). */
+function cropHW(backend: object, t: tf.TensorInfo, h: number, w: number): tf.TensorInfo {
+  const [n, , , c] = t.shape;
+  return runKernel(backend, 'Slice', { x: t }, { begin: [0, 0, 0, 0], size: [n, h, w, c] });
+}
+
+function checkNHWC(kernel: string, dataFormat: unknown): void {
+  if (dataFormat !== undefined && dataFormat !== 'NHWC') {
+    throw new Error(`${kernel} on wasm: dataFormat '${String(dataFormat)}' is not supported, use 'NHWC' (channels last)`);
+  }
+}
+
+/**
+ * dW[kh, kw, ci, co] = Σ_{n, oh, ow} x[n, oh·s + kh − padTop, ow·s + kw − padLeft, ci] · dy[n, oh, ow, co].
+ */
+function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
+  const { backend, inputs } = args;
+  const attrs = (args.attrs ?? {}) as {
+    strides: number | [number, number];
+    pad: Pad;
+    dataFormat?: 'NHWC' | 'NCHW';
+    dimRoundingMode?: RoundingMode;
+    filterShape: [number, number, number, number];
+  };
+  const x = inputs.x as tf.TensorInfo;
+  const dy = inputs.dy as tf.TensorInfo;
+  checkNHWC('Conv2DBackpropFilter', attrs.dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout } = info;
+  const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const filterShape = [kh, kw, cin, cout];
+
+  if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0 && oh === h && ow === w) {
+    // A 1×1 stride-1 layer is a matrix product: dW = xᵀ · dy over the N·H·W pixels.
+    const xT = runKernel(backend, 'Transpose', { x: view(x, [n * h * w, cin]) }, { perm: [1, 0] });
+    const prod = runKernel(backend, 'BatchMatMul', { a: xT, b: view(dy, [n * h * w, cout]) }, { transposeA: false, transposeB: false });
+    release(backend, xT);
+    return view(prod, filterShape);
+  }
+
+  // Bottom/right padding that makes the "valid" correlation of x with the dilated dy exactly KH×KW.
+  const bottom = kh + (oh - 1) * sh - h - top;
+  const right = kw + (ow - 1) * sw - w - left;
+  const xt = runKernel(backend, 'Transpose', { x }, { perm: [3, 1, 2, 0] }); // [Cin, H, W, N]
+  let input = xt;
+  if (bottom < 0 || right < 0) {
+    // Trailing rows/columns that no output pixel reads (valid padding, stride > 1).
+    input = cropHW(backend, xt, h + Math.min(0, bottom), w + Math.min(0, right));
+    release(backend, xt);
+  }
+  const dyt = runKernel(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [OH, OW, N, Cout]
+  const corr = runKernel(
+    backend,
+    'Conv2D',
+    { x: input, filter: dyt },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [top, Math.max(0, bottom)],
+        [left, Math.max(0, right)],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: [sh, sw],
+      dimRoundingMode: undefined,
+    },
+  ); // [Cin, KH, KW, Cout]
+  release(backend, input, dyt);
+  const out = runKernel(backend, 'Transpose', { x: corr }, { perm: [1, 2, 0, 3] });
+  release(backend, corr);
+  return out;
+}
+
+/**
+ * dx = dy (zeros inserted between pixels for stride s) correlated with the filter rotated 180°,
+ * in/out channels swapped: the transposed convolution, as a forward convolution.
+ */
+function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
+  const { backend, inputs } = args;
+  const attrs = (args.attrs ?? {}) as {
+    strides: number | [number, number];
+    pad: Pad;
+    dataFormat?: 'NHWC' | 'NCHW';
+    dimRoundingMode?: RoundingMode;
+    inputShape: [number, number, number, number];
+  };
+  const dy = inputs.dy as tf.TensorInfo;
+  const filter = inputs.filter as tf.TensorInfo;
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    attrs.dataFormat === 'NCHW' ? 'channelsFirst' : 'channelsLast',
+  );
+  const { batchSize: n, inHeight: h, inWidth: w, outChannels: cout } = info;
+  const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const top = kh - 1 - info.padInfo.top;
+  const left = kw - 1 - info.padInfo.left;
+  if (attrs.dataFormat === 'NCHW' || top < 0 || left < 0) {
+    // Layouts and paddings this composition does not cover: the backend's own (slow) kernel.
+    return builtin('Conv2DBackpropInput')(args) as tf.TensorInfo;
+  }
+
+  // Filter [KH, KW, Cin, Cout] → rotated 180° and transposed: [KH, KW, Cout, Cin].
+  let rotated = filter;
+  if (kh > 1 || kw > 1) rotated = runKernel(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
+  const wT = runKernel(backend, 'Transpose', { x: rotated }, { perm: [0, 1, 3, 2] });
+  if (rotated !== filter) release(backend, rotated);
+
+  let src = dy;
+  let hs = oh;
+  let ws = ow;
+  if (sh > 1 || sw > 1) {
+    // Insert s−1 zeros after every row and column of dy: [N·OH, 1, OW, 1, C] padded to [N·OH, sh, OW, sw, C].
+    const up = runKernel(
+      backend,
+      'PadV2',
+      { x: view(dy, [n * oh, 1, ow, 1, cout]) },
+      {
+        paddings: [
+          [0, 0],
+          [0, sh - 1],
+          [0, 0],
+          [0, sw - 1],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
+    hs = oh * sh;
+    ws = ow * sw;
+    src = view(up, [n, hs, ws, cout]);
+  }
+  const bottom = h - hs - top + kh - 1;
+  const right = w - ws - left + kw - 1;
+  if (bottom < 0 || right < 0) {
+    // Rows/columns of dy past the input's edge (zeros, or pixels that only saw padding).
+    const cropped = cropHW(backend, src, hs + Math.min(0, bottom), ws + Math.min(0, right));
+    if (src !== dy) release(backend, src);
+    src = cropped;
+  }
+  const dx = runKernel(
+    backend,
+    'Conv2D',
+    { x: src, filter: wT },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [top, Math.max(0, bottom)],
+        [left, Math.max(0, right)],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      dimRoundingMode: undefined,
+    },
+  );
+  if (src !== dy) release(backend, src);
+  release(backend, wT);
+  return dx;
+}
+
+
+/**
+ * Tile by block copies on the wasm heap. The builtin kernel walks every output element through
+ * index arithmetic (~170 ms for [1,1,1,16] → [128,32,32,16], the broadcast of batch-norm's
+ * gradient); copying whole blocks and doubling them with `copyWithin` is ~100× faster.
+ */
+function tileKernel(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const x = args.inputs.x as tf.TensorInfo;
+  const reps = (args.attrs as { reps: number[] }).reps;
+  if (x.dtype !== 'float32' && x.dtype !== 'int32' && x.dtype !== 'bool') return builtin('Tile')(args) as tf.TensorInfo;
+  const rank = x.shape.length;
+  const outShape = x.shape.map((d, i) => d * reps[i]);
+  const out = backend.makeOutput(outShape, x.dtype);
+  const size = outShape.reduce((a, b) => a * b, 1);
+  if (size === 0) return out;
+  // Views after makeOutput: allocating may have grown (and detached) the heap.
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  dst.set(src as never, 0);
+  // Stage d holds x tiled along dims d..rank−1, compactly, at the start of dst: shape
+  // [s0, …, s(d−1), o(d), …, o(rank−1)]. Expand the blocks of dim d back to front (no overlap).
+  let inner = 1; // product of o(d+1..rank−1)
+  for (let d = rank - 1; d >= 0; d--) {
+    const s = x.shape[d];
+    const r = reps[d];
+    if (r !== 1) {
+      const block = s * inner;
+      const bigBlock = block * r;
+      let outer = 1;
+      for (let i = 0; i < d; i++) outer *= x.shape[i];
+      for (let k = outer - 1; k >= 0; k--) {
+        const from = k * block;
+        const to = k * bigBlock;
+        if (from !== to) dst.copyWithin(to, from, from + block);
+        let filled = block;
+        while (filled < bigBlock) {
+          const n = Math.min(filled, bigBlock - filled);
+          dst.copyWithin(to + filled, to, to + n);
+          filled += n;
+        }
+      }
+    }
+    inner *= s * r;
+  }
+  return out;
+}
+
+
+/**
+ * Sum / Mean over the leading axes of a float32 tensor (the per-channel reductions of batch norm
+ * and of its gradient over N, H, W). The builtin transposes the reduced axes innermost first
+ * (~6 ms for [128,32,32,16]); XNNPACK's average pooling over a [1, R, 1, C] view with an R×1
+ * window reads the data once (~0.5 ms).
+ */
+function leadingReduce(kind: 'Sum' | 'Mean'): (args: KernelArgs) => tf.TensorInfo {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+    const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((a, b) => a - b);
+    const leading = axes.length > 0 && axes.every((a, i) => a === i);
+    const rows = axes.reduce((p, a) => p * x.shape[a], 1);
+    const cols = x.shape.slice(axes.length).reduce((p, d) => p * d, 1);
+    if (x.dtype !== 'float32' || !leading || rows < 2 || cols < 1) return builtin(kind)(args) as tf.TensorInfo;
+    const backend = args.backend as WasmBackendLike;
+    const pooled = runKernel(
+      backend,
+      'AvgPool',
+      { x: view(x, [1, rows, 1, cols]) },
+      { filterSize: [rows, 1], strides: [1, 1], pad: 'valid', dimRoundingMode: undefined },
+    );
+    if (kind === 'Sum') {
+      const v = backend.typedArrayFromHeap(pooled);
+      for (let i = 0; i < v.length; i++) v[i] *= rows;
+    }
+    const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+    return view(pooled, outShape);
+  };
+}
+
+/** The backend's own kernels that ours replaced, kept as fallbacks for cases ours do not cover. */
+const builtins = new Map<string, tf.KernelFunc>();
+
+function builtin(kernelName: string): tf.KernelFunc {
+  const f = builtins.get(kernelName);
+  if (f === undefined) throw new Error(`${kernelName} on wasm: these inputs/attributes are not supported`);
+  return f;
+}
+
+/** Marker on our kernel functions, so that registration is idempotent across module copies. */
+const MARK = Symbol.for('residual-learning.wasmTrainingKernel');
+
+const OURS: Record<string, (args: KernelArgs) => tf.TensorInfo> = {
+  Conv2DBackpropFilter: conv2DBackpropFilter,
+  Conv2DBackpropInput: conv2DBackpropInput,
+  Tile: tileKernel,
+  Sum: leadingReduce('Sum'),
+  Mean: leadingReduce('Mean'),
+};
+
+/** The kernels {@link registerWasmTrainingKernels} adds to, or replaces on, the wasm backend. */
+export const WASM_TRAINING_KERNELS: readonly string[] = Object.keys(OURS);
+
+/**
+ * Register on the `wasm` backend the kernels that training a ResNet needs and tfjs-backend-wasm
+ * lacks (`Conv2DBackpropFilter`), and replace slow ones (`Conv2DBackpropInput`, `Tile`), built
+ * from the backend's fast XNNPACK kernels. Idempotent; call it before or after
+ * `tf.setBackend('wasm')`. It does not load the wasm backend itself.
+ *
+ * @example
+ * ```ts
+ * require('@tensorflow/tfjs-backend-wasm');
+ * registerWasmTrainingKernels();
+ * await tf.setBackend('wasm');
+ * ```
+ */
+export function registerWasmTrainingKernels(): void {
+  for (const [kernelName, impl] of Object.entries(OURS)) {
+    const current = tf.getKernel(kernelName, BACKEND);
+    if (current !== undefined && (current.kernelFunc as unknown as Record<symbol, unknown>)[MARK] === true) continue;
+    if (current !== undefined) {
+      builtins.set(kernelName, current.kernelFunc);
+      tf.unregisterKernel(kernelName, BACKEND);
+    }
+    const kernelFunc = ((args: KernelArgs) => impl(args)) as unknown as tf.KernelFunc;
+    (kernelFunc as unknown as Record<symbol, unknown>)[MARK] = true;
+    // Keep the builtin's setup (its binding to the wasm function): it stays the fallback.
+    tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc, setupFunc: current?.setupFunc });
+  }
+}

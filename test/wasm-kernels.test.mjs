@@ -1,0 +1,230 @@
+// The wasm backend's training kernels (lib/backend/wasm-kernels.ts) against the cpu backend.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { before, describe, test } from 'node:test';
+import { lib, tf } from './helpers.mjs';
+
+const { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, resnetCifar } = lib;
+
+before(async () => {
+  createRequire(import.meta.url)('@tensorflow/tfjs-backend-wasm');
+  registerWasmTrainingKernels();
+  registerWasmTrainingKernels(); // idempotent
+  assert.ok(await tf.setBackend('wasm'), 'the wasm backend starts');
+});
+
+/** Deterministic pseudo-random values in [-1, 1). */
+function values(n, seed) {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+const size = (shape) => shape.reduce((a, b) => a * b, 1);
+
+/** Run f on a backend and return its results as plain arrays (tensors disposed). */
+async function on(backend, f) {
+  assert.ok(await tf.setBackend(backend));
+  const out = tf.tidy(() => f().map((t) => ({ shape: t.shape, data: Array.from(t.dataSync()) })));
+  await tf.setBackend('wasm');
+  return out;
+}
+
+/** max |a − e| / max |e| ≤ tol, and equal shapes. */
+function assertRelClose(actual, expected, tol, what) {
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  let maxErr = 0;
+  let maxRef = 0;
+  for (let i = 0; i < expected.data.length; i++) {
+    maxErr = Math.max(maxErr, Math.abs(actual.data[i] - expected.data[i]));
+    maxRef = Math.max(maxRef, Math.abs(expected.data[i]));
+  }
+  assert.ok(maxErr <= tol * Math.max(maxRef, 1e-30), `${what}: max error ${maxErr} vs max |value| ${maxRef} (relative tolerance ${tol})`);
+}
+
+async function sameOnBothBackends(f, what, tol = 1e-4) {
+  const cpu = await on('cpu', f);
+  const wasm = await on('wasm', f);
+  assert.equal(wasm.length, cpu.length);
+  wasm.forEach((w, i) => assertRelClose(w, cpu[i], tol, `${what} #${i}`));
+}
+
+// [batch, height, width, inChannels, outChannels, kernel, stride, pad]
+const CONV_CASES = [];
+for (const k of [1, 3]) {
+  for (const s of [1, 2]) {
+    for (const pad of ['same', 'valid']) {
+      CONV_CASES.push([2, 8, 8, 3, 4, k, s, pad]);
+      CONV_CASES.push([3, 7, 9, 5, 2, k, s, pad]); // odd sizes
+    }
+  }
+}
+CONV_CASES.push([2, 8, 8, 4, 4, 3, 1, [[0, 0], [1, 1], [1, 1], [0, 0]]]);
+CONV_CASES.push([2, 9, 7, 3, 5, 3, 2, [[0, 0], [0, 1], [2, 0], [0, 0]]]); // explicit, asymmetric
+CONV_CASES.push([2, 6, 6, 2, 3, 3, 1, [[0, 0], [3, 0], [0, 3], [0, 0]]]); // pad wider than the filter
+CONV_CASES.push([4, 32, 32, 16, 16, 3, 1, 'same']); // a ResNet stage-1 layer
+CONV_CASES.push([4, 32, 32, 16, 32, 3, 2, 'same']); // a downsampling layer
+CONV_CASES.push([4, 32, 32, 16, 32, 1, 2, 'same']); // its 1×1 projection shortcut (option B)
+CONV_CASES.push([4, 8, 8, 64, 64, 1, 1, 'valid']);
+
+describe('convolution gradients on wasm equal the cpu backend (relative error ≤ 1e-4)', () => {
+  for (const [n, h, w, cin, cout, k, s, pad] of CONV_CASES) {
+    const name = `x [${n},${h},${w},${cin}], ${k}×${k}×${cout}, stride ${s}, pad ${JSON.stringify(pad)}`;
+    test(name, async () => {
+      const xShape = [n, h, w, cin];
+      const fShape = [k, k, cin, cout];
+      const xv = values(size(xShape), 1 + h * k);
+      const fv = values(size(fShape), 7 + s);
+      const yShape = await on('cpu', () => [tf.conv2d(tf.tensor(xv, xShape), tf.tensor(fv, fShape), s, pad)]).then((r) => r[0].shape);
+      const dyv = values(size(yShape), 3 + w);
+      await sameOnBothBackends(() => {
+        const x = tf.tensor(xv, xShape);
+        const f = tf.tensor(fv, fShape);
+        const dy = tf.tensor(dyv, yShape);
+        // Through autodiff (what training uses) …
+        const [dx, df] = tf.grads((a, b) => tf.sum(tf.mul(tf.conv2d(a, b, s, pad), dy)))([x, f]);
+        // … and through the kernels directly.
+        const attrs = { strides: [s, s], pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+        const df2 = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fShape });
+        const dx2 = tf.conv2dTranspose(dy, f, xShape, s, pad);
+        return [dx, df, df2, dx2];
+      }, name);
+    });
+  }
+
+  test('NCHW input gradient falls back to the builtin kernel; NCHW filter gradient says it is unsupported', async () => {
+    const dy = tf.ones([1, 2, 4, 4]);
+    const f = tf.ones([3, 3, 3, 2]);
+    const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { strides: 1, pad: 'same', dataFormat: 'NCHW', inputShape: [1, 3, 4, 4] });
+    assert.deepEqual(dx.shape, [1, 3, 4, 4]);
+    assert.throws(
+      () => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.ones([1, 3, 4, 4]), dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 3, 2] }),
+      /NCHW.*not supported/,
+    );
+    tf.dispose([dy, f, dx]);
+  });
+});
+
+describe('Tile, Sum and Mean on wasm equal the cpu backend', () => {
+  const TILES = [
+    [[1, 1, 1, 5], [3, 4, 2, 1]],
+    [[2, 3], [2, 3]],
+    [[3, 1, 2], [1, 4, 1]],
+    [[4], [3]],
+    [[2, 1, 3, 1], [1, 2, 2, 3]],
+  ];
+  for (const [shape, reps] of TILES) {
+    test(`tile [${shape}] by [${reps}] (float32, int32, bool)`, async () => {
+      const v = values(size(shape), size(reps));
+      await sameOnBothBackends(() => {
+        const x = tf.tensor(v, shape);
+        return [tf.tile(x, reps), tf.tile(tf.cast(tf.mul(x, 10), 'int32'), reps), tf.cast(tf.tile(tf.greater(x, 0), reps), 'float32')];
+      }, `tile ${shape} ${reps}`, 0);
+    });
+  }
+
+  const REDUCTIONS = [
+    [[6, 5, 4, 3], [0, 1, 2]],
+    [[6, 5, 4, 3], [0]],
+    [[6, 5, 4, 3], [1, 2]],
+    [[6, 5, 4, 3], [2, 1, 0]],
+    [[6, 5, 4, 3], null],
+    [[64, 32, 32, 16], [0, 1, 2]],
+    [[7, 3], -1],
+  ];
+  for (const [shape, axis] of REDUCTIONS) {
+    test(`sum and mean of [${shape}] over ${JSON.stringify(axis)} (keepDims both ways)`, async () => {
+      const v = values(size(shape), shape.length + 5);
+      await sameOnBothBackends(() => {
+        const x = tf.add(tf.tensor(v, shape), 0.5);
+        return [tf.sum(x, axis), tf.mean(x, axis), tf.sum(x, axis, true), tf.mean(x, axis, true), tf.sum(tf.cast(tf.mul(x, 4), 'int32'), axis)];
+      }, `reduce ${shape} ${axis}`, 1e-5);
+    });
+  }
+});
+
+describe('training on wasm', () => {
+  test('registers every kernel it names', () => {
+    assert.ok(WASM_TRAINING_KERNELS.includes('Conv2DBackpropFilter'));
+    for (const k of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(k, 'wasm'), k);
+  });
+
+  test('a ResNet training step (batch norm in training mode, softmax cross-entropy, L2) has the gradients of the cpu backend', async () => {
+    const model = resnetCifar(8, { inputShape: [12, 12, 3] });
+    const xv = values(4 * 12 * 12 * 3, 11);
+    const labels = [1, 3, 0, 9];
+    const step = () => {
+      const x = tf.tensor(xv, [4, 12, 12, 3]);
+      const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = model.apply(x, { training: true });
+        const l2 = tf.addN(model.trainableWeights.filter((w) => w.name.includes('kernel')).map((w) => tf.sum(tf.square(w.read()))));
+        return tf.add(tf.losses.softmaxCrossEntropy(y, logits), tf.mul(5e-5, l2));
+      });
+      return [value, ...model.trainableWeights.map((w) => grads[w.originalName ?? w.name])];
+    };
+    await sameOnBothBackends(step, 'loss and gradients', 1e-3);
+    model.dispose();
+  });
+
+  test('SGD-momentum steps of a small ResNet keep tensors and backend buffers flat, and lower the loss', () => {
+    const model = resnetCifar(8, { inputShape: [16, 16, 3] });
+    const opt = tf.train.momentum(0.05, 0.9);
+    const x = tf.tensor(values(8 * 16 * 16 * 3, 5), [8, 16, 16, 3]);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10);
+    const step = () => {
+      const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true })), true);
+      const v = loss.dataSync()[0];
+      loss.dispose();
+      return v;
+    };
+    const first = step();
+    step(); // optimizer slots are created on the first steps
+    const tensors = tf.memory().numTensors;
+    const buffers = tf.engine().backend.numDataIds();
+    let last = first;
+    for (let i = 0; i < 6; i++) last = step();
+    assert.equal(tf.memory().numTensors, tensors, 'tensor count after 6 more steps');
+    assert.equal(tf.engine().backend.numDataIds(), buffers, 'wasm buffers after 6 more steps');
+    assert.ok(last < first, `loss went from ${first} to ${last}`);
+    tf.dispose([x, y]);
+    opt.dispose();
+    model.dispose();
+  });
+});
+
+describe('threaded wasm (useWasmThreads)', () => {
+  test('runs XNNPACK on 2 threads in Node, gives the cpu backend\'s gradients, and lets the process exit', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const code = `
+      const lib = require('./dist/index.js'); const tf = lib.tf;
+      (async () => {
+        const ok = lib.useWasmThreads(2);
+        lib.registerWasmTrainingKernels();
+        const f = () => tf.tidy(() => {
+          const x = tf.sin(tf.range(0, 2 * 9 * 9 * 3).reshape([2, 9, 9, 3]));
+          const w = tf.cos(tf.range(0, 3 * 3 * 3 * 4).reshape([3, 3, 3, 4]));
+          const [dx, dw] = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a, b, 2, 'same'))))([x, w]);
+          return [...dx.dataSync(), ...dw.dataSync()];
+        });
+        await tf.setBackend('cpu'); const ref = f();
+        await tf.setBackend('wasm'); const got = f();
+        const scale = Math.max(...ref.map(Math.abs));
+        const err = Math.max(...got.map((v, i) => Math.abs(v - ref[i]))) / scale;
+        console.log('RESULT ' + JSON.stringify({ ok, threads: lib.wasmThreadsCount(), err, again: lib.useWasmThreads(2) }));
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60_000, cwd: new URL('..', import.meta.url).pathname });
+    assert.equal(r.status, 0, `exit status ${r.status} (signal ${r.signal}): ${r.stderr}`);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    assert.ok(line, r.stdout + r.stderr);
+    const res = JSON.parse(line.slice(7));
+    assert.equal(res.ok, true);
+    assert.equal(res.threads, 2);
+    assert.ok(res.err < 1e-4, `relative error ${res.err}`);
+    assert.equal(res.again, false, 'a second call after the backend started changes nothing');
+  });
+});
