@@ -130,6 +130,11 @@ describe('training loop', () => {
     const dir = tmp();
     await lib.train(tinyModel(), data, { epochs: 1, batchSize: 128, outDir: dir, ...quiet });
     await assert.rejects(lib.train(tinyModel(), data, { epochs: 2, batchSize: 128, outDir: dir, ...quiet }), /already holds a run \(epoch 1\): pass --resume/);
+    await assert.rejects(
+      lib.train(tinyModel(), data, { epochs: 2, batchSize: 128, outDir: dir, resume: true, ...quiet }),
+      /--resume: .* was trained with epochs=1, not 2 \(the learning-rate schedule spans the planned epochs\)/,
+    );
+    await assert.rejects(lib.train(tinyModel(), data, { epochs: 1, batchSize: 64, outDir: dir, resume: true, ...quiet }), /batchSize=128, not 64/);
   });
 });
 
@@ -202,7 +207,9 @@ describe('checkpoints', () => {
 
   test('a half-written checkpoint (killed save) is ignored: the previous one stays current', async () => {
     const dir = tmp();
-    await lib.train(tinyModel(), data, { epochs: 1, batchSize: 128, outDir: dir, ...quiet });
+    await lib.train(tinyModel(), data, { epochs: 2, batchSize: 128, outDir: dir, ...quiet }, {
+      onEpochEnd: ({ epoch }) => { if (epoch === 1) throw new Error('stop after epoch 1'); },
+    }).catch(() => {});
     // What a kill during the next save leaves: a temp folder and a renamed but unreferenced one.
     const root = path.join(dir, 'checkpoints');
     for (const d of ['.epoch-0002.tmp-99999', 'epoch-0002']) {
@@ -250,7 +257,7 @@ describe('checkpoints of the paper nets', () => {
 
   test('restoring into a model of another architecture is refused with the reason', async () => {
     const dir = tmp();
-    await lib.train(tinyModel(), data, { epochs: 1, batchSize: 128, outDir: dir, ...quiet });
+    await lib.train(tinyModel(), data, { epochs: 2, batchSize: 128, outDir: dir, ...quiet });
     await assert.rejects(
       lib.train(lib.resnetCifar(8), data, { epochs: 2, batchSize: 128, outDir: dir, resume: true, ...quiet }),
       (e) => e instanceof lib.UsageError && /weights saved, the model has/.test(e.message),

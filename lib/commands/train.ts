@@ -21,7 +21,7 @@ const USAGE = `usage: residual train --model NAME|DIR --data DIR --epochs N --ou
   --model NAME|DIR    resnet20, resnet32, resnet44, resnet56, resnet110, …, plain20, …
                       (depth 6n+2, §4.2), or a folder with a saved model.json to start from
   --data DIR          CIFAR-10 binary folder (data_batch_1..5.bin, test_batch.bin)
-  --epochs N          epochs in total (a resumed run continues up to N)
+  --epochs N          epochs in total (--resume needs the same N: the schedule spans them)
   --out DIR           run folder: checkpoints/, LATEST, history.csv
   --seed N            shuffling and augmentation seed (default 0)
   --batch N           mini-batch size (default 128)

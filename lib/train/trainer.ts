@@ -27,7 +27,7 @@ export interface TrainData {
 
 /** Options of {@link train}. */
 export interface TrainOptions {
-  /** Epochs to train in total (a resumed run continues up to this). */
+  /** Epochs to train in total (a resumed run continues up to this; it must be the same number). */
   epochs: number;
   /** Mini-batch size, default 128 (§4.2). */
   batchSize?: number;
@@ -153,6 +153,7 @@ export async function train(
       : { lr: 0.01, untilTrainErr: 0.8, maxSteps: 400, ...(options.warmup === true ? {} : options.warmup) };
   const config: Record<string, string | number | boolean> = {
     batchSize,
+    epochs, // the schedule spans the whole run: resuming with another length would bend it
     lr: lr0,
     schedule: typeof options.schedule === 'function' ? 'custom' : (options.schedule ?? 'cosine'),
     ...options.config,
@@ -179,7 +180,8 @@ export async function train(
       for (const [k, v] of Object.entries(config)) {
         const was = ckpt.state.config[k];
         if (was !== undefined && was !== v) {
-          throw new UsageError(`--resume: ${outDir} was trained with ${k}=${String(was)}, not ${String(v)}`);
+          const why = k === 'epochs' ? ' (the learning-rate schedule spans the planned epochs)' : '';
+          throw new UsageError(`--resume: ${outDir} was trained with ${k}=${String(was)}, not ${String(v)}${why}`);
         }
       }
       if (ckpt.state.seed !== seed) throw new UsageError(`--resume: ${outDir} was trained with seed ${ckpt.state.seed}, not ${seed}`);
