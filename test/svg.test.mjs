@@ -43,6 +43,14 @@ test('niceTicks: round steps of 1, 2, 2.5 or 5 × 10^k, without floating-point n
   assert.deepEqual(niceTicks(-1, 1, 4), [-1, -0.5, 0, 0.5, 1]);
 });
 
+test('figureSvg: long iteration counts written as plotly does (10k, 20k)', () => {
+  const fig = lines([{ name: 'err', x: [1000, 32000, 64000], y: [50, 20, 10] }], { xTitle: 'iterations' });
+  const svg = figureSvg(fig);
+  assert.match(svg, />20k<\/text>/);
+  assert.match(svg, />60k<\/text>/);
+  assert.doesNotMatch(svg, />20000<\/text>/);
+});
+
 test('figureSvg: self-contained, deterministic, escaped, sized from the layout', () => {
   for (const [name, fig] of Object.entries(figures)) {
     const svg = figureSvg(fig);
@@ -196,9 +204,9 @@ test('in Chromium: the HTML output shows the SVG without plotly.js, and plotly.j
   const fig = figures.bars;
   const staticOnly = inChromium(t, `<!DOCTYPE html><html><body>${figureHtml(fig, false)}</body></html>`);
   assert.match(staticOnly, /<div id="residual-plot-[0-9a-f]+-\d+" class="residual-plot"><div class="residual-static"><svg/, 'the static picture without plotly.js');
-  assert.match(staticOnly, /<p class="residual-plot-note">/, 'a note says how to get the interactive figure');
+  assert.match(staticOnly, /<p class="residual-plot-note"[ >]/, 'a note says how to get the interactive figure');
   const drawn = inChromium(t, `<!DOCTYPE html><html><body>${figureHtml(fig, true)}</body></html>`);
   assert.ok(drawn.includes('class="main-svg"'), 'plotly.js drew');
   assert.ok(!drawn.includes('<div class="residual-static">'), 'the static picture is gone, not left beside the plot');
-  assert.ok(!drawn.includes('<p class="residual-plot-note">'), 'no note when plotly.js drew');
+  assert.ok(!drawn.includes('<p class="residual-plot-note"'), 'no note when plotly.js drew');
 });

@@ -83,6 +83,8 @@ export function figureHtml(fig: Figure, includePlotly: boolean): string {
     '    if (++tries < 100) { setTimeout(draw, 100); return; }',
     '    var note = document.createElement("p");',
     '    note.className = "residual-plot-note";',
+    '    note.style.fontSize = "smaller";',
+    '    note.style.color = "#666";',
     "    note.textContent = 'A static picture: plotly.js is not loaded in this page (it travels with the first figure of a kernel session); restart the kernel and run the notebook for the interactive figure.';",
     '    el.appendChild(note);',
     '  }',

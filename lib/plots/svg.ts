@@ -119,7 +119,11 @@ function axisTicks(axis: Axis, lengthPx: number): { at: number; label: string }[
     return out;
   }
   const target = Math.max(2, Math.min(8, Math.floor(lengthPx / 60)));
-  return niceTicks(lo, hi, target).map((v) => ({ at: v, label: tickLabel(v) }));
+  const ticks = niceTicks(lo, hi, target);
+  // Thousands and millions as plotly writes them (10k, 2.5M), so long iteration counts fit.
+  const big = Math.max(...ticks.map(Math.abs));
+  const [unit, suffix] = big >= 1e7 ? [1e6, 'M'] : big >= 1e4 ? [1e3, 'k'] : [1, ''];
+  return ticks.map((v) => ({ at: v, label: v === 0 || suffix === '' ? tickLabel(v) : `${Number((v / unit).toPrecision(6))}${suffix}` }));
 }
 
 /** Maps a data value to axis units (undefined when it has no place on the axis). */
