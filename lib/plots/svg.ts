@@ -419,7 +419,7 @@ export function figureSvg(fig: Figure): string {
 
   if (showScale && heat !== undefined) out.push(...colorBar(heat, box, width));
   out.push(...annotations(layout['annotations'], xAxis, yAxis, px, py, box, width, height));
-  if (legend.length > 0) out.push(...legendElements(legend, box.right + 16, box.top, width));
+  if (legend.length > 0) out.push(...legendElements(legend, box.right + 16, box.top, width, height));
   if (title !== undefined) out.push(text(width / 2, Math.min(30, top - 12), title, { size: 16, anchor: 'middle', color: '#222' }));
   if (unknown.length > 0) {
     const note = `(chart type ${unknown.join(', ')} has no static preview)`;
@@ -464,11 +464,13 @@ function legendEntry(t: Trace, index: number): LegendEntry {
   };
 }
 
-function legendElements(entries: LegendEntry[], x: number, y: number, width: number): string[] {
+function legendElements(entries: LegendEntry[], x: number, y: number, width: number, height: number): string[] {
   const out: string[] = [];
   const room = width - x - 34;
+  // Rows of 20 px, closer together when there are many entries, so the last one still fits.
+  const step = Math.max(12, Math.min(20, (height - y - 14) / entries.length));
   entries.forEach((e, i) => {
-    const cy = y + 10 + i * 20;
+    const cy = y + 10 + i * step;
     if (e.kind === 'box') out.push(`<rect x="${num(x)}" y="${num(cy - 6)}" width="24" height="12" fill="${xml(e.color)}"/>`);
     else {
       out.push(`<line x1="${num(x)}" y1="${num(cy)}" x2="${num(x + 24)}" y2="${num(cy)}" stroke="${xml(e.color)}" stroke-width="${num(e.width)}"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`);
