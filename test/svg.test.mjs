@@ -51,6 +51,13 @@ test('figureSvg: long iteration counts written as plotly does (10k, 20k)', () =>
   assert.doesNotMatch(svg, />20000<\/text>/);
 });
 
+test('figureSvg: log axes tick 1-2-5 (or every) multiple within a decade, and take plotly ranges in log units', () => {
+  const yTicks = (svg) => [...svg.matchAll(/text-anchor="end" dominant-baseline="central">([^<]+)/g)].map((m) => m[1]);
+  assert.deepEqual(yTicks(figureSvg(lines([{ name: 'a', y: [0.3, 0.5, 0.9, 1.5] }], { logY: true }))), ['0.3', '0.4', '0.5', '0.6', '0.7', '0.8', '0.9', '1']);
+  assert.deepEqual(yTicks(figureSvg(lines([{ name: 'a', y: [1, 4, 9] }], { logY: true }))), ['1', '2', '5', '10']);
+  assert.deepEqual(yTicks(figureSvg({ data: [{ type: 'scatter', x: [1, 2, 3], y: [1, 10, 100] }], layout: { yaxis: { type: 'log', range: [-1, 3] } } })), ['0.1', '1', '10', '100', '1000']);
+});
+
 test('figureSvg: self-contained, deterministic, escaped, sized from the layout', () => {
   for (const [name, fig] of Object.entries(figures)) {
     const svg = figureSvg(fig);

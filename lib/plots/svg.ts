@@ -101,22 +101,26 @@ function axisTicks(axis: Axis, lengthPx: number): { at: number; label: string }[
   if (axis.kind === 'log') {
     const decades: { at: number; label: string }[] = [];
     for (let e = Math.ceil(lo - 1e-9); e <= hi + 1e-9; e++) decades.push({ at: e, label: tickLabel(10 ** e) });
-    if (decades.length >= 2) {
+    if (decades.length >= 3) {
       // Too many decades for the space: every other (or every k-th) power of ten.
       const room = Math.max(1, Math.floor(lengthPx / 28));
       const every = Math.ceil(decades.length / room);
       return decades.filter((d) => d.at % every === 0);
     }
-    // Less than two decades: 1, 2, 5 multiples.
-    const out: { at: number; label: string }[] = [];
-    for (let e = Math.floor(lo) - 1; e <= Math.ceil(hi); e++) {
-      for (const m of [1, 2, 5]) {
-        const v = m * 10 ** e;
-        const at = Math.log10(v);
-        if (at >= lo - 1e-9 && at <= hi + 1e-9) out.push({ at, label: tickLabel(Number(v.toPrecision(6))) });
+    // Less than two decades: 1, 2, 5 multiples, or every multiple when that gives too few.
+    const multiples = (ms: number[]): { at: number; label: string }[] => {
+      const out: { at: number; label: string }[] = [];
+      for (let e = Math.floor(lo) - 1; e <= Math.ceil(hi); e++) {
+        for (const m of ms) {
+          const v = Number((m * 10 ** e).toPrecision(6));
+          const at = Math.log10(v);
+          if (at >= lo - 1e-9 && at <= hi + 1e-9) out.push({ at, label: tickLabel(v) });
+        }
       }
-    }
-    return out;
+      return out;
+    };
+    const coarse = multiples([1, 2, 5]);
+    return coarse.length >= 3 ? coarse : multiples([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   }
   const target = Math.max(2, Math.min(8, Math.floor(lengthPx / 60)));
   const ticks = niceTicks(lo, hi, target);
