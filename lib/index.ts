@@ -101,6 +101,7 @@ export { imageGrid, composeGrid, type ImageGridOptions, type ImageGridPicture } 
 export { encodePng } from './plots/png';
 export { showTable, tableBundle, type TableLike, type TableRecords, type TableOptions } from './plots/table';
 export { PALETTE } from './plots/palette';
+export { figureSvg, niceTicks } from './plots/svg';
 export { constructDeeper, type ConstructOptions } from './construct';
 export {
   loadCifar10,

@@ -93,15 +93,37 @@ test('a notebook runs through Jupyter and tslab, exports to offline HTML, and it
   assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /<a href="01-fixture.html">Fixture chapter<\/a>/);
   assert.match(html, /<title>Fixture chapter<\/title>/);
 
+  assert.match(text(plot.data['image/svg+xml']), /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, 'a static SVG is stored beside the plotly JSON');
+  assert.ok(text(plot.data['text/html']).includes(`<div class="residual-static">${text(plot.data['image/svg+xml'])}</div>`), 'and inside the HTML output');
+
   const profile = mkdtempSync(join(tmpdir(), 'residual-chromium-'));
   t.after(() => rmSync(profile, { recursive: true, force: true }));
-  const browser = spawnSync(
-    chromium,
-    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--virtual-time-budget=15000', '--dump-dom', `file://${page}`],
-    { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
-  );
-  assert.equal(browser.status, 0, browser.stderr);
-  const dom = browser.stdout;
+  const dumpDom = (file) => {
+    const browser = spawnSync(
+      chromium,
+      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--virtual-time-budget=15000', '--dump-dom', `file://${file}`],
+      { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
+    );
+    assert.equal(browser.status, 0, browser.stderr);
+    return browser.stdout;
+  };
+
+  // Without plotly.js (as where scripts do not run, or plotly.js is missing): every plot still shows its static SVG.
+  const noPlotly = join(out, '01-fixture-no-plotly.html');
+  const stripped = html.replace(/<script[^>]*src="assets\/plotly-[^"]*"[^>]*><\/script>/g, '');
+  assert.notEqual(stripped, html, "the page's plotly.js script was found and removed");
+  writeFileSync(noPlotly, stripped);
+  const bare = dumpDom(noPlotly);
+  const bareStarts = [...bare.matchAll(/<div id="residual-plot-/g)].map((m) => m.index);
+  assert.equal(bareStarts.length, 2, 'two plot containers without plotly.js');
+  bareStarts.forEach((start, i) => {
+    const container = bare.slice(start, bareStarts[i + 1] ?? bare.length);
+    assert.match(container, /^<div id="residual-plot-[0-9a-f]+-\d+" class="residual-plot"><div class="residual-static"><svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, `plot ${i + 1} shows its static SVG`);
+    assert.match(container, /<path d="M[^"]+" fill="none" stroke="#[0-9A-Fa-f]{6}" stroke-width="1"[^>]*stroke-dasharray=/, `plot ${i + 1} has its dashed training curve`);
+  });
+
+  const dom = dumpDom(page);
+  assert.ok(!dom.includes('<div class="residual-static">'), 'plotly.js replaced the static pictures');
   const drawn = dom.match(/<div id="residual-plot-[0-9a-f]+-\d+" class="[^"]*"/g) ?? [];
   assert.equal(drawn.length, 2, 'two plot containers');
   const starts = [...dom.matchAll(/<div id="residual-plot-/g)].map((m) => m.index);

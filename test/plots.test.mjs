@@ -155,7 +155,7 @@ test('bars and lines: one trace per series, values as given', () => {
 test('figureBundle: plotly JSON, HTML drawing it (plotly.js embedded once) and text', () => {
   const fig = trainingCurves(log);
   const first = figureBundle(fig, { includePlotly: true });
-  assert.deepEqual(Object.keys(first).sort(), [PLOTLY_MIME, 'text/html', 'text/plain'].sort());
+  assert.deepEqual(Object.keys(first).sort(), [PLOTLY_MIME, 'text/html', 'image/svg+xml', 'text/plain'].sort());
   assert.deepEqual(first[PLOTLY_MIME], { data: fig.data, layout: fig.layout });
   assert.match(first['text/html'], /data-residual-plotly="\d+\.\d+\.\d+"/);
   assert.match(first['text/html'], /Plotly\.newPlot/);

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { displayBundle, newLiveDisplay, type MimeBundle } from '../display';
+import { figureSvg } from './svg';
 
 /** One plotly.js trace (`{ type: 'scatter', x, y, ... }`); see plotly.js's reference. */
 export interface Trace {
@@ -58,7 +59,8 @@ let figuresDrawn = 0;
 let plotlySent = false;
 
 /**
- * HTML that draws `fig` with plotly.js. With `includePlotly` the library is embedded first
+ * HTML that draws `fig` with plotly.js, holding its static SVG ({@link figureSvg}) until then
+ * (and where scripts do not run). With `includePlotly` the library is embedded first
  * (guarded, so a page that has it does not run it twice); without it the drawing waits a few
  * seconds for `window.Plotly` and otherwise says how to get the plot.
  */
@@ -71,14 +73,26 @@ export function figureHtml(fig: Figure, includePlotly: boolean): string {
     `  var fig = ${scriptJson(fig)};`,
     '  var tries = 0;',
     '  function draw() {',
-    '    if (window.Plotly) { window.Plotly.newPlot(el, fig.data, fig.layout, { displaylogo: false, responsive: true }); return; }',
+    '    if (window.Plotly) {',
+    // The static picture makes way for the interactive one (plotly.js draws beside what is there).
+    '      var still = el.querySelector(".residual-static");',
+    '      if (still) still.parentNode.removeChild(still);',
+    '      window.Plotly.newPlot(el, fig.data, fig.layout, { displaylogo: false, responsive: true });',
+    '      return;',
+    '    }',
     '    if (++tries < 100) { setTimeout(draw, 100); return; }',
-    "    el.textContent = 'plotly.js is not loaded in this page (it travels with the first figure of a kernel session): restart the kernel and run the notebook to draw this figure.';",
+    '    var note = document.createElement("p");',
+    '    note.className = "residual-plot-note";',
+    '    note.style.fontSize = "smaller";',
+    '    note.style.color = "#666";',
+    "    note.textContent = 'A static picture: plotly.js is not loaded in this page (it travels with the first figure of a kernel session); restart the kernel and run the notebook for the interactive figure.';",
+    '    el.appendChild(note);',
     '  }',
     '  draw();',
     '})();',
   ].join('\n');
-  const div = `<div id="${id}" class="residual-plot"></div>`;
+  // The static SVG inside the div: the picture before (or without) JavaScript.
+  const div = `<div id="${id}" class="residual-plot"><div class="residual-static">${figureSvg(fig)}</div></div>`;
   return `${includePlotly ? plotlyScriptTag() : ''}${div}<script type="text/javascript">\n${draw}\n</script>`;
 }
 
@@ -128,7 +142,8 @@ function figurePng(fig: Figure): string | undefined {
 
 /**
  * The MIME bundle for a figure: plotly JSON, HTML (plotly.js embedded once per process unless
- * `includePlotly` says otherwise), text, and for a figure that is one PNG picture that PNG.
+ * `includePlotly` says otherwise, the static SVG inside until plotly.js draws), text, and a
+ * static picture: the PNG of a figure that is one picture, else `image/svg+xml`.
  * Extra representations can be added by the caller.
  */
 export function figureBundle(fig: Figure, options: { includePlotly?: boolean } = {}): MimeBundle {
@@ -138,7 +153,8 @@ export function figureBundle(fig: Figure, options: { includePlotly?: boolean } =
   return {
     [PLOTLY_MIME]: { data: fig.data, layout: fig.layout },
     'text/html': figureHtml(fig, include),
-    ...(png === undefined ? {} : { 'image/png': png }),
+    // One static picture: the PNG of a picture figure, else the SVG drawing.
+    ...(png === undefined ? { 'image/svg+xml': figureSvg(fig) } : { 'image/png': png }),
     'text/plain': figureText(fig),
   };
 }
