@@ -21,7 +21,7 @@ export function uniqueName(prefix: string): string {
 export function channelsOf(x: tf.SymbolicTensor, what = 'input'): number {
   const c = x.shape[x.shape.length - 1];
   if (x.shape.length !== 4 || c == null) {
-    throw new Error(`${what} must be a rank-4 NHWC tensor with known channels, got shape [${x.shape.join(', ')}]`);
+    throw new Error(`${what} must be a rank-4 NHWC tensor with known channels, got shape [${x.shape.map((d) => d ?? 'batch').join(', ')}]`);
   }
   return c;
 }

@@ -94,7 +94,7 @@ export class ResNet {
     const c = channelsOf(h, `${method}: h`);
     if (channel[0] !== c) {
       throw new UsageError(
-        `${method}: channel[0] is ${channel[0]} but h has ${c} channels (shape [${h.shape.join(', ')}]); ` +
+        `${method}: channel[0] is ${channel[0]} but h has ${c} channels (shape [${h.shape.map((d) => d ?? 'batch').join(', ')}]); ` +
           `set channel: [${c}, ${channel[1]}]`,
       );
     }
