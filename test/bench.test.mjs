@@ -38,7 +38,7 @@ describe('residual bench', () => {
 
   test('bad arguments exit 2 with a message naming the argument', () => {
     for (const [args, message] of [
-      [['--batch', '0'], /--batch must be a positive integer/],
+      [['--batch', '0'], /--batch must be a whole number ≥ 1, got '0'/],
       [['--models', '21'], /depth 21 is not of the form 6n\+2/],
       [['--backend', 'gpu'], /--backend: 'gpu' is not one of/],
       [['--vs-pytorch', '--ref', '/nonexistent/ref.py', '--backend', 'cpu', '--models', '8', '--batch', '1', '--steps', '1'], /--ref \/nonexistent\/ref.py/],

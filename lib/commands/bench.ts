@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors';
+import { intArg, parseFlags } from './args';
 import { cifarBlocksPerStage } from '../nets';
 import { BENCH_BACKENDS, measureTfjs, startBenchBackend, type BenchBackend, type BenchResult } from '../bench/measure';
 import { DEFAULT_REF, measurePytorch } from '../bench/pytorch';
@@ -33,33 +33,19 @@ interface Skipped {
 }
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        backend: { type: 'string' },
-        models: { type: 'string' },
-        batch: { type: 'string', default: '128' },
-        steps: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        'vs-pytorch': { type: 'boolean', default: false },
-        ref: { type: 'string' },
-        python: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        worker: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
-}
-
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${value}'`);
-  return n;
+  return parseFlags(argv, {
+      backend: { type: 'string' },
+      models: { type: 'string' },
+      batch: { type: 'string', default: '128' },
+      steps: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'vs-pytorch': { type: 'boolean', default: false },
+      ref: { type: 'string' },
+      python: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      worker: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    }, USAGE);
 }
 
 function parseDepths(list: string): number[] {
@@ -152,8 +138,8 @@ export async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const batch = positiveInt(args.batch, '--batch');
-  const steps = args.steps !== undefined ? positiveInt(args.steps, '--steps') : args.quick ? 1 : 3;
+  const batch = intArg(args.batch, 'batch')!;
+  const steps = args.steps !== undefined ? intArg(args.steps, 'steps')! : args.quick ? 1 : 3;
   const depths = parseDepths(args.models ?? (args.quick ? '20' : '20,56'));
   if (args.worker !== undefined) {
     await worker(parseBackends(args.worker)[0], depths, batch, steps);

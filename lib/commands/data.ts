@@ -3,8 +3,8 @@
  * fetch CIFAR-10 (binary version), check it, and put it in place whole.
  * `residual data info [--dir data/cifar10]`: count the images and show the channel statistics.
  */
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors';
+import { parseFlags } from './args';
 import { channelStats, loadCifar10 } from '../data/cifar10';
 import { CIFAR10_DEFAULT_DIR, CIFAR10_URL, downloadCifar10 } from '../data/download';
 
@@ -17,21 +17,13 @@ const USAGE = `usage: residual data download [--dir DIR] [--from FILE|URL] [--md
   info       load DIR and print image counts and per-channel mean/std`;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        dir: { type: 'string', default: CIFAR10_DEFAULT_DIR },
-        from: { type: 'string' },
-        md5: { type: 'string' },
-        force: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
+  return parseFlags(argv, {
+      dir: { type: 'string', default: CIFAR10_DEFAULT_DIR },
+      from: { type: 'string' },
+      md5: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    }, USAGE);
 }
 
 /** Entry point of `residual data`. */

@@ -6,13 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { useBestBackend } from '../backend';
 import { loadCifar10Split, type ChannelStats } from '../data/cifar10';
 import { UsageError } from '../errors';
 import { fileModelHandler, latestCheckpointDir, MODEL_JSON } from '../train/checkpoint';
 import { evaluate } from '../train/evaluate';
-import { intArg } from './train';
+import { intArg, parseFlags } from './args';
 
 const USAGE = `usage: residual evaluate --model-dir DIR --data DIR [--json] [--limit N] [--batch N]
 
@@ -23,22 +22,14 @@ const USAGE = `usage: residual evaluate --model-dir DIR --data DIR [--json] [--l
   --batch N         images per forward pass (default 250)`;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        'model-dir': { type: 'string' },
-        data: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        limit: { type: 'string' },
-        batch: { type: 'string', default: '250' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
+  return parseFlags(argv, {
+      'model-dir': { type: 'string' },
+      data: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      limit: { type: 'string' },
+      batch: { type: 'string', default: '250' },
+      help: { type: 'boolean', short: 'h', default: false },
+    }, USAGE);
 }
 
 function isStats(v: unknown): v is ChannelStats {

@@ -6,10 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { useBestBackend } from '../backend';
 import { loadCifar10 } from '../data/cifar10';
 import { UsageError } from '../errors';
+import { intArg, numArg, parseFlags } from './args';
 import { cifarBlocksPerStage, cifarNetByName } from '../nets';
 import type { Shortcut } from '../blocks';
 import { fileModelHandler, MODEL_JSON } from '../train/checkpoint';
@@ -39,50 +39,25 @@ const USAGE = `usage: residual train --model NAME|DIR --data DIR --epochs N --ou
   backend: RESIDUAL_BACKEND=tensorflow|wasm|cpu overrides the automatic choice`;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        model: { type: 'string' },
-        data: { type: 'string' },
-        epochs: { type: 'string' },
-        out: { type: 'string' },
-        seed: { type: 'string', default: '0' },
-        batch: { type: 'string', default: '128' },
-        lr: { type: 'string', default: '0.1' },
-        schedule: { type: 'string', default: 'cosine' },
-        warmup: { type: 'string', default: 'auto' },
-        'weight-decay': { type: 'string', default: '1e-4' },
-        'decay-scope': { type: 'string', default: 'all' },
-        shortcut: { type: 'string', default: 'auto' },
-        'limit-train': { type: 'string' },
-        'limit-test': { type: 'string' },
-        'no-augment': { type: 'boolean', default: false },
-        resume: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
-}
-
-/** A whole number ≥ min from an option, or a UsageError naming the option. */
-export function intArg(value: string | undefined, name: string, min = 1): number | undefined {
-  if (value === undefined) return undefined;
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, got '${value}'`);
-  return v;
-}
-
-/** A number > 0 (or ≥ 0 with allowZero) from an option, or a UsageError naming the option. */
-export function numArg(value: string, name: string, allowZero = false): number {
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-    throw new UsageError(`--${name} must be a number ${allowZero ? '≥' : '>'} 0, got '${value}'`);
-  }
-  return v;
+  return parseFlags(argv, {
+      model: { type: 'string' },
+      data: { type: 'string' },
+      epochs: { type: 'string' },
+      out: { type: 'string' },
+      seed: { type: 'string', default: '0' },
+      batch: { type: 'string', default: '128' },
+      lr: { type: 'string', default: '0.1' },
+      schedule: { type: 'string', default: 'cosine' },
+      warmup: { type: 'string', default: 'auto' },
+      'weight-decay': { type: 'string', default: '1e-4' },
+      'decay-scope': { type: 'string', default: 'all' },
+      shortcut: { type: 'string', default: 'auto' },
+      'limit-train': { type: 'string' },
+      'limit-test': { type: 'string' },
+      'no-augment': { type: 'boolean', default: false },
+      resume: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    }, USAGE);
 }
 
 function required(value: string | undefined, name: string): string {
