@@ -15,6 +15,12 @@ export interface ConstructOptions {
   extraLayers: number;
   /** Name of the new model, default `<shallow name>_plus<extraLayers>`. */
   name?: string;
+  /**
+   * Initialise the added layers to the identity (default true). `false` keeps their random
+   * He-normal initialisation: applied to an untrained `shallow`, this gives the same deep
+   * architecture to be trained from scratch, for comparison.
+   */
+  identity?: boolean;
 }
 
 type LayerClass = { new (config: tf.serialization.ConfigDict): tf.layers.Layer };
@@ -64,10 +70,11 @@ function insertionPlan(layers: tf.layers.Layer[], extra: number): Map<number, nu
  * the 3×3 kernel is a centred delta per channel, so conv(h) = h; batch norm with γ = 1, β = 0,
  * moving mean 0 and moving variance 1 − ε gives (h − 0)/√(1 − ε + ε) = h; and ReLU(h) = h.
  */
-function identityLayer(h: tf.SymbolicTensor, channels: number, name: string): tf.SymbolicTensor {
-  const conv = tf.layers.conv2d({ filters: channels, kernelSize: 3, padding: 'same', useBias: false, name: `${name}_conv` });
+function identityLayer(h: tf.SymbolicTensor, channels: number, name: string, identity: boolean): tf.SymbolicTensor {
+  const conv = tf.layers.conv2d({ filters: channels, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: 'heNormal', name: `${name}_conv` });
   const bn = tf.layers.batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: `${name}_bn` });
   const out = tf.layers.reLU({ name: `${name}_relu` }).apply(bn.apply(conv.apply(h))) as tf.SymbolicTensor;
+  if (!identity) return out;
   const kernel = tf.tidy(() => {
     const delta = tf.buffer([3, 3, channels, channels]);
     for (let c = 0; c < channels; c++) delta.set(1, 1, 1, c, c);
@@ -120,7 +127,7 @@ export function constructDeeper(shallow: tf.LayersModel, options: ConstructOptio
         throw new UsageError(`constructDeeper can add identity convolutions only after a 4-D feature map; '${layer.name}' outputs [${h.shape.join(', ')}]`);
       }
       added += 1;
-      h = identityLayer(h, channels, `${name}_identity${added}`);
+      h = identityLayer(h, channels, `${name}_identity${added}`, options.identity ?? true);
     }
   });
   return tf.model({ inputs: input, outputs: h, name });

@@ -63,6 +63,14 @@ describe('constructDeeper (§1)', { skip: !existsSync(subset) && !process.env.CI
     assert.deepEqual(identities, [[null, 32, 32, 16], [null, 32, 32, 16], [null, 16, 16, 32], [null, 16, 16, 32], [null, 8, 8, 64], [null, 8, 8, 64]]);
   });
 
+  test('identity: false keeps the added layers random (the deep net from scratch)', () => {
+    const shallow = plainCifar(8);
+    const fresh = constructDeeper(shallow, { extraLayers: 3, identity: false });
+    const { x } = cifarImages(8);
+    const diff = tf.max(tf.abs(tf.sub(shallow.predict(x), fresh.predict(x)))).dataSync()[0];
+    assert.ok(diff > 1e-3, `random layers change the function (max |Δ| = ${diff})`);
+  });
+
   test('the copy is independent of the shallow net', () => {
     const shallow = plainCifar(8);
     const deep = constructDeeper(shallow, { extraLayers: 3 });
