@@ -142,3 +142,4 @@ export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './analy
 export { quickMode, findCifar10, type DataLocation } from './course';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
+export { resultsFile, writeResults, readResults } from './results';
