@@ -147,6 +147,32 @@ describe('Tile, Sum and Mean on wasm equal the cpu backend', () => {
   }
 });
 
+describe('Identity and Cast share data on wasm', () => {
+  test('a clone outlives its source, a same-dtype cast equals it, and the buffer is freed with the last one', () => {
+    const buffers = tf.engine().backend.numDataIds();
+    const a = tf.tensor([1.5, -2, 3.25, 4], [2, 2]);
+    const b = tf.clone(a);
+    const c = tf.cast(a, 'float32');
+    const i = tf.cast(a, 'int32');
+    a.dispose();
+    assert.deepEqual(Array.from(b.dataSync()), [1.5, -2, 3.25, 4]);
+    assert.deepEqual(Array.from(c.dataSync()), [1.5, -2, 3.25, 4]);
+    assert.deepEqual(Array.from(i.dataSync()), [1, -2, 3, 4]);
+    const v = tf.variable(b);
+    b.dispose();
+    const z = tf.zeros([2, 2]);
+    v.assign(z);
+    assert.deepEqual(Array.from(c.dataSync()), [1.5, -2, 3.25, 4], 'assigning a variable made from a clone leaves the other clones alone');
+    tf.dispose([c, i, v, z]);
+    assert.equal(tf.engine().backend.numDataIds(), buffers);
+    const strings = tf.tensor(['x', 'y']);
+    const s = tf.clone(strings);
+    strings.dispose();
+    assert.deepEqual(s.dataSync(), ['x', 'y']);
+    s.dispose();
+  });
+});
+
 describe('training on wasm', () => {
   test('registers every kernel it names', () => {
     assert.ok(WASM_TRAINING_KERNELS.includes('Conv2DBackpropFilter'));

@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 /** What these kernels need of the wasm backend object (`BackendWasm`). */
 interface WasmBackendLike {
   disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   /** A view of the tensor's bytes on the wasm heap; invalid once the heap grows (after makeOutput). */
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
@@ -314,6 +315,29 @@ function leadingReduce(kind: 'Sum' | 'Mean'): (args: KernelArgs) => tf.TensorInf
   };
 }
 
+
+/**
+ * Identity, and Cast to the tensor's own dtype: share the data (one more reference), as the cpu
+ * backend does, instead of copying it. Tensors are immutable, so sharing is safe; the builtin
+ * copies every clone (~80 clones of 8 MB per ResNet-20 training step at batch 128).
+ */
+function share(args: KernelArgs): tf.TensorInfo {
+  const x = args.inputs.x as tf.TensorInfo;
+  (args.backend as WasmBackendLike).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+function identityKernel(args: KernelArgs): tf.TensorInfo {
+  const x = args.inputs.x as tf.TensorInfo;
+  return x.dtype === 'string' ? (builtin('Identity')(args) as tf.TensorInfo) : share(args);
+}
+
+function castKernel(args: KernelArgs): tf.TensorInfo {
+  const x = args.inputs.x as tf.TensorInfo;
+  const { dtype } = args.attrs as { dtype: tf.DataType };
+  return x.dtype === dtype && dtype !== 'string' ? share(args) : (builtin('Cast')(args) as tf.TensorInfo);
+}
+
 /** The backend's own kernels that ours replaced, kept as fallbacks for cases ours do not cover. */
 const builtins = new Map<string, tf.KernelFunc>();
 
@@ -332,6 +356,8 @@ const OURS: Record<string, (args: KernelArgs) => tf.TensorInfo> = {
   Tile: tileKernel,
   Sum: leadingReduce('Sum'),
   Mean: leadingReduce('Mean'),
+  Identity: identityKernel,
+  Cast: castKernel,
 };
 
 /** The kernels {@link registerWasmTrainingKernels} adds to, or replaces on, the wasm backend. */
