@@ -63,6 +63,23 @@ function cropHW(backend: object, t: tf.TensorInfo, h: number, w: number): tf.Ten
   return runKernel(backend, 'Slice', { x: t }, { begin: [0, 0, 0, 0], size: [n, h, w, c] });
 }
 
+
+/** x[:, ::sh, ::sw, :] cut to [N, oh, ow, C] (rows of C contiguous floats copied on the heap). */
+function subsample(backend: WasmBackendLike, x: tf.TensorInfo, sh: number, sw: number, oh: number, ow: number): tf.TensorInfo {
+  const [n, h, w, c] = x.shape;
+  const out = backend.makeOutput([n, oh, ow, c], 'float32');
+  const src = backend.typedArrayFromHeap(x) as Float32Array; // views after makeOutput (heap growth)
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  let o = 0;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      let from = ((b * h + i * sh) * w) * c;
+      for (let j = 0; j < ow; j++, from += sw * c) for (let k = 0; k < c; k++) dst[o++] = src[from + k];
+    }
+  }
+  return out;
+}
+
 function checkNHWC(kernel: string, dataFormat: unknown): void {
   if (dataFormat !== undefined && dataFormat !== 'NHWC') {
     throw new Error(`${kernel} on wasm: dataFormat '${String(dataFormat)}' is not supported, use 'NHWC' (channels last)`);
@@ -99,10 +116,14 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { top, left } = info.padInfo;
   const filterShape = [kh, kw, cin, cout];
 
-  if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0 && oh === h && ow === w) {
-    // A 1×1 stride-1 layer is a matrix product: dW = xᵀ · dy over the N·H·W pixels.
-    const xT = runKernel(backend, 'Transpose', { x: view(x, [n * h * w, cin]) }, { perm: [1, 0] });
-    const prod = runKernel(backend, 'BatchMatMul', { a: xT, b: view(dy, [n * h * w, cout]) }, { transposeA: false, transposeB: false });
+  if (kh === 1 && kw === 1 && top === 0 && left === 0 && x.dtype === 'float32') {
+    // A 1×1 layer is a matrix product over the pixels it reads: dW = x_sᵀ · dy, with x_s the
+    // pixels (s·i, s·j) (the projection shortcut W_s of Eq. 2 has stride 2).
+    const pixels = n * oh * ow;
+    const xs = sh === 1 && sw === 1 && oh === h && ow === w ? x : subsample(backend as WasmBackendLike, x, sh, sw, oh, ow);
+    const xT = runKernel(backend, 'Transpose', { x: view(xs, [pixels, cin]) }, { perm: [1, 0] });
+    if (xs !== x) release(backend, xs);
+    const prod = runKernel(backend, 'BatchMatMul', { a: xT, b: view(dy, [pixels, cout]) }, { transposeA: false, transposeB: false });
     release(backend, xT);
     return view(prod, filterShape);
   }
