@@ -1,5 +1,5 @@
 /**
- * Gradient kernels that let the `wasm` backend (XNNPACK) train a ResNet.
+ * Kernels that let the `wasm` backend (XNNPACK) train a ResNet, and train it faster.
  *
  * tfjs-backend-wasm 4.x has no `Conv2DBackpropFilter` kernel (so `tf.grad` of a convolution
  * throws), and its `Conv2DBackpropInput` is a naive loop about ten times slower than a forward
@@ -10,9 +10,13 @@
  * - dW (filter gradient): a forward convolution of the input x, laid out as [Cin, H, W, N]
  *   (channels ← batch), with the output gradient dy as the filter, laid out [OH, OW, N, Cout],
  *   dilated by the stride. Output [Cin, KH, KW, Cout], transposed to [KH, KW, Cin, Cout].
- *   A 1×1 stride-1 unpadded layer is one matrix product xᵀ·dy instead.
+ *   An unpadded 1×1 layer is one matrix product x_sᵀ·dy instead (x_s: the pixels it reads).
  * - dx (input gradient): a forward convolution of dy (zeros inserted between its pixels when the
  *   stride is above 1) with the filter rotated 180° and its channel axes swapped.
+ *
+ * Batch norm's training graph (tfjs-core's FusedBatchNorm gradient and `moments`) also leaned on
+ * slow builtins, replaced here: `Tile` (block copies), `Sum`/`Mean` over leading axes (XNNPACK
+ * average pooling), and `Identity`/same-dtype `Cast` (shared data instead of copies).
  *
  * Intermediate tensors live only on the backend: each is released with `backend.disposeData`,
  * and the kernel returns a fresh tensor that the engine then owns.
