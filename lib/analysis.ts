@@ -27,13 +27,13 @@ function convLayers(model: tf.LayersModel): tf.layers.Layer[] {
  *
  * @param model a net ending in logits
  * @param x a batch of inputs
- * @param labels integer class labels, one per input
+ * @param labels integer class labels, one per input (an array, a typed array or a tensor)
  */
-export function gradientNormsPerLayer(model: tf.LayersModel, x: tf.Tensor, labels: tf.Tensor1D | number[]): LayerStat[] {
+export function gradientNormsPerLayer(model: tf.LayersModel, x: tf.Tensor, labels: tf.Tensor1D | ArrayLike<number>): LayerStat[] {
   const convs = convLayers(model);
   const kernels = convs.map((l) => l.trainableWeights[0]!.read() as tf.Variable);
   return tf.tidy(() => {
-    const y = tf.oneHot(tf.tensor1d(Array.isArray(labels) ? labels : Array.from(labels.dataSync()), 'int32'), model.outputs[0]!.shape[1] as number);
+    const y = tf.oneHot(tf.tensor1d(labels instanceof tf.Tensor ? labels.dataSync() : Array.from(labels), 'int32'), model.outputs[0]!.shape[1] as number);
     const { grads } = tf.variableGrads(
       () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
       kernels,

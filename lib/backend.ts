@@ -6,6 +6,7 @@
  * then `cpu` (plain JavaScript, slow). `RESIDUAL_BACKEND=tensorflow|wasm|cpu` overrides.
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels } from './backend/wasm-kernels';
 
 /** A backend this library knows how to set up. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -73,9 +74,9 @@ async function tryWasm(): Promise<string | undefined> {
   }
 }
 
-/** Kernels the library adds to the wasm backend so that it can train (see lib/backend/). */
+/** Kernels the library adds to the wasm backend so that it can train (lib/backend/wasm-kernels.ts). */
 async function registerWasmExtras(): Promise<void> {
-  // Filled in by lib/backend/wasm-kernels.ts when present.
+  registerWasmTrainingKernels();
 }
 
 async function tryCpu(): Promise<string | undefined> {

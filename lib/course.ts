@@ -3,7 +3,7 @@
  * which CIFAR-10 data set it trains on (the full set once downloaded, else the shared subset).
  */
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { UsageError } from './errors';
 
 /** True when `RESIDUAL_QUICK=1`: notebooks shrink data and epochs so the course runs in minutes. */
@@ -45,11 +45,12 @@ export function findCifar10(root: string = resolve(__dirname, '..')): DataLocati
       : [join(root, 'data', 'cifar10'), join(root, '..', 'shared', 'datasets', 'cifar10-subset')];
   for (const dir of candidates) {
     if (!looksLikeCifar(dir)) continue;
+    const shown = relative(process.cwd(), resolve(dir)) || '.';
     const kind = statSync(join(dir, 'data_batch_1.bin')).size >= FULL_TRAIN_BYTES ? 'full' : 'subset';
     const description =
       kind === 'full'
-        ? `the full CIFAR-10 (50 000 training and 10 000 test images) in ${dir}`
-        : `a subset of real CIFAR-10 (the first images of each official batch) in ${dir}`;
+        ? `the full CIFAR-10 (50 000 training and 10 000 test images) in ${shown}`
+        : `a subset of real CIFAR-10 (the first images of each official batch) in ${shown}`;
     return { dir: resolve(dir), kind, description };
   }
   const where = asked ? `RESIDUAL_DATA=${asked} has no CIFAR-10 files; ` : '';

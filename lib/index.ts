@@ -39,6 +39,28 @@ export {
   type TutorialBlockOptions,
 } from './resnet';
 export { UsageError } from './errors';
+export { displayBundle, newLiveDisplay, insideTslab, bundleText, escapeHtml, type MimeBundle, type LiveDisplay } from './display';
+export {
+  show,
+  figureBundle,
+  figureHtml,
+  figureText,
+  liveFigure,
+  plotlyJs,
+  plotlyScriptTag,
+  PLOTLY_MIME,
+  PLOTLY_SCRIPT_ATTRIBUTE,
+  type Figure,
+  type Trace,
+  type LiveFigure,
+} from './plots/figure';
+export { trainingCurves, type TrainingRow, type TrainingCurvesOptions } from './plots/training-curves';
+export { bars, lines, type BarsOptions, type LinesOptions, type LineSeries, type ChartOptions } from './plots/charts';
+export { heatmap, type HeatmapOptions } from './plots/heatmap';
+export { imageGrid, composeGrid, type ImageGridOptions, type ImageGridPicture } from './plots/image-grid';
+export { encodePng } from './plots/png';
+export { showTable, tableBundle, type TableLike, type TableRecords, type TableOptions } from './plots/table';
+export { PALETTE } from './plots/palette';
 export { constructDeeper, type ConstructOptions } from './construct';
 export {
   loadCifar10,

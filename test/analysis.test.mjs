@@ -4,7 +4,7 @@ import { lib, ready, tf } from './helpers.mjs';
 
 const { gradientNormsPerLayer, layerResponseStd, plainCifar, resnetCifar } = lib;
 
-before(() => ready().then(() => lib.tf.setBackend('cpu')));  // TODO(wasm kernels): gradients on wasm
+before(ready);
 
 describe('looking inside a net', () => {
   const x = tf.randomNormal([4, 16, 16, 3], 0, 1, 'float32', 5);

@@ -1,0 +1,162 @@
+// A plotly.js figure as plain data, and how it is shown: one MIME bundle with the plotly JSON
+// (JupyterLab draws it), HTML that draws it with plotly.js embedded (classic Notebook, exported
+// HTML, any trusted page) and a text summary (terminals, untrusted or code-host views).
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { displayBundle, newLiveDisplay, type MimeBundle } from '../display';
+
+/** One plotly.js trace (`{ type: 'scatter', x, y, ... }`); see plotly.js's reference. */
+export interface Trace {
+  type?: string;
+  name?: string;
+  [attribute: string]: unknown;
+}
+
+/** A plotly.js figure: traces and layout, plain JSON-able data (nothing drawn yet). */
+export interface Figure {
+  data: Trace[];
+  layout: Record<string, unknown>;
+}
+
+/** The MIME type JupyterLab's plotly renderer draws. */
+export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+
+/**
+ * Marks the `<script>` that carries plotly.js inside an HTML output, so tools (the book export,
+ * the notebook runner) can find it and move or strip it.
+ */
+export const PLOTLY_SCRIPT_ATTRIBUTE = 'data-residual-plotly';
+
+let plotlySource: { version: string; code: string } | undefined;
+
+/** plotly.js from the `plotly.js-dist` package: its version and code, read once. */
+export function plotlyJs(): { version: string; code: string } {
+  if (plotlySource === undefined) {
+    const file = require.resolve('plotly.js-dist');
+    const pkg = JSON.parse(readFileSync(require.resolve('plotly.js-dist/package.json'), 'utf8')) as { version: string };
+    // `</script` inside would end the element early.
+    plotlySource = { version: pkg.version, code: readFileSync(file, 'utf8').replace(/<\/script/gi, '<\\/script') };
+  }
+  return plotlySource;
+}
+
+/** The `<script>` element that defines `window.Plotly` unless the page has it already. */
+export function plotlyScriptTag(): string {
+  const { version, code } = plotlyJs();
+  return `<script type="text/javascript" ${PLOTLY_SCRIPT_ATTRIBUTE}="${version}">if (!window.Plotly) {\n${code}\n}</script>`;
+}
+
+/** JSON that is safe inside a `<script>` element. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** How many figures this process has made HTML for (part of their element ids). */
+let figuresDrawn = 0;
+
+/** Whether this process has sent plotly.js to the notebook page already. */
+let plotlySent = false;
+
+/**
+ * HTML that draws `fig` with plotly.js. With `includePlotly` the library is embedded first
+ * (guarded, so a page that has it does not run it twice); without it the drawing waits a few
+ * seconds for `window.Plotly` and otherwise says how to get the plot.
+ */
+export function figureHtml(fig: Figure, includePlotly: boolean): string {
+  // Named after its content and its place in the session, so a re-run notebook does not change.
+  const id = `residual-plot-${createHash('sha1').update(JSON.stringify(fig)).digest('hex').slice(0, 12)}-${++figuresDrawn}`;
+  const draw = [
+    '(function () {',
+    `  var el = document.getElementById(${scriptJson(id)});`,
+    `  var fig = ${scriptJson(fig)};`,
+    '  var tries = 0;',
+    '  function draw() {',
+    '    if (window.Plotly) { window.Plotly.newPlot(el, fig.data, fig.layout, { displaylogo: false, responsive: true }); return; }',
+    '    if (++tries < 100) { setTimeout(draw, 100); return; }',
+    "    el.textContent = 'plotly.js is not loaded in this page (it travels with the first figure of a kernel session): restart the kernel and run the notebook to draw this figure.';",
+    '  }',
+    '  draw();',
+    '})();',
+  ].join('\n');
+  const div = `<div id="${id}" class="residual-plot"></div>`;
+  return `${includePlotly ? plotlyScriptTag() : ''}${div}<script type="text/javascript">\n${draw}\n</script>`;
+}
+
+/** A short text description of a figure, for places that cannot draw it. */
+export function figureText(fig: Figure): string {
+  const layoutTitle = fig.layout['title'];
+  const title =
+    typeof layoutTitle === 'string'
+      ? layoutTitle
+      : typeof layoutTitle === 'object' && layoutTitle !== null && typeof (layoutTitle as { text?: unknown }).text === 'string'
+        ? (layoutTitle as { text: string }).text
+        : 'untitled';
+  const lines = [`Figure: ${title} (${fig.data.length} trace${fig.data.length === 1 ? '' : 's'})`];
+  for (const trace of fig.data) {
+    const points = Array.isArray(trace['y']) && trace.type !== 'heatmap' ? `, ${(trace['y'] as unknown[]).length} points` : '';
+    lines.push(`  - ${trace.type ?? 'scatter'}${trace.name === undefined ? '' : ` "${trace.name}"`}${points}`);
+    if (trace.type === 'heatmap') lines.push(...matrixText(trace));
+    if (trace.type === 'image') {
+      const labels = Array.isArray(fig.layout['annotations']) ? (fig.layout['annotations'] as { text?: unknown }[]).map((a) => String(a.text ?? '')) : [];
+      if (labels.length > 0) lines.push(`    labels: ${labels.join(', ')}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** A heatmap's matrix as aligned text rows, labelled like the axes (y down, x across). */
+function matrixText(trace: Trace): string[] {
+  const z = trace['z'];
+  if (!Array.isArray(z)) return [];
+  const xs = Array.isArray(trace['x']) ? (trace['x'] as unknown[]).map(String) : [];
+  const ys = Array.isArray(trace['y']) ? (trace['y'] as unknown[]).map(String) : [];
+  const cells = (z as unknown[][]).map((row) => row.map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v))));
+  const width = Math.max(...cells.flat().map((c) => c.length), ...xs.map((x) => x.length));
+  const head = Math.max(0, ...ys.map((y) => y.length));
+  const out = [`    ${' '.repeat(head)} ${xs.map((x) => x.padStart(width)).join(' ')}`];
+  cells.forEach((row, i) => out.push(`    ${(ys[i] ?? '').padEnd(head)} ${row.map((c) => c.padStart(width)).join(' ')}`));
+  return out;
+}
+
+/** The PNG of a figure that is one picture (an {@link imageGrid}), as a static fallback. */
+function figurePng(fig: Figure): string | undefined {
+  const [only] = fig.data;
+  if (fig.data.length !== 1 || only?.type !== 'image' || typeof only['source'] !== 'string') return undefined;
+  const m = /^data:image\/png;base64,(.+)$/.exec(only['source']);
+  return m?.[1];
+}
+
+/**
+ * The MIME bundle for a figure: plotly JSON, HTML (plotly.js embedded once per process unless
+ * `includePlotly` says otherwise), text, and for a figure that is one PNG picture that PNG.
+ * Extra representations can be added by the caller.
+ */
+export function figureBundle(fig: Figure, options: { includePlotly?: boolean } = {}): MimeBundle {
+  const include = options.includePlotly ?? !plotlySent;
+  plotlySent ||= include;
+  const png = figurePng(fig);
+  return {
+    [PLOTLY_MIME]: { data: fig.data, layout: fig.layout },
+    'text/html': figureHtml(fig, include),
+    ...(png === undefined ? {} : { 'image/png': png }),
+    'text/plain': figureText(fig),
+  };
+}
+
+/** Shows a figure in the notebook (its text summary outside one). */
+export function show(fig: Figure, extra: MimeBundle = {}): void {
+  displayBundle({ ...figureBundle(fig), ...extra });
+}
+
+/** A figure shown once and then redrawn in place, e.g. training curves while training runs. */
+export interface LiveFigure {
+  /** Replaces the shown figure by `fig`. */
+  update(fig: Figure): void;
+}
+
+/** A new figure display that `update` redraws in place (printed as text outside a notebook). */
+export function liveFigure(): LiveFigure {
+  const display = newLiveDisplay();
+  return { update: (fig) => display.update(figureBundle(fig)) };
+}
+

@@ -1,0 +1,52 @@
+// `npm start` opens Jupyter on notebooks/ with the tslab kernel: start it for real (no browser),
+// ask its REST API over HTTP which kernels it offers and which notebooks it serves, stop it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findJupyterPython } from '../scripts/jupyter.mjs';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const python = findJupyterPython(['notebook']) ?? findJupyterPython(['jupyterlab']);
+const hasKernel =
+  python !== undefined &&
+  spawnSync(python, ['-c', "from jupyter_client.kernelspec import KernelSpecManager as K; K().get_kernel_spec('tslab')"]).status === 0;
+const skip = python === undefined ? 'Jupyter Notebook/Lab not installed' : !hasKernel ? 'the tslab kernel is not registered (npm run setup)' : false;
+
+test('npm start serves notebooks/ with the tslab kernel', { skip, timeout: 60_000 }, async (t) => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const token = `t${Math.random().toString(36).slice(2)}`;
+  const child = spawn(process.execPath, [join(root, 'scripts', 'start.mjs'), '--no-browser', `--port=${port}`, '--ip=127.0.0.1', `--NotebookApp.token=${token}`, `--ServerApp.token=${token}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  t.after(async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Jupyter did not start:\n${log}`)), 40_000);
+    const onData = (chunk) => {
+      log += chunk;
+      if (log.includes(`127.0.0.1:${port}`)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`start.mjs exited with ${code}:\n${log}`)));
+  });
+  const get = async (path) => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { Authorization: `token ${token}` } });
+    assert.equal(res.status, 200, `${path}: HTTP ${res.status}`);
+    return res.json();
+  };
+  const specs = await get('/api/kernelspecs');
+  assert.ok('tslab' in specs.kernelspecs, `kernels offered: ${Object.keys(specs.kernelspecs).join(', ')}`);
+  const contents = await get('/api/contents/');
+  const names = contents.content.map((c) => c.name);
+  assert.ok(names.includes('README.md'), `the server's root is notebooks/ (it lists ${names.join(', ')})`);
+});
