@@ -19,6 +19,7 @@ describe('residual bench', () => {
     for (const x of out.results) {
       assert.ok(x.trainImagesPerSec > 0 && x.inferImagesPerSec > x.trainImagesPerSec / 10, JSON.stringify(x));
       assert.ok(x.peakTensorBytes > 0 && x.peakRssBytes > x.peakTensorBytes, JSON.stringify(x));
+      assert.ok(x.trainBestImagesPerSec >= x.trainImagesPerSec * 0.999 && x.inferBestImagesPerSec >= x.inferImagesPerSec * 0.999, JSON.stringify(x));
     }
     assert.equal(out.results[0].threads, 1);
     assert.ok(out.results[1].threads >= 2, 'wasm-threads computes on the machine\'s cores');
@@ -32,7 +33,7 @@ describe('residual bench', () => {
   test('the table names every column', { timeout: 120_000 }, () => {
     const r = bench('--backend', 'wasm', '--models', 'resnet8', '--batch', '2', '--steps', '1');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /backend\s+model\s+threads\s+train img\/s\s+infer img\/s\s+peak tensors MiB\s+peak RSS MiB/);
+    assert.match(r.stdout, /backend\s+model\s+threads\s+train img\/s\s+\(best step\)\s+infer img\/s\s+\(best step\)\s+peak tensors MiB\s+peak RSS MiB/);
     assert.match(r.stdout, /\nwasm\s+resnet8\s+1\s+[\d.]+\s+[\d.]+/);
   });
 

@@ -147,6 +147,46 @@ describe('Tile, Sum and Mean on wasm equal the cpu backend', () => {
   }
 });
 
+describe('Multiply on wasm equals the cpu backend', () => {
+  test('per-channel scalings ([C] and [1,1,1,C], either side), and the cases left to the builtin', async () => {
+    const xv = values(4 * 12 * 12 * 16, 21);
+    const sv = values(16, 22);
+    await sameOnBothBackends(() => {
+      const x = tf.tensor(xv, [4, 12, 12, 16]);
+      const s = tf.tensor(sv, [16]);
+      const s4 = s.reshape([1, 1, 1, 16]);
+      const small = tf.slice(x, [0, 0, 0, 0], [1, 2, 2, 16]);
+      return [tf.mul(x, s), tf.mul(s, x), tf.mul(x, s4), tf.mul(s4, x), tf.mul(small, s), tf.mul(x, x), tf.mul(x, 3), tf.cast(tf.mul(tf.cast(x, 'int32'), tf.cast(s, 'int32')), 'float32')];
+    }, 'multiply', 0);
+  });
+});
+
+describe('Identity and Cast share data on wasm', () => {
+  test('a clone outlives its source, a same-dtype cast equals it, and the buffer is freed with the last one', () => {
+    const buffers = tf.engine().backend.numDataIds();
+    const a = tf.tensor([1.5, -2, 3.25, 4], [2, 2]);
+    const b = tf.clone(a);
+    const c = tf.cast(a, 'float32');
+    const i = tf.cast(a, 'int32');
+    a.dispose();
+    assert.deepEqual(Array.from(b.dataSync()), [1.5, -2, 3.25, 4]);
+    assert.deepEqual(Array.from(c.dataSync()), [1.5, -2, 3.25, 4]);
+    assert.deepEqual(Array.from(i.dataSync()), [1, -2, 3, 4]);
+    const v = tf.variable(b);
+    b.dispose();
+    const z = tf.zeros([2, 2]);
+    v.assign(z);
+    assert.deepEqual(Array.from(c.dataSync()), [1.5, -2, 3.25, 4], 'assigning a variable made from a clone leaves the other clones alone');
+    tf.dispose([c, i, v, z]);
+    assert.equal(tf.engine().backend.numDataIds(), buffers);
+    const strings = tf.tensor(['x', 'y']);
+    const s = tf.clone(strings);
+    strings.dispose();
+    assert.deepEqual(s.dataSync(), ['x', 'y']);
+    s.dispose();
+  });
+});
+
 describe('training on wasm', () => {
   test('registers every kernel it names', () => {
     assert.ok(WASM_TRAINING_KERNELS.includes('Conv2DBackpropFilter'));

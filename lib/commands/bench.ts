@@ -20,7 +20,8 @@ const USAGE = `usage: residual bench [--backend LIST] [--models LIST] [--batch N
                    a batch-128 training step takes minutes there)
   --models LIST    depths 6n+2 or names, default 20,56 (resnet20, resnet56)
   --batch N        images per step, default 128
-  --steps N        timed steps per measurement after one warm-up step, default 3
+  --steps N        timed steps per measurement after one warm-up step, default 3; the table
+                   shows the mean and the fastest step (on a busy machine, compare fastest steps)
   --quick          1 timed step, ResNet-20 only (unless --models is given)
   --vs-pytorch     also run the models in PyTorch (2 threads) and print tfjs/PyTorch ratios
   --ref PATH       the reference trainer defining net(depth), default <repo>/${DEFAULT_REF}
@@ -108,21 +109,29 @@ const MiB = 2 ** 20;
 
 function table(results: BenchResult[], pytorch: BenchResult[]): string {
   const ref = new Map(pytorch.map((r) => [r.model, r]));
-  const head = ['backend', 'model', 'threads', 'train img/s', 'infer img/s', 'peak tensors MiB', 'peak RSS MiB'];
-  if (pytorch.length) head.push('train ×PyTorch', 'infer ×PyTorch');
+  const head = ['backend', 'model', 'threads', 'train img/s', '(best step)', 'infer img/s', '(best step)', 'peak tensors MiB', 'peak RSS MiB'];
+  if (pytorch.length) head.push('train ×PyTorch', '(best)', 'infer ×PyTorch', '(best)');
   const rows = [...results, ...pytorch].map((r) => {
     const row = [
       r.backend,
       r.model,
       String(r.threads),
       r.trainImagesPerSec.toFixed(1),
+      r.trainBestImagesPerSec.toFixed(1),
       r.inferImagesPerSec.toFixed(1),
+      r.inferBestImagesPerSec.toFixed(1),
       r.peakTensorBytes ? (r.peakTensorBytes / MiB).toFixed(0) : '-',
       (r.peakRssBytes / MiB).toFixed(0),
     ];
     const p = ref.get(r.model);
     if (pytorch.length) {
-      row.push(p ? (r.trainImagesPerSec / p.trainImagesPerSec).toFixed(2) : '-', p ? (r.inferImagesPerSec / p.inferImagesPerSec).toFixed(2) : '-');
+      const ratio = (a: number, b: number | undefined): string => (b ? (a / b).toFixed(2) : '-');
+      row.push(
+        ratio(r.trainImagesPerSec, p?.trainImagesPerSec),
+        ratio(r.trainBestImagesPerSec, p?.trainBestImagesPerSec),
+        ratio(r.inferImagesPerSec, p?.inferImagesPerSec),
+        ratio(r.inferBestImagesPerSec, p?.inferBestImagesPerSec),
+      );
     }
     return row;
   });
@@ -169,7 +178,14 @@ export async function main(argv: string[]): Promise<void> {
   if (args.json) {
     const ratios = results.map((r) => {
       const p = pytorch.find((q) => q.model === r.model);
-      return { backend: r.backend, model: r.model, train: p ? r.trainImagesPerSec / p.trainImagesPerSec : null, infer: p ? r.inferImagesPerSec / p.inferImagesPerSec : null };
+      return {
+        backend: r.backend,
+        model: r.model,
+        train: p ? r.trainImagesPerSec / p.trainImagesPerSec : null,
+        infer: p ? r.inferImagesPerSec / p.inferImagesPerSec : null,
+        trainBest: p ? r.trainBestImagesPerSec / p.trainBestImagesPerSec : null,
+        inferBest: p ? r.inferBestImagesPerSec / p.inferBestImagesPerSec : null,
+      };
     });
     console.log(JSON.stringify({ batch, steps, results, pytorch, ratiosVsPytorch: pytorch.length ? ratios : undefined, skipped }, null, 2));
   } else {
