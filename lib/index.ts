@@ -12,7 +12,7 @@
  */
 /** The TensorFlow.js namespace the library uses: import it from here so that there is one instance. */
 export * as tf from '@tensorflow/tfjs';
-export { useBestBackend, backendFromEnv, type BackendChoice, type BackendName, type BackendOptions } from './backend';
+export { useBestBackend, backendFromEnv, wasmThreadsFromEnv, type BackendChoice, type BackendName, type BackendOptions } from './backend';
 export {
   residualBlock,
   plainBlock,

@@ -55,6 +55,17 @@ describe('useBestBackend', () => {
     assert.match(r.stderr, /RESIDUAL_BACKEND='webgpu' is not a backend: use one of tensorflow, wasm, cpu/);
   });
 
+  test('RESIDUAL_WASM_THREADS=2 starts the threaded wasm build; a bad value is an error', () => {
+    const r = choose({ RESIDUAL_BACKEND: 'wasm', RESIDUAL_WASM_THREADS: '2' });
+    assert.equal(r.choice.active, 'wasm');
+    assert.match(r.stdout, /using the wasm backend/);
+    const auto = choose({ RESIDUAL_BACKEND: '', RESIDUAL_WASM_THREADS: '2' });
+    if (!nativeInstalled) assert.match(auto.choice.reason, /XNNPACK, 2 threads/);
+    const bad = choose({ RESIDUAL_BACKEND: '', RESIDUAL_WASM_THREADS: 'many' });
+    assert.equal(bad.status, 3);
+    assert.match(bad.stderr, /RESIDUAL_WASM_THREADS='many' must be a whole number ≥ 1/);
+  });
+
   test('asking for tensorflow where it is not installed is an error, not a silent fallback', { skip: nativeInstalled && 'tfjs-node is installed here' }, () => {
     const r = choose({ RESIDUAL_BACKEND: 'tensorflow' });
     assert.equal(r.status, 3);
