@@ -55,12 +55,14 @@ describe('useBestBackend', () => {
     assert.match(r.stderr, /RESIDUAL_BACKEND='webgpu' is not a backend: use one of tensorflow, wasm, cpu/);
   });
 
-  test('RESIDUAL_WASM_THREADS=2 starts the threaded wasm build; a bad value is an error', () => {
+  test('RESIDUAL_WASM_THREADS picks the threads (1: the single-threaded build); a bad value is an error', () => {
     const r = choose({ RESIDUAL_BACKEND: 'wasm', RESIDUAL_WASM_THREADS: '2' });
     assert.equal(r.choice.active, 'wasm');
     assert.match(r.stdout, /using the wasm backend/);
     const auto = choose({ RESIDUAL_BACKEND: '', RESIDUAL_WASM_THREADS: '2' });
     if (!nativeInstalled) assert.match(auto.choice.reason, /XNNPACK, 2 threads/);
+    const one = choose({ RESIDUAL_BACKEND: '', RESIDUAL_WASM_THREADS: '1' });
+    if (!nativeInstalled) assert.match(one.choice.reason, /XNNPACK, 1 thread\)/);
     const bad = choose({ RESIDUAL_BACKEND: '', RESIDUAL_WASM_THREADS: 'many' });
     assert.equal(bad.status, 3);
     assert.match(bad.stderr, /RESIDUAL_WASM_THREADS='many' must be a whole number ≥ 1/);
