@@ -62,6 +62,36 @@ function release(backend: object, ...ts: tf.TensorInfo[]): void {
   for (const t of ts) (backend as WasmBackendLike).disposeData(t.dataId);
 }
 
+/**
+ * A stride-1 forward convolution (XNNPACK) with explicit zero padding; a negative bottom/right
+ * pad means the caller already cropped those rows/columns, so it pads 0 there.
+ */
+function stride1Conv(
+  backend: object,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  p: { top: number; bottom: number; left: number; right: number },
+  dilations: [number, number],
+): tf.TensorInfo {
+  return runKernel(
+    backend,
+    'Conv2D',
+    { x, filter },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [p.top, Math.max(0, p.bottom)],
+        [p.left, Math.max(0, p.right)],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations,
+      dimRoundingMode: undefined,
+    },
+  );
+}
+
 /** Rows [0, h) and columns [0, w) of an NHWC tensor (a new tensor). */
 function cropHW(backend: object, t: tf.TensorInfo, h: number, w: number): tf.TensorInfo {
   const [n, , , c] = t.shape;
@@ -144,23 +174,7 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
     release(backend, xt);
   }
   const dyt = runKernel(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [OH, OW, N, Cout]
-  const corr = runKernel(
-    backend,
-    'Conv2D',
-    { x: input, filter: dyt },
-    {
-      strides: [1, 1],
-      pad: [
-        [0, 0],
-        [top, Math.max(0, bottom)],
-        [left, Math.max(0, right)],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dilations: [sh, sw],
-      dimRoundingMode: undefined,
-    },
-  ); // [Cin, KH, KW, Cout]
+  const corr = stride1Conv(backend, input, dyt, { top, bottom, left, right }, [sh, sw]); // [Cin, KH, KW, Cout]
   release(backend, input, dyt);
   const out = runKernel(backend, 'Transpose', { x: corr }, { perm: [1, 2, 0, 3] });
   release(backend, corr);
@@ -239,23 +253,7 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
     if (src !== dy) release(backend, src);
     src = cropped;
   }
-  const dx = runKernel(
-    backend,
-    'Conv2D',
-    { x: src, filter: wT },
-    {
-      strides: [1, 1],
-      pad: [
-        [0, 0],
-        [top, Math.max(0, bottom)],
-        [left, Math.max(0, right)],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-      dimRoundingMode: undefined,
-    },
-  );
+  const dx = stride1Conv(backend, src, wT, { top, bottom, left, right }, [1, 1]);
   if (src !== dy) release(backend, src);
   release(backend, wT);
   return dx;
