@@ -84,10 +84,31 @@ async function tryWasm(): Promise<string | undefined> {
     require('@tensorflow/tfjs-backend-wasm');
     if (threads > 1) useWasmThreads(threads);
     await registerWasmExtras();
-    if (await tf.setBackend('wasm')) return undefined;
-    return 'the wasm backend did not start';
+    const started = await withoutNewProcessHandlers(() => tf.setBackend('wasm'));
+    return started ? undefined : 'the wasm backend did not start';
   } catch (err) {
     return `@tensorflow/tfjs-backend-wasm: ${errorLine(err)}`;
+  }
+}
+
+/**
+ * Run `start`, then remove the `uncaughtException` / `unhandledRejection` listeners it added.
+ * The Emscripten modules of the wasm backend install one that rethrows, which turns any stray
+ * exception into the death of the process: in a Jupyter kernel (tslab), a status message that
+ * collided with a display update killed the kernel in the middle of a training run.
+ */
+async function withoutNewProcessHandlers<T>(start: () => Promise<T>): Promise<T> {
+  const events: readonly string[] = ['uncaughtException', 'unhandledRejection'];
+  const emitter = process as unknown as NodeJS.EventEmitter; // the plain EventEmitter view of process
+  const before = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
+  try {
+    return await start();
+  } finally {
+    for (const e of events) {
+      for (const listener of emitter.listeners(e)) {
+        if (!before.get(e)!.has(listener)) emitter.removeListener(e, listener as (...args: unknown[]) => void);
+      }
+    }
   }
 }
 

@@ -68,6 +68,21 @@ describe('useBestBackend', () => {
     assert.match(bad.stderr, /RESIDUAL_WASM_THREADS='many' must be a whole number ≥ 1/);
   });
 
+  test('starting wasm leaves no process-wide exception handler behind (Emscripten adds one that rethrows)', () => {
+    const code = `
+      const before = process.listeners('uncaughtException').length + process.listeners('unhandledRejection').length;
+      require('./dist/index.js').useBestBackend({ prefer: 'wasm', verbose: false }).then(() => {
+        const after = process.listeners('uncaughtException').length + process.listeners('unhandledRejection').length;
+        process.on('uncaughtException', (e) => console.log('SURVIVED ' + e.message + ' ' + before + ' ' + after));
+        setTimeout(() => { throw new Error('stray'); }, 5);
+      });`;
+    for (const threads of ['1', '2']) {
+      const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, RESIDUAL_WASM_THREADS: threads }, encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /SURVIVED stray 0 0/, `threads=${threads}`);
+    }
+  });
+
   test('asking for tensorflow where it is not installed is an error, not a silent fallback', { skip: nativeInstalled && 'tfjs-node is installed here' }, () => {
     const r = choose({ RESIDUAL_BACKEND: 'tensorflow' });
     assert.equal(r.status, 3);
