@@ -25,3 +25,9 @@ export function jupyterInstallHelp() {
     'If it lives in another Python, point RESIDUAL_PYTHON at it.',
   ].join('\n');
 }
+
+/** True when Jupyter (with `python`) knows a kernel named `kernel` (default: tslab). */
+export function hasKernel(python, kernel = 'tslab', env = process.env) {
+  const code = `import sys\nfrom jupyter_client.kernelspec import KernelSpecManager\nsys.exit(0 if sys.argv[1] in KernelSpecManager().find_kernel_specs() else 1)`;
+  return spawnSync(python, ['-c', code, kernel], { stdio: 'ignore', env }).status === 0;
+}

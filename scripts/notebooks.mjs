@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { findJupyterPython, jupyterInstallHelp } from './jupyter.mjs';
+import { findJupyterPython, hasKernel, jupyterInstallHelp } from './jupyter.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,11 +25,7 @@ export function selectNotebooks(dir, names) {
   });
 }
 
-/** True when Jupyter (with `python`) knows a kernel named `kernel`. */
-export function hasKernel(python, kernel, env = process.env) {
-  const code = `import sys\nfrom jupyter_client.kernelspec import KernelSpecManager\nsys.exit(0 if sys.argv[1] in KernelSpecManager().find_kernel_specs() else 1)`;
-  return spawnSync(python, ['-c', code, kernel], { stdio: 'ignore', env }).status === 0;
-}
+export { hasKernel };
 
 /**
  * Executes one notebook in place (outputs written atomically); returns the exit status.

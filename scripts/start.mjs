@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // `npm start`: open the course in Jupyter (JupyterLab where installed, else the classic
 // Notebook) on notebooks/, with the tslab kernel. Without Jupyter, say how to install it.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findJupyterPython, jupyterInstallHelp, pythonCandidates } from './jupyter.mjs';
+import { findJupyterPython, hasKernel, jupyterInstallHelp, pythonCandidates } from './jupyter.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const notebooks = join(root, 'notebooks');
@@ -23,8 +23,7 @@ if (frontend === undefined) {
   console.error(`residual-learning: Jupyter was not found (tried ${pythonCandidates().join(', ')}).\n${jupyterInstallHelp()}\nThen run \`npm run setup\` (registers the TypeScript kernel) and \`npm start\` again.`);
   process.exit(1);
 }
-const hasKernel = spawnSync(frontend.python, ['-c', "import sys\nfrom jupyter_client.kernelspec import KernelSpecManager\nsys.exit(0 if 'tslab' in KernelSpecManager().find_kernel_specs() else 1)"], { stdio: 'ignore' }).status === 0;
-if (!hasKernel) {
+if (!hasKernel(frontend.python)) {
   console.error('residual-learning: the TypeScript kernel (tslab) is not registered with Jupyter: run `npm run setup` first.');
   process.exit(1);
 }

@@ -7,15 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { findJupyterPython } from '../scripts/jupyter.mjs';
+import { findJupyterPython, hasKernel } from '../scripts/jupyter.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const python = findJupyterPython(['nbconvert', 'nbclient']);
-const hasKernel =
-  python !== undefined &&
-  spawnSync(python, ['-c', "from jupyter_client.kernelspec import KernelSpecManager as K; K().get_kernel_spec('tslab')"]).status === 0;
+const kernelReady = python !== undefined && hasKernel(python);
 // CI installs Jupyter and registers the kernel: there, a missing one is a failure, not a skip.
-const skip = !hasKernel && !process.env.CI ? 'Jupyter with the tslab kernel is not installed (npm install registers it)' : false;
+const skip = !kernelReady && !process.env.CI ? 'Jupyter with the tslab kernel is not installed (npm install registers it)' : false;
 
 function notebook(cells) {
   return {

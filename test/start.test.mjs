@@ -5,14 +5,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findJupyterPython } from '../scripts/jupyter.mjs';
+import { findJupyterPython, hasKernel } from '../scripts/jupyter.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const python = findJupyterPython(['notebook']) ?? findJupyterPython(['jupyterlab']);
-const hasKernel =
-  python !== undefined &&
-  spawnSync(python, ['-c', "from jupyter_client.kernelspec import KernelSpecManager as K; K().get_kernel_spec('tslab')"]).status === 0;
-const skip = python === undefined ? 'Jupyter Notebook/Lab not installed' : !hasKernel ? 'the tslab kernel is not registered (npm run setup)' : false;
+const skip = python === undefined ? 'Jupyter Notebook/Lab not installed' : !hasKernel(python) ? 'the tslab kernel is not registered (npm run setup)' : false;
 
 test('npm start serves notebooks/ with the tslab kernel', { skip, timeout: 60_000 }, async (t) => {
   const port = 20000 + Math.floor(Math.random() * 20000);
