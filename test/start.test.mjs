@@ -2,7 +2,7 @@
 // ask its REST API over HTTP which kernels it offers and which notebooks it serves, stop it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findJupyterPython, hasKernel } from '../scripts/jupyter.mjs';
