@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from './errors';
+import { batchNormalization } from './batch-norm';
 import { BN_EPSILON, BN_MOMENTUM } from './layers';
 
 /** Options of {@link constructDeeper}. */
@@ -72,7 +73,7 @@ function insertionPlan(layers: tf.layers.Layer[], extra: number): Map<number, nu
  */
 function identityLayer(h: tf.SymbolicTensor, channels: number, name: string, identity: boolean): tf.SymbolicTensor {
   const conv = tf.layers.conv2d({ filters: channels, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: 'heNormal', name: `${name}_conv` });
-  const bn = tf.layers.batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: `${name}_bn` });
+  const bn = batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: `${name}_bn` });
   const out = tf.layers.reLU({ name: `${name}_relu` }).apply(bn.apply(conv.apply(h))) as tf.SymbolicTensor;
   if (!identity) return out;
   const kernel = tf.tidy(() => {

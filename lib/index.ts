@@ -23,6 +23,7 @@ export {
   type BottleneckOptions,
 } from './blocks';
 export { ZeroPadShortcut, BN_MOMENTUM, BN_EPSILON } from './layers';
+export { BatchNormalization, batchNormalization } from './batch-norm';
 export {
   resnetCifar,
   plainCifar,

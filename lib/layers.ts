@@ -4,6 +4,7 @@
  * and the parameter-free option-A shortcut layer.
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchNormalization } from './batch-norm';
 
 /** Batch-norm constants of PyTorch (momentum 0.1 there is 0.9 here; eps 1e-5), for parity. */
 export const BN_MOMENTUM = 0.9;
@@ -51,9 +52,7 @@ export function conv(x: tf.SymbolicTensor, o: ConvOptions): tf.SymbolicTensor {
 
 /** Batch normalisation over channels, "right after each convolution and before activation" (§3.4). */
 export function batchNorm(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
-  return tf.layers
-    .batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name })
-    .apply(x) as tf.SymbolicTensor;
+  return batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name }).apply(x) as tf.SymbolicTensor;
 }
 
 /** ReLU as a layer. */
