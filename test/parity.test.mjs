@@ -1,0 +1,51 @@
+// scripts/parity.mjs end to end on a tiny copy of the subset (1 epoch): our run, its evaluation,
+// the PyTorch reference when /usr/bin/python3 has torch, and results/parity.csv.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const SCRIPT = fileURLToPath(new URL('../scripts/parity.mjs', import.meta.url));
+const DATA = '/work/shared/datasets/cifar10-subset';
+const RECORD = 3073;
+const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+
+test('parity: trains, evaluates, runs the reference and writes one row per framework and epoch', { timeout: 300_000 }, () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'residual-parity-'));
+  const data = path.join(dir, 'data');
+  mkdirSync(data);
+  // 64 images per training file, 100 test images: the official layout, fewer records.
+  for (let k = 1; k <= 5; k++) writeFileSync(path.join(data, `data_batch_${k}.bin`), readFileSync(path.join(DATA, `data_batch_${k}.bin`)).subarray(0, 64 * RECORD));
+  writeFileSync(path.join(data, 'test_batch.bin'), readFileSync(path.join(DATA, 'test_batch.bin')).subarray(0, 100 * RECORD));
+  writeFileSync(path.join(data, 'batches.meta.txt'), readFileSync(path.join(DATA, 'batches.meta.txt')));
+  const results = path.join(dir, 'parity.csv');
+  const args = [SCRIPT, '--data', data, '--epochs', '1', '--out', path.join(dir, 'run'), '--results', results, ...(hasTorch ? [] : ['--skip-pytorch'])];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, RESIDUAL_WASM_THREADS: '1' } });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  const lines = readFileSync(results, 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'framework,epoch,train_err,test_err,n_test');
+  const rows = lines.slice(1).map((l) => l.split(','));
+  assert.equal(rows.length, hasTorch ? 2 : 1);
+  for (const [framework, epoch, trainErr, testErr, n] of rows) {
+    assert.equal(epoch, '1', framework);
+    assert.ok(Number(trainErr) > 0 && Number(trainErr) <= 1, `${framework} train_err ${trainErr}`);
+    assert.ok(Number(testErr) > 0 && Number(testErr) <= 1, `${framework} test_err ${testErr}`);
+    assert.equal(n, '100', framework);
+  }
+  assert.match(r.stdout, /test accuracy \d+\.\d% \(100 images\)/);
+  if (hasTorch) assert.match(r.stdout, /difference \d+\.\d points/);
+  // A second call keeps the finished run (--resume) and rewrites the same rows.
+  const again = spawnSync(process.execPath, [...args, '--skip-pytorch'], { encoding: 'utf8' });
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(readFileSync(results, 'utf8'), /^residual-learning \(tfjs wasm\),1,/m);
+});
+
+test('parity: a folder without CIFAR-10 is named in a one-line error, exit 1', () => {
+  const r = spawnSync(process.execPath, [SCRIPT, '--data', '/nonexistent/cifar'], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^parity: --data \/nonexistent\/cifar holds no CIFAR-10 binary files/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
