@@ -4,6 +4,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { type ChannelStats, type Cifar10, channelStats, loadCifar10 } from './data/cifar10';
 import { UsageError } from './errors';
 
 /** True when `RESIDUAL_QUICK=1`: notebooks shrink data and epochs so the course runs in minutes. */
@@ -58,4 +59,33 @@ export function findCifar10(root: string = resolve(__dirname, '..')): DataLocati
     `${where}CIFAR-10 was not found (looked in ${candidates.join(', ')}). ` +
       'Download it with `npx residual data download --dir data/cifar10`, or set RESIDUAL_DATA to a folder holding data_batch_1.bin … test_batch.bin.',
   );
+}
+
+/** What {@link loadCourseData} returns. */
+export interface CourseData {
+  /** Where the data came from (full set or subset), with a line for the reader. */
+  location: DataLocation;
+  /** The images (uint8) and labels; in quick mode the first 512 training and 200 test images. */
+  cifar: Cifar10;
+  /** Per-channel mean and std of the training images, for normalising. */
+  stats: ChannelStats;
+  /** Whether `RESIDUAL_QUICK` is set. */
+  quick: boolean;
+}
+
+/** The data every training chapter uses: {@link findCifar10}, shrunk in quick mode. */
+export async function loadCourseData(root?: string): Promise<CourseData> {
+  const location = findCifar10(root);
+  const quick = quickMode();
+  const cifar = await loadCifar10(location.dir, quick ? { limitTrain: 512, limitTest: 200 } : {});
+  return { location, cifar, stats: channelStats(cifar.train), quick };
+}
+
+/**
+ * Epochs of the depth experiments (chapter 2, degradation; chapter 3 compares with them, so both
+ * train with this budget): 1 in quick mode, 6 on the shared subset (what a CI-sized run affords
+ * for four nets on two CPU cores), 30 on the full set.
+ */
+export function depthExperimentEpochs(location: DataLocation): number {
+  return quickMode() ? 1 : location.kind === 'full' ? 30 : 6;
 }

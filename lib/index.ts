@@ -140,7 +140,7 @@ export {
 } from './data/download';
 export { extractTarGz } from './data/tar';
 export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './analysis';
-export { quickMode, findCifar10, type DataLocation } from './course';
+export { quickMode, findCifar10, loadCourseData, depthExperimentEpochs, type DataLocation, type CourseData } from './course';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
 export { resultsFile, writeResults, readResults } from './results';

@@ -24,8 +24,14 @@ export async function writeResults(name: string, table: pl.DataFrame, root?: str
   return file;
 }
 
-/** Read the results of `name`, or undefined when none were written yet. */
+/**
+ * Read the results of `name`, or undefined when none were written yet. In quick mode, the quick
+ * results when a quick run wrote them, else the committed ones (a chapter that compares with an
+ * earlier chapter's numbers then still has them).
+ */
 export function readResults(name: string, root?: string): pl.DataFrame | undefined {
   const file = resultsFile(name, root);
-  return existsSync(file) ? pl.readCSV(file) : undefined;
+  if (existsSync(file)) return pl.readCSV(file);
+  const committed = join(root ?? resolve(__dirname, '..'), 'results', `${name}.csv`);
+  return quickMode() && existsSync(committed) ? pl.readCSV(committed) : undefined;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { lib } from './helpers.mjs';
 
-const { findCifar10, quickMode, UsageError } = lib;
+const { findCifar10, quickMode, loadCourseData, depthExperimentEpochs, UsageError } = lib;
 
 function withEnv(vars, fn) {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
@@ -51,5 +51,18 @@ describe('course settings', () => {
       () => withEnv({ RESIDUAL_DATA: join(root, 'nowhere') }, () => findCifar10(repoWithSubsetBeside)),
       (e) => e instanceof UsageError && /RESIDUAL_DATA=.*nowhere has no CIFAR-10 files/.test(e.message) && /residual data download --dir data\/cifar10/.test(e.message),
     );
+  });
+
+  test('the course data: the shared subset in full, 512 + 200 images in quick mode; the depth experiments\' epochs', async () => {
+    const subset = '/work/shared/datasets/cifar10-subset';
+    const full = await withEnv({ RESIDUAL_QUICK: undefined, RESIDUAL_DATA: subset }, () => loadCourseData());
+    assert.equal(full.location.kind, 'subset');
+    assert.deepEqual([full.cifar.train.n, full.cifar.test.n, full.quick], [5000, 500, false]);
+    assert.equal(full.stats.mean.length, 3);
+    assert.equal(withEnv({ RESIDUAL_QUICK: undefined }, () => depthExperimentEpochs(full.location)), 6);
+    assert.equal(withEnv({ RESIDUAL_QUICK: undefined }, () => depthExperimentEpochs({ ...full.location, kind: 'full' })), 30);
+    const quick = await withEnv({ RESIDUAL_QUICK: '1', RESIDUAL_DATA: subset }, () => loadCourseData());
+    assert.deepEqual([quick.cifar.train.n, quick.cifar.test.n, quick.quick], [512, 200, true]);
+    assert.equal(withEnv({ RESIDUAL_QUICK: '1' }, () => depthExperimentEpochs(quick.location)), 1);
   });
 });

@@ -35,6 +35,18 @@ describe('results/ CSV files', () => {
     assert.equal(readResults('constructed', root), undefined);
   });
 
+  test('in quick mode, reading falls back to the committed results when no quick run wrote them', () => {
+    process.env.RESIDUAL_QUICK = '1';
+    try {
+      assert.equal(readResults('degradation', root).height, 1, 'the quick file first');
+      rmSync(join(root, 'results', 'quick', 'degradation.csv'));
+      assert.equal(readResults('degradation', root).height, 3, 'then the committed one');
+      assert.equal(readResults('constructed', root), undefined);
+    } finally {
+      delete process.env.RESIDUAL_QUICK;
+    }
+  });
+
   test('a bad name is refused', () => {
     assert.throws(() => resultsFile('../x'), (e) => e instanceof UsageError && /results name '..\/x'/.test(e.message));
     assert.ok(!existsSync(join(root, 'x.csv')));
