@@ -62,7 +62,7 @@ export {
   type TrainCallbacks,
   type StepInfo,
 } from './train/trainer';
-export { evaluate, batchLossAndCorrect, type EvalResult, type EvaluateOptions } from './train/evaluate';
+export { evaluate, predict, confusionMatrix, batchLossAndCorrect, type EvalResult, type EvaluateOptions, type Predictions } from './train/evaluate';
 export { historyFrame, historyCsv, writeHistoryCsv, readHistoryCsv, HISTORY_COLUMNS, type HistoryRow } from './train/history';
 export { ProgressBar, formatProgress, formatDuration, type ProgressInfo, type ProgressMode, type ProgressOptions } from './train/progress';
 export {
