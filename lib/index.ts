@@ -34,6 +34,7 @@ export {
 } from './nets';
 export {
   ResNet,
+  tutorialResNet,
   type ResNetOptions,
   type PoolOptions,
   type InitBlockOptions,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { assertClose, lib, ready, tf } from './helpers.mjs';
 
-const { ResNet, UsageError } = lib;
+const { ResNet, tutorialResNet, UsageError } = lib;
 
 before(ready);
 
@@ -69,5 +69,14 @@ describe('ResNet builder (the original tutorial)', () => {
     h = net.residualBlock(h, { filter: [5, 5], channel: [8, 8] });
     const m = net.model(net.fc(h));
     assert.deepEqual(m.predict(tf.zeros([2, 16, 16, 1])).shape, [2, 5]);
+  });
+
+  test('tutorialResNet: the custom net of chapter 6 (7×7 stem, max pool, four blocks, 175 210 parameters)', () => {
+    const m = tutorialResNet();
+    assert.equal(m.countParams(), 175210);
+    const maps = m.layers.filter((l) => l.getClassName() === 'Add').map((l) => l.outputShape.slice(1).join('×'));
+    assert.deepEqual(maps, ['16×16×32', '16×16×32', '8×8×64', '8×8×64']);
+    assert.deepEqual(m.outputs[0].shape, [null, 10]);
+    m.dispose();
   });
 });
