@@ -26,8 +26,30 @@ export function jupyterInstallHelp() {
   ].join('\n');
 }
 
-/** True when Jupyter (with `python`) knows a kernel named `kernel` (default: tslab). */
+/**
+ * Why Jupyter (with `python`) cannot start the kernel named `kernel` (default: tslab), or
+ * undefined when it can: not registered, or registered with a program that no longer exists
+ * (the checkout was moved or deleted since `npm run setup`).
+ */
+export function kernelProblem(python, kernel = 'tslab', env = process.env) {
+  const code = [
+    'import json, os, sys',
+    'from jupyter_client.kernelspec import KernelSpecManager',
+    'specs = KernelSpecManager().find_kernel_specs()',
+    'if sys.argv[1] not in specs: print(json.dumps({"missing": True})); sys.exit(0)',
+    'argv = json.load(open(os.path.join(specs[sys.argv[1]], "kernel.json")))["argv"]',
+    'gone = [a for a in argv[:2] if os.path.isabs(a) and not os.path.exists(a)]',
+    'print(json.dumps({"gone": gone}))',
+  ].join('\n');
+  const r = spawnSync(python, ['-c', code, kernel], { encoding: 'utf8', env });
+  if (r.status !== 0) return `Jupyter (${python}) could not list its kernels: ${(r.stderr || '').trim().split('\n').at(-1)}`;
+  const info = JSON.parse(r.stdout.trim().split('\n').at(-1));
+  if (info.missing) return `Jupyter (${python}) has no "${kernel}" kernel: run \`npm run setup\` to register it.`;
+  if (info.gone.length > 0) return `the "${kernel}" kernel registered with Jupyter runs ${info.gone.join(' ')}, which no longer exists (was the checkout moved?): run \`npm run setup\` to register it again.`;
+  return undefined;
+}
+
+/** True when Jupyter (with `python`) can start a kernel named `kernel` (default: tslab). */
 export function hasKernel(python, kernel = 'tslab', env = process.env) {
-  const code = `import sys\nfrom jupyter_client.kernelspec import KernelSpecManager\nsys.exit(0 if sys.argv[1] in KernelSpecManager().find_kernel_specs() else 1)`;
-  return spawnSync(python, ['-c', code, kernel], { stdio: 'ignore', env }).status === 0;
+  return kernelProblem(python, kernel, env) === undefined;
 }

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { findJupyterPython, hasKernel, jupyterInstallHelp } from './jupyter.mjs';
+import { findJupyterPython, hasKernel, jupyterInstallHelp, kernelProblem } from './jupyter.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const here = dirname(fileURLToPath(import.meta.url));
@@ -53,8 +53,9 @@ async function main() {
     console.error(`notebooks: Jupyter's notebook client was not found.\n${jupyterInstallHelp()}`);
     process.exit(1);
   }
-  if (!hasKernel(python, values.kernel)) {
-    console.error(`notebooks: Jupyter (${python}) has no "${values.kernel}" kernel: run \`npm run setup\` to register it.`);
+  const problem = kernelProblem(python, values.kernel);
+  if (problem !== undefined) {
+    console.error(`notebooks: ${problem}`);
     process.exit(1);
   }
   const dir = resolve(values.dir);

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findJupyterPython, hasKernel, jupyterInstallHelp, pythonCandidates } from './jupyter.mjs';
+import { findJupyterPython, jupyterInstallHelp, kernelProblem, pythonCandidates } from './jupyter.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const notebooks = join(root, 'notebooks');
@@ -23,8 +23,9 @@ if (frontend === undefined) {
   console.error(`residual-learning: Jupyter was not found (tried ${pythonCandidates().join(', ')}).\n${jupyterInstallHelp()}\nThen run \`npm run setup\` (registers the TypeScript kernel) and \`npm start\` again.`);
   process.exit(1);
 }
-if (!hasKernel(frontend.python)) {
-  console.error('residual-learning: the TypeScript kernel (tslab) is not registered with Jupyter: run `npm run setup` first.');
+const problem = kernelProblem(frontend.python);
+if (problem !== undefined) {
+  console.error(`residual-learning: ${problem}`);
   process.exit(1);
 }
 // Containers often run as root, which Jupyter refuses without --allow-root.

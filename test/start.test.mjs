@@ -47,3 +47,16 @@ test('npm start serves notebooks/ with the tslab kernel', { skip, timeout: 60_00
   const names = contents.content.map((c) => c.name);
   assert.ok(names.includes('README.md'), `the server's root is notebooks/ (it lists ${names.join(', ')})`);
 });
+
+test('a kernel registered with a program that is gone is reported, with the command that fixes it', { skip: python === undefined ? 'Jupyter not installed' : false }, async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { kernelProblem } = await import('../scripts/jupyter.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'jupyter-path-'));
+  mkdirSync(join(dir, 'kernels', 'stale-ts'), { recursive: true });
+  writeFileSync(join(dir, 'kernels', 'stale-ts', 'kernel.json'), JSON.stringify({ argv: ['/usr/bin/node', '/moved/away/node_modules/tslab/bin/tslab', 'kernel', '--config-path', '{connection_file}'], display_name: 'stale', language: 'typescript' }));
+  const env = { ...process.env, JUPYTER_PATH: dir };
+  assert.match(kernelProblem(python, 'stale-ts', env), /runs \/moved\/away\/node_modules\/tslab\/bin\/tslab, which no longer exists .*npm run setup/);
+  assert.match(kernelProblem(python, 'no-such-kernel', env), /has no "no-such-kernel" kernel: run `npm run setup`/);
+  if (hasKernel(python)) assert.equal(kernelProblem(python, 'tslab', env), undefined, 'the registered tslab kernel is fine');
+});
