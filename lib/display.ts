@@ -51,10 +51,56 @@ function tslabJupyter(): TslabJupyterModule | undefined {
   return undefined;
 }
 
+type SendFn = (this: object, message: unknown) => unknown;
+const QUEUED = Symbol.for('residual-learning.queuedSend');
+let sendsQueued = false;
+
+/**
+ * tslab (1.0.22) sends its messages on zeromq sockets without waiting for the previous send, and
+ * zeromq 6 *throws* EBUSY ("Socket is busy writing; only one send operation may be in progress")
+ * when one is still in progress. Under load (a training step holding the CPU between two progress
+ * updates) a progress update then threw out of the training loop and failed the cell, and the
+ * error's own text, sent on the same busy socket, was lost: the cell failed with no message. Here
+ * each socket's sends are chained one after the other, in the zeromq module the kernel loaded.
+ * Idempotent; does nothing where zeromq is not loaded. Called on the first display in a kernel
+ * (exported for the tests only).
+ *
+ * @internal
+ */
+export function queueKernelSends(): void {
+  if (sendsQueued || typeof require === 'undefined' || require.cache === undefined) return;
+  for (const [filename, mod] of Object.entries(require.cache)) {
+    if (mod === undefined || !/[\\/]zeromq[\\/]lib[\\/]index\.js$/.test(filename)) continue;
+    const zmq = mod.exports as Record<string, { prototype?: Record<string | symbol, unknown> } | undefined>;
+    for (const name of ['Publisher', 'Router', 'Reply', 'Dealer']) {
+      const proto = zmq[name]?.prototype;
+      const send = proto?.['send'];
+      if (proto === undefined || typeof send !== 'function' || proto[QUEUED] === true) continue;
+      const pending = new WeakMap<object, Promise<unknown>>();
+      const original = send as SendFn;
+      // The native `send` is inherited and read-only: define an own property on the subclass.
+      Object.defineProperty(proto, 'send', {
+        configurable: true,
+        writable: true,
+        value: function queuedSend(this: object, message: unknown): Promise<unknown> {
+          const previous = pending.get(this) ?? Promise.resolve();
+          const sent = previous.then(() => original.call(this, message));
+          pending.set(this, sent.catch(() => undefined));
+          return sent;
+        },
+      });
+      Object.defineProperty(proto, QUEUED, { value: true });
+      sendsQueued = true;
+    }
+  }
+}
+
 /** The writer of the cell now running in tslab, or undefined outside a tslab kernel. */
 function currentWriter(): TslabWriter | undefined {
   const writer = tslabJupyter()?.lastWriteDisplayData;
-  return typeof writer === 'function' ? writer : undefined;
+  if (typeof writer !== 'function') return undefined;
+  queueKernelSends();
+  return writer;
 }
 
 /** True when this process is a tslab kernel that has started executing cells. */
@@ -106,8 +152,13 @@ export function newLiveDisplay(): LiveDisplay {
   return {
     id,
     update(bundle: MimeBundle): void {
-      write(bundle, id, shown);
-      shown = true;
+      try {
+        write(bundle, id, shown);
+        shown = true;
+      } catch {
+        // A live display is repainted by its next update: losing one must never stop the work
+        // it reports on (a training loop).
+      }
     },
   };
 }
