@@ -1,0 +1,46 @@
+// The committed results/ of the experiments (chapters 2, 3, 5; `npm run parity`) have the
+// layout the issue asks for and show the findings the chapters narrate.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const dir = fileURLToPath(new URL('../results/', import.meta.url));
+function csv(name) {
+  const [head, ...lines] = readFileSync(`${dir}${name}.csv`, 'utf8').trim().split('\n');
+  const cols = head.split(',');
+  return { cols, rows: lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], /^-?[\d.e-]+$/.test(v) ? Number(v) : v]))) };
+}
+const lastOf = (rows, model) => rows.filter((r) => r.model === model).at(-1);
+
+test('degradation.csv: four nets, one row per model and epoch; deeper plain trains worse, residual beats plain', { skip: !existsSync(`${dir}degradation.csv`) && 'not generated yet' }, () => {
+  const { cols, rows } = csv('degradation');
+  assert.deepEqual(cols, ['model', 'epoch', 'train_err', 'test_err']);
+  const models = ['plain20', 'plain56', 'resnet20', 'resnet56'];
+  assert.deepEqual([...new Set(rows.map((r) => r.model))], models);
+  const epochs = rows.filter((r) => r.model === 'plain20').map((r) => r.epoch);
+  for (const m of models) assert.deepEqual(rows.filter((r) => r.model === m).map((r) => r.epoch), epochs, m);
+  const train = Object.fromEntries(models.map((m) => [m, lastOf(rows, m).train_err]));
+  assert.ok(train.plain56 > train.plain20, `plain-56 ${train.plain56} vs plain-20 ${train.plain20}`);
+  assert.ok(train.resnet20 < train.plain20, `ResNet-20 ${train.resnet20} vs plain-20 ${train.plain20}`);
+  assert.ok(train.resnet56 < train.plain56, `ResNet-56 ${train.resnet56} vs plain-56 ${train.plain56}`);
+});
+
+test('constructed.csv: the constructed nets have plain-8\'s loss exactly; the deep plain net from scratch trains worse', { skip: !existsSync(`${dir}constructed.csv`) && 'not generated yet' }, () => {
+  const { rows } = csv('constructed');
+  const at = (m) => rows.find((r) => r.model === m && r.measured === 'inference');
+  for (const m of ['constructed20', 'constructed56']) {
+    assert.ok(Math.abs(at(m).train_loss - at('plain8').train_loss) < 1e-5, m);
+    assert.equal(at(m).train_err, at('plain8').train_err, m);
+  }
+  assert.ok(at('plain56').train_err > at('constructed56').train_err, 'plain-56 from scratch ends above the constructed solution');
+});
+
+test('cifar10.csv and parity.csv: the runs chapter 5 shows', () => {
+  const { cols, rows } = csv('cifar10');
+  assert.deepEqual(cols, ['model', 'epoch', 'train_err', 'test_err']);
+  assert.deepEqual([...new Set(rows.map((r) => r.model))], ['resnet20', 'tutorial']);
+  const parity = csv('parity').rows.filter((r) => r.test_err !== '');
+  assert.deepEqual(parity.map((r) => r.framework), ['residual-learning (tfjs wasm)', 'pytorch (reference)']);
+  for (const r of parity) assert.ok(r.test_err > 0 && r.test_err < 0.9 && r.n_test === 500, JSON.stringify(r));
+});
