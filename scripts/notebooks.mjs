@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { findJupyterPython, hasKernel, jupyterInstallHelp, kernelProblem } from './jupyter.mjs';
+import { findJupyterPython, jupyterInstallHelp, kernelProblem } from './jupyter.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const here = dirname(fileURLToPath(import.meta.url));
@@ -24,8 +24,6 @@ export function selectNotebooks(dir, names) {
     return join(dir, hit);
   });
 }
-
-export { hasKernel };
 
 /**
  * Executes one notebook in place (outputs written atomically); returns the exit status.

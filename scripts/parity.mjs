@@ -8,10 +8,12 @@
 //
 // `residual train --resume` continues an interrupted run in --out (a finished one is kept as it is).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readHistoryCsv } from '../dist/index.js';
+import { writeFileAtomic } from '../dist/train/atomic.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let a;
@@ -60,10 +62,7 @@ try {
   await run(process.execPath, [cli, 'train', '--model', 'resnet20', '--data', a.data, '--epochs', String(epochs), '--schedule', 'cosine', '--seed', '0', '--out', a.out, '--resume'], 'residual train');
   const evalOut = await run(process.execPath, [cli, 'evaluate', '--model-dir', a.out, '--data', a.data, '--json'], 'residual evaluate');
   const ours = JSON.parse(evalOut.trim().split('\n').at(-1));
-  const history = readFileSync(join(a.out, 'history.csv'), 'utf8').trim().split('\n');
-  const cols = history[0].split(',');
-  for (const line of history.slice(1)) {
-    const r = Object.fromEntries(line.split(',').map((v, i) => [cols[i], v]));
+  for (const r of readHistoryCsv(join(a.out, 'history.csv')).toRecords()) {
     const last = Number(r.epoch) === epochs;
     rows.push({ framework: 'residual-learning (tfjs wasm)', epoch: Number(r.epoch), train_err: Number(r.train_err), test_err: last ? 1 - ours.accuracy : '', n_test: last ? ours.n : '' });
   }
@@ -89,8 +88,7 @@ try {
 const header = ['framework', 'epoch', 'train_err', 'test_err', 'n_test'];
 const csv = [header.join(','), ...rows.map((r) => header.map((k) => (typeof r[k] === 'number' ? Number(r[k].toFixed(6)) : r[k])).join(','))].join('\n') + '\n';
 mkdirSync(dirname(a.results), { recursive: true });
-writeFileSync(`${a.results}.tmp`, csv);
-renameSync(`${a.results}.tmp`, a.results);
+await writeFileAtomic(a.results, csv);
 
 const final = rows.filter((r) => r.test_err !== '');
 console.log(`\nResNet-20, ${epochs} epochs, cosine, seed 0, on ${relative(process.cwd(), resolve(a.data)) || '.'}:`);
