@@ -41,6 +41,7 @@ export {
   type TutorialBlockOptions,
 } from './resnet';
 export { UsageError } from './errors';
+export { initializeWeights, INIT_SCHEMES, type InitScheme, type InitOptions } from './init';
 export {
   stepSchedule,
   cosineSchedule,
@@ -142,6 +143,7 @@ export {
 export { extractTarGz } from './data/tar';
 export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './analysis';
 export { quickMode, findCifar10, loadCourseData, depthExperimentEpochs, type DataLocation, type CourseData } from './course';
+export { trainDepthNet, depthRunDir, depthRunConfig, DEPTH_EXPERIMENT_MODELS, RUNS_DIR, type DepthRun } from './experiments';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
 export { resultsFile, writeResults, readResults } from './results';

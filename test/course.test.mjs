@@ -59,7 +59,7 @@ describe('course settings', () => {
     assert.equal(full.location.kind, 'subset');
     assert.deepEqual([full.cifar.train.n, full.cifar.test.n, full.quick], [5000, 500, false]);
     assert.equal(full.stats.mean.length, 3);
-    assert.equal(withEnv({ RESIDUAL_QUICK: undefined }, () => depthExperimentEpochs(full.location)), 4);
+    assert.equal(withEnv({ RESIDUAL_QUICK: undefined }, () => depthExperimentEpochs(full.location)), 12);
     assert.equal(withEnv({ RESIDUAL_QUICK: undefined }, () => depthExperimentEpochs({ ...full.location, kind: 'full' })), 30);
     const quick = await withEnv({ RESIDUAL_QUICK: '1', RESIDUAL_DATA: subset }, () => loadCourseData());
     assert.deepEqual([quick.cifar.train.n, quick.cifar.test.n, quick.quick], [512, 200, true]);

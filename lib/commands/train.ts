@@ -10,6 +10,7 @@ import { useBestBackend } from '../backend';
 import { loadCifar10 } from '../data/cifar10';
 import { UsageError } from '../errors';
 import { intArg, numArg, parseFlags } from './args';
+import { initializeWeights, INIT_SCHEMES, type InitScheme } from '../init';
 import { cifarBlocksPerStage, cifarNetByName } from '../nets';
 import type { Shortcut } from '../blocks';
 import { fileModelHandler, MODEL_JSON } from '../train/checkpoint';
@@ -23,7 +24,9 @@ const USAGE = `usage: residual train --model NAME|DIR --data DIR --epochs N --ou
   --data DIR          CIFAR-10 binary folder (data_batch_1..5.bin, test_batch.bin)
   --epochs N          epochs in total (--resume needs the same N: the schedule spans them)
   --out DIR           run folder: checkpoints/, LATEST, history.csv
-  --seed N            shuffling and augmentation seed (default 0)
+  --seed N            seed of the initial weights, shuffling and augmentation (default 0)
+  --init SCHEME       he (default, §3.4) or pytorch (PyTorch's nn.Conv2d/nn.Linear default,
+                      as the reference trainer)
   --batch N           mini-batch size (default 128)
   --lr X              initial learning rate (default 0.1)
   --schedule NAME     cosine (default, per step) or step (÷10 at 1/2 and 3/4 of the run, §4.2)
@@ -45,6 +48,7 @@ function parse(argv: string[]) {
       epochs: { type: 'string' },
       out: { type: 'string' },
       seed: { type: 'string', default: '0' },
+      init: { type: 'string', default: 'he' },
       batch: { type: 'string', default: '128' },
       lr: { type: 'string', default: '0.1' },
       schedule: { type: 'string', default: 'cosine' },
@@ -83,6 +87,7 @@ export async function main(argv: string[]): Promise<void> {
   if (a.schedule !== 'cosine' && a.schedule !== 'step') throw new UsageError(`--schedule must be cosine or step, got '${a.schedule}'`);
   if (!['auto', 'on', 'off'].includes(a.warmup)) throw new UsageError(`--warmup must be auto, on or off, got '${a.warmup}'`);
   if (a['decay-scope'] !== 'all' && a['decay-scope'] !== 'kernels') throw new UsageError(`--decay-scope must be all or kernels, got '${a['decay-scope']}'`);
+  if (!(INIT_SCHEMES as readonly string[]).includes(a.init)) throw new UsageError(`--init must be ${INIT_SCHEMES.join(' or ')}, got '${a.init}'`);
   if (!['auto', 'zero-pad', 'projection'].includes(a.shortcut)) throw new UsageError(`--shortcut must be auto, zero-pad or projection, got '${a.shortcut}'`);
   const limitTrain = intArg(a['limit-train'], 'limit-train');
   const limitTest = intArg(a['limit-test'], 'limit-test');
@@ -105,6 +110,8 @@ export async function main(argv: string[]): Promise<void> {
   const model = fromDir
     ? await tf.loadLayersModel(fileModelHandler(modelArg))
     : cifarNetByName(modelArg, { shortcut: a.shortcut as Shortcut });
+  // A model read from a folder keeps its weights; a new one is initialised from --seed.
+  if (!fromDir) initializeWeights(model, { scheme: a.init as InitScheme, seed });
   const depth = nameMatch !== null ? Number(nameMatch[2]) : 0;
   const warmup = a.warmup === 'on' || (a.warmup === 'auto' && depth >= 110);
   console.log(
@@ -127,7 +134,7 @@ export async function main(argv: string[]): Promise<void> {
         augment: !a['no-augment'],
         outDir: out,
         resume: a.resume,
-        config: { model: fromDir ? `dir:${path.resolve(modelArg)}` : modelArg, limitTrain: limitTrain ?? data.train.n, augment: !a['no-augment'] },
+        config: { model: fromDir ? `dir:${path.resolve(modelArg)}` : modelArg, init: fromDir ? 'from model' : a.init, limitTrain: limitTrain ?? data.train.n, augment: !a['no-augment'] },
       },
       {},
     );

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// Train the nets of the depth experiments (chapters 2 and 3: plain-8, plain-20, plain-56, ResNet-20,
+// ResNet-56) side by side, one process per core, into the run folders the notebooks use
+// (runs/depth-<subset|full>-<epochs>/<model>). The notebooks then load the finished runs instead of
+// training them one after the other; an interrupted run is continued from its last epoch.
+//
+//   npm run experiments [-- --jobs N] [--models plain20,resnet56] [--runs DIR]
+//
+// The data is the course's (RESIDUAL_DATA, data/cifar10, or the shared subset); the budget is
+// depthExperimentEpochs() of lib/course.ts. Each job runs single-threaded unless RESIDUAL_WASM_THREADS
+// is set.
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const SCRIPT = fileURLToPath(import.meta.url);
+const fail = (m) => {
+  console.error(`experiments: ${m}`);
+  process.exit(1);
+};
+
+let a;
+try {
+  ({ values: a } = parseArgs({
+    options: {
+      jobs: { type: 'string' },
+      models: { type: 'string' },
+      runs: { type: 'string' },
+      worker: { type: 'string' },
+    },
+  }));
+} catch (e) {
+  fail(e.message);
+}
+
+const lib = await import('../dist/index.js');
+
+if (a.worker !== undefined) {
+  // One net, in this process.
+  try {
+    await lib.useBestBackend({ verbose: false });
+    const course = await lib.loadCourseData();
+    const epochs = lib.depthExperimentEpochs(course.location);
+    const run = await lib.trainDepthNet(a.worker, course, epochs, { runs: a.runs });
+    const last = run.history.toRecords().at(-1);
+    console.log(`done: ${epochs} epochs, training error ${(100 * last.train_err).toFixed(1)}% (running), test error ${(100 * last.test_err).toFixed(1)}%`);
+    run.model.dispose();
+  } catch (e) {
+    fail(e.message);
+  }
+  process.exit(0);
+}
+
+const models = a.models === undefined ? [...lib.DEPTH_EXPERIMENT_MODELS] : a.models.split(',').map((s) => s.trim()).filter(Boolean);
+for (const m of models) {
+  if (!/^(resnet|plain)\d+$/.test(m)) fail(`--models: '${m}' is not a CIFAR net name (plain8, plain20, resnet56, …)`);
+  try {
+    lib.cifarBlocksPerStage(Number(m.replace(/^\D+/, '')));
+  } catch (e) {
+    fail(`--models ${m}: ${e.message}`);
+  }
+}
+const jobs = a.jobs === undefined ? Math.min(models.length, availableParallelism()) : Number(a.jobs);
+if (!Number.isInteger(jobs) || jobs < 1) fail(`--jobs must be a positive integer, got '${a.jobs}'`);
+if (lib.quickMode()) fail('RESIDUAL_QUICK is set: quick runs keep no checkpoints, so there is nothing to train ahead (unset it)');
+let location;
+try {
+  location = lib.findCifar10();
+} catch (e) {
+  fail(e.message);
+}
+const epochs = lib.depthExperimentEpochs(location);
+console.log(`${models.length} nets, ${epochs} epochs each, ${jobs} at a time, on ${location.description}`);
+for (const m of models) console.log(`  ${m} → ${relative(process.cwd(), lib.depthRunDir(m, location, epochs, a.runs))}`);
+
+// The longest first, so that the last job to start is a short one.
+const cost = (m) => Number(m.replace(/^\D+/, ''));
+const queue = [...models].sort((x, y) => cost(y) - cost(x));
+const failed = [];
+
+function runOne(model) {
+  return new Promise((res) => {
+    const env = { ...process.env };
+    if (env.RESIDUAL_WASM_THREADS === undefined && jobs > 1) env.RESIDUAL_WASM_THREADS = '1';
+    const args = [SCRIPT, '--worker', model, ...(a.runs ? ['--runs', a.runs] : [])];
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const relay = (d) => {
+      tail = (tail + d).slice(-2000);
+      for (const line of String(d).split(/\r|\n/)) if (line.trim() !== '') console.log(`[${model}] ${line}`);
+    };
+    child.stdout.on('data', relay);
+    child.stderr.on('data', relay);
+    child.on('close', (code) => {
+      if (code !== 0) failed.push(`${model} (exit ${code}): ${tail.trim().split('\n').at(-1)}`);
+      res();
+    });
+  });
+}
+
+await Promise.all(
+  Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+    for (let m = queue.shift(); m !== undefined; m = queue.shift()) await runOne(m);
+  }),
+);
+if (failed.length > 0) fail(`${failed.length} run(s) failed:\n  ${failed.join('\n  ')}`);
+console.log('all runs finished: the notebooks 02 and 03 now load them');
