@@ -146,4 +146,4 @@ export { quickMode, findCifar10, loadCourseData, depthExperimentEpochs, type Dat
 export { trainDepthNet, depthRunDir, depthRunConfig, DEPTH_EXPERIMENT_MODELS, RUNS_DIR, type DepthRun } from './experiments';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
-export { resultsFile, writeResults, readResults } from './results';
+export { resultsFile, writeResults, readResults, mergeResults } from './results';

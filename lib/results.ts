@@ -16,11 +16,23 @@ export function resultsFile(name: string, root: string = resolve(__dirname, '..'
   return join(root, 'results', ...(quickMode() ? ['quick'] : []), `${name}.csv`);
 }
 
+/** Columns of whole numbers (epochs, counts) as integers, so that the CSV says `4`, not `4.0`. */
+function integerColumns(table: pl.DataFrame): pl.DataFrame {
+  let out = table;
+  for (const name of table.columns) {
+    const col = table.getColumn(name);
+    if (!col.dtype.equals(pl.Float64) || col.nullCount() > 0 || col.len() === 0) continue;
+    const values = col.toArray() as number[];
+    if (values.every((v) => Number.isInteger(v))) out = out.withColumn(col.cast(pl.Int64));
+  }
+  return out;
+}
+
 /** Write the results of `name` as CSV, atomically (temporary file, then rename). Returns the path. */
 export async function writeResults(name: string, table: pl.DataFrame, root?: string): Promise<string> {
   const file = resultsFile(name, root);
   mkdirSync(dirname(file), { recursive: true });
-  await writeFileAtomic(file, table.writeCSV().toString());
+  await writeFileAtomic(file, integerColumns(table).writeCSV().toString());
   return file;
 }
 
@@ -34,4 +46,29 @@ export function readResults(name: string, root?: string): pl.DataFrame | undefin
   if (existsSync(file)) return pl.readCSV(file);
   const committed = join(root ?? resolve(__dirname, '..'), 'results', `${name}.csv`);
   return quickMode() && existsSync(committed) ? pl.readCSV(committed) : undefined;
+}
+
+/**
+ * Write `table` into the results of `name`, keeping the rows already there whose `key` columns hold
+ * values `table` does not (e.g. key `['epochs']`: a run with a 12-epoch budget replaces the rows of
+ * the last 12-epoch run and keeps those of other budgets). The existing file must have `table`'s
+ * columns (in quick mode one that has not is replaced); written atomically. Returns the path.
+ *
+ * @example `await mergeResults('degradation-budgets', pl.DataFrame(rows), ['model', 'epochs'])`
+ */
+export async function mergeResults(name: string, table: pl.DataFrame, key: string[], root?: string): Promise<string> {
+  const file = resultsFile(name, root);
+  for (const k of key) if (!table.columns.includes(k)) throw new UsageError(`mergeResults('${name}'): key column '${k}' is not in the table (${table.columns.join(', ')})`);
+  if (!existsSync(file)) return writeResults(name, table, root);
+  const old = pl.readCSV(file);
+  if (old.columns.join(',') !== table.columns.join(',')) {
+    // Quick results are scratch: one of another layout (an older version) is simply replaced.
+    if (quickMode()) return writeResults(name, table, root);
+    throw new UsageError(`${file} has the columns ${old.columns.join(',')}, not ${table.columns.join(',')}: move it aside or write it anew with writeResults`);
+  }
+  const id = (r: Record<string, unknown>) => JSON.stringify(key.map((k) => String(r[k])));
+  const replaced = new Set(table.toRecords().map(id));
+  const kept = old.toRecords().filter((r) => !replaced.has(id(r)));
+  const rows = [...kept, ...table.toRecords()];
+  return writeResults(name, pl.DataFrame(rows).select(...table.columns), root);
 }

@@ -38,7 +38,9 @@ try {
 const lib = await import('../dist/index.js');
 
 if (a.worker !== undefined) {
-  // One net, in this process.
+  // One net, in this process; it stops when the script that started it is gone (its output pipe breaks).
+  process.stdout.on('error', () => process.exit(1));
+  process.stderr.on('error', () => process.exit(1));
   try {
     await lib.useBestBackend({ verbose: false });
     const course = await lib.loadCourseData();
@@ -79,6 +81,15 @@ for (const m of models) console.log(`  ${m} → ${relative(process.cwd(), lib.de
 const cost = (m) => Number(m.replace(/^\D+/, ''));
 const queue = [...models].sort((x, y) => cost(y) - cost(x));
 const failed = [];
+// Stopping this script stops its trainings (each keeps its last finished epoch for a later call).
+const children = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const child of children) child.kill('SIGTERM');
+    console.error(`experiments: stopped by ${signal}; rerun to continue from the last finished epochs`);
+    process.exit(130);
+  });
+}
 
 function runOne(model) {
   return new Promise((res) => {
@@ -86,6 +97,7 @@ function runOne(model) {
     if (env.RESIDUAL_WASM_THREADS === undefined && jobs > 1) env.RESIDUAL_WASM_THREADS = '1';
     const args = [SCRIPT, '--worker', model, ...(a.runs ? ['--runs', a.runs] : [])];
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
     let tail = '';
     const relay = (d) => {
       tail = (tail + d).slice(-2000);
@@ -94,6 +106,7 @@ function runOne(model) {
     child.stdout.on('data', relay);
     child.stderr.on('data', relay);
     child.on('close', (code) => {
+      children.delete(child);
       if (code !== 0) failed.push(`${model} (exit ${code}): ${tail.trim().split('\n').at(-1)}`);
       res();
     });

@@ -40,7 +40,14 @@ test('cifar10.csv and parity.csv: the runs chapter 5 shows', () => {
   const { cols, rows } = csv('cifar10');
   assert.deepEqual(cols, ['model', 'epoch', 'train_err', 'test_err']);
   assert.deepEqual([...new Set(rows.map((r) => r.model))], ['resnet20', 'tutorial']);
-  const parity = csv('parity').rows.filter((r) => r.test_err !== '');
-  assert.deepEqual(parity.map((r) => r.framework), ['residual-learning (tfjs wasm)', 'pytorch (reference)']);
-  for (const r of parity) assert.ok(r.test_err > 0 && r.test_err < 0.9 && r.n_test === 500, JSON.stringify(r));
+  const { cols: pcols, rows: prows } = csv('parity');
+  assert.deepEqual(pcols, ['framework', 'init', 'seed', 'epoch', 'train_err', 'test_err', 'n_test']);
+  const parity = prows.filter((r) => r.test_err !== '');
+  const runs = parity.map((r) => `${r.framework}|${r.init}|${r.seed}`);
+  for (const run of ['residual-learning (tfjs wasm)|he|0', 'residual-learning (tfjs wasm)|pytorch|0', 'pytorch (reference)|pytorch|0']) assert.ok(runs.includes(run), run);
+  assert.equal(new Set(runs).size, runs.length, 'one final row per run');
+  for (const r of parity) {
+    assert.ok(r.test_err > 0 && r.test_err < 0.9 && r.n_test === 500 && r.epoch === 30, JSON.stringify(r));
+    assert.equal(prows.filter((p) => p.framework === r.framework && p.init === r.init && p.seed === r.seed).length, 30, 'one row per epoch');
+  }
 });

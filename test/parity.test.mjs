@@ -26,21 +26,27 @@ test('parity: trains, evaluates, runs the reference and writes one row per frame
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, RESIDUAL_WASM_THREADS: '1' } });
   assert.equal(r.status, 0, r.stderr + r.stdout);
   const lines = readFileSync(results, 'utf8').trim().split('\n');
-  assert.equal(lines[0], 'framework,epoch,train_err,test_err,n_test');
+  assert.equal(lines[0], 'framework,init,seed,epoch,train_err,test_err,n_test');
   const rows = lines.slice(1).map((l) => l.split(','));
   assert.equal(rows.length, hasTorch ? 2 : 1);
-  for (const [framework, epoch, trainErr, testErr, n] of rows) {
+  for (const [framework, init, seed, epoch, trainErr, testErr, n] of rows) {
     assert.equal(epoch, '1', framework);
+    assert.equal(init, 'pytorch', framework); // --init pytorch is the default: the reference's initialisation
+    assert.equal(seed, '0', framework);
     assert.ok(Number(trainErr) > 0 && Number(trainErr) <= 1, `${framework} train_err ${trainErr}`);
     assert.ok(Number(testErr) > 0 && Number(testErr) <= 1, `${framework} test_err ${testErr}`);
     assert.equal(n, '100', framework);
   }
   assert.match(r.stdout, /test accuracy \d+\.\d% \(100 images\)/);
   if (hasTorch) assert.match(r.stdout, /difference \d+\.\d points/);
-  // A second call keeps the finished run (--resume) and rewrites the same rows.
+  // A second call keeps the finished run (--resume), rewrites our rows and keeps the reference's.
+  const before = readFileSync(results, 'utf8');
   const again = spawnSync(process.execPath, [...args, '--skip-pytorch'], { encoding: 'utf8' });
   assert.equal(again.status, 0, again.stderr);
-  assert.match(readFileSync(results, 'utf8'), /^residual-learning \(tfjs wasm\),1,/m);
+  const after = readFileSync(results, 'utf8');
+  assert.match(after, /^residual-learning \(tfjs wasm\),pytorch,0,1,/m);
+  assert.equal(after.trim().split('\n').length, lines.length);
+  if (hasTorch) assert.equal(after.match(/^pytorch \(reference\),.*$/m)[0], before.match(/^pytorch \(reference\),.*$/m)[0]);
 });
 
 test('parity: a folder without CIFAR-10 is named in a one-line error, exit 1', () => {
