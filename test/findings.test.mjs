@@ -26,14 +26,43 @@ test('degradation.csv: four nets, one row per model and epoch; deeper plain trai
   assert.ok(train.resnet56 < train.plain56, `ResNet-56 ${train.resnet56} vs plain-56 ${train.plain56}`);
 });
 
-test('constructed.csv: the constructed nets have plain-8\'s loss exactly; the deep plain net from scratch trains worse', { skip: !existsSync(`${dir}constructed.csv`) && 'not generated yet' }, () => {
-  const { rows } = csv('constructed');
-  const at = (m) => rows.find((r) => r.model === m && r.measured === 'inference');
-  for (const m of ['constructed20', 'constructed56']) {
-    assert.ok(Math.abs(at(m).train_loss - at('plain8').train_loss) < 1e-5, m);
-    assert.equal(at(m).train_err, at('plain8').train_err, m);
+test('degradation-budgets.csv: at every budget the deeper plain net trains worse and each ResNet beats its plain twin; the gaps grow with the budget', () => {
+  const { cols, rows } = csv('degradation-budgets');
+  assert.deepEqual(cols, ['model', 'epochs', 'train_err_running', 'train_loss', 'train_err', 'test_err']);
+  const budgets = [...new Set(rows.map((r) => r.epochs))].sort((a, b) => a - b);
+  assert.ok(budgets.length >= 2, 'at least two budgets to compare');
+  const err = (m, e) => rows.find((r) => r.model === m && r.epochs === e).train_err;
+  for (const e of budgets) {
+    assert.ok(err('plain56', e) > err('plain20', e), `budget ${e}: plain-56 above plain-20`);
+    assert.ok(err('resnet20', e) < err('plain20', e) && err('resnet56', e) < err('plain56', e), `budget ${e}: ResNets below their plain twins`);
   }
-  assert.ok(at('plain56').train_err > at('constructed56').train_err, 'plain-56 from scratch ends above the constructed solution');
+  const [lo, hi] = [budgets[0], budgets.at(-1)];
+  assert.ok(err('plain56', hi) - err('plain20', hi) > err('plain56', lo) - err('plain20', lo), 'the degradation gap grows with the budget');
+  assert.ok(err('plain56', hi) - err('resnet56', hi) > err('plain56', lo) - err('resnet56', lo), 'the shortcut advantage at 56 layers grows with the budget');
+  // degradation-final.csv holds the largest budget's run, as degradation.csv.
+  const final = csv('degradation-final').rows;
+  for (const r of final) assert.equal(r.train_err, err(r.model, r.epochs), r.model);
+  assert.equal(Math.max(...csv('degradation').rows.map((r) => r.epoch)), final[0].epochs);
+});
+
+test('constructed.csv: the constructed nets have plain-8\'s loss exactly; the deep plain net from scratch trains worse', { skip: !existsSync(`${dir}constructed.csv`) && 'not generated yet' }, () => {
+  const { cols, rows } = csv('constructed');
+  assert.deepEqual(cols, ['model', 'budget', 'epoch', 'measured', 'train_loss', 'train_err', 'test_err']);
+  const budgets = [...new Set(rows.map((r) => r.budget))].sort((a, b) => a - b);
+  for (const b of budgets) {
+    const at = (m) => rows.find((r) => r.model === m && r.budget === b && r.measured === 'inference');
+    for (const m of ['constructed20', 'constructed56']) {
+      assert.ok(Math.abs(at(m).train_loss - at('plain8').train_loss) < 1e-5, `${m}, budget ${b}`);
+      assert.equal(at(m).train_err, at('plain8').train_err, `${m}, budget ${b}`);
+    }
+    assert.ok(at('plain20').train_err > at('constructed20').train_err, `budget ${b}: plain-20 from scratch ends above the constructed solution`);
+    assert.ok(at('plain56').train_err > at('constructed56').train_err, `budget ${b}: plain-56 from scratch ends above the constructed solution`);
+    assert.equal(rows.filter((r) => r.model === 'plain8' && r.budget === b && r.measured === 'during training').length, b, 'one row per epoch of plain-8');
+  }
+  // With the largest budget, ResNet-20 finds a solution at least as good as the constructed one (chapter 3).
+  const top = budgets.at(-1);
+  const atTop = (m) => rows.find((r) => r.model === m && r.budget === top && r.measured === 'inference');
+  assert.ok(atTop('resnet20').train_err <= atTop('constructed20').train_err && atTop('resnet20').train_loss <= atTop('constructed20').train_loss, 'ResNet-20 reaches the constructed solution');
 });
 
 test('cifar10.csv and parity.csv: the runs chapter 5 shows', () => {
