@@ -138,6 +138,16 @@ export async function train(
   options: TrainOptions,
   callbacks: TrainCallbacks = {},
 ): Promise<pl.DataFrame> {
+  // One process per run folder: another one writing the same checkpoints is refused (lib/train/lock.ts).
+  const unlock = options.outDir !== undefined ? lockRunDir(options.outDir) : undefined;
+  try {
+    return await trainInRunDir(model, data, options, callbacks);
+  } finally {
+    unlock?.();
+  }
+}
+
+async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: TrainOptions, callbacks: TrainCallbacks): Promise<pl.DataFrame> {
   const epochs = positiveInt(options.epochs, 'epochs');
   const batchSize = positiveInt(options.batchSize ?? 128, 'batch size');
   const lr0 = options.lr ?? 0.1;
@@ -172,113 +182,108 @@ export async function train(
   let step = 0;
   let secondsBefore = 0;
   let warmupDone = warm === undefined;
-  const unlock = outDir !== undefined ? lockRunDir(outDir) : undefined;
-  try {
-    if (outDir !== undefined) {
-      const ckpt = await loadCheckpoint(outDir);
-      if (ckpt !== undefined && !options.resume) {
-        throw new UsageError(`${outDir} already holds a run (epoch ${ckpt.state.epoch}): pass --resume to continue it, or choose another --out`);
-      }
-      if (ckpt !== undefined) {
-        for (const [k, v] of Object.entries(config)) {
-          const was = ckpt.state.config[k];
-          if (was !== undefined && was !== v) {
-            const why = k === 'epochs' ? ' (the learning-rate schedule spans the planned epochs)' : '';
-            throw new UsageError(`--resume: ${outDir} was trained with ${k}=${String(was)}, not ${String(v)}${why}`);
-          }
-        }
-        if (ckpt.state.seed !== seed) throw new UsageError(`--resume: ${outDir} was trained with seed ${ckpt.state.seed}, not ${seed}`);
-        await restoreCheckpoint(ckpt, model, optimizer);
-        ({ stats, history, epoch: epoch0, step, seconds: secondsBefore, warmupDone } = ckpt.state);
-      }
+  if (outDir !== undefined) {
+    const ckpt = await loadCheckpoint(outDir);
+    if (ckpt !== undefined && !options.resume) {
+      throw new UsageError(`${outDir} already holds a run (epoch ${ckpt.state.epoch}): pass --resume to continue it, or choose another --out`);
     }
-
-    // Saved with the model (model.json userDefinedMetadata) so that evaluation normalises the same way.
-    model.setUserDefinedMetadata({ ...(model.getUserDefinedMetadata() ?? {}), stats });
-
-    const progressOpts = options.progress === undefined || options.progress === true ? {} : options.progress;
-    const bar = progressOpts === false ? undefined : new ProgressBar(progressOpts);
-    const started = Date.now();
-    const warmErrs: number[] = [];
-    try {
-      for (let epoch = epoch0 + 1; epoch <= epochs; epoch++) {
-        const t0 = Date.now();
-        let lossSum = 0;
-        let wrong = 0;
-        let seen = 0;
-        let stepInEpoch = 0;
-        let lr = lr0;
-        for (const b of batches(data.train, { batchSize, stats, shuffle: true, augment: options.augment ?? true, seed, epoch, dropLast: false })) {
-          lr = !warmupDone && warm !== undefined ? warm.lr : schedule(step);
-          const x = tf.tensor4d(b.x, [b.size, 32, 32, 3]);
-          const y = tf.tensor1d(b.y, 'int32');
-          const r = trainStep(model, optimizer, x, y, lr);
-          tf.dispose([x, y]);
-          const [lv, cv] = await Promise.all([r.loss.data(), r.correct.data()]);
-          tf.dispose([r.loss, r.correct]);
-          const loss = lv[0]!;
-          const err = 1 - cv[0]! / b.size;
-          step += 1;
-          stepInEpoch += 1;
-          if (!Number.isFinite(loss)) {
-            const kept = history.length > 0 ? `the last good checkpoint (epoch ${history[history.length - 1]!.epoch}) is kept` : 'no checkpoint was written yet';
-            throw new TrainingDivergedError(
-              `training diverged: the loss is ${loss} at epoch ${epoch}, step ${step} (lr ${lr}); ${kept}${outDir ? ` in ${outDir}` : ''}. Try a smaller --lr.`,
-            );
-          }
-          lossSum += loss * b.size;
-          wrong += err * b.size;
-          seen += b.size;
-          if (!warmupDone && warm !== undefined) {
-            // §4.2: "0.01 to warm up the training until the training error is below 80%".
-            warmErrs.push(err);
-            if (warmErrs.length > 10) warmErrs.shift();
-            const recent = warmErrs.reduce((s, e) => s + e, 0) / warmErrs.length;
-            if ((warmErrs.length >= Math.min(10, warm.maxSteps) && recent < warm.untilTrainErr) || step >= warm.maxSteps) warmupDone = true;
-          }
-          if (bar !== undefined) {
-            const elapsed = (Date.now() - t0) / 1000;
-            const ips = seen / Math.max(elapsed, 1e-9);
-            const stepsLeft = totalSteps - step;
-            bar.update({
-              epoch, epochs, stepInEpoch, stepsPerEpoch, loss: lossSum / seen, err: wrong / seen, lr,
-              imgPerSec: ips, secondsLeft: (stepsLeft * batchSize) / ips,
-            });
-          }
-          await callbacks.onStep?.({ epoch, step, lr, loss, err });
+    if (ckpt !== undefined) {
+      for (const [k, v] of Object.entries(config)) {
+        const was = ckpt.state.config[k];
+        if (was !== undefined && was !== v) {
+          const why = k === 'epochs' ? ' (the learning-rate schedule spans the planned epochs)' : '';
+          throw new UsageError(`--resume: ${outDir} was trained with ${k}=${String(was)}, not ${String(v)}${why}`);
         }
-        const trainSeconds = (Date.now() - t0) / 1000;
-        const test = data.test !== undefined ? await evaluate(model, data.test, { stats, batchSize: options.evalBatchSize }) : undefined;
-        const row: HistoryRow = {
-          epoch,
-          step,
-          lr,
-          train_loss: lossSum / seen,
-          train_err: wrong / seen,
-          test_loss: test?.loss ?? NaN,
-          test_err: test !== undefined ? 1 - test.accuracy : NaN,
-          img_per_s: seen / Math.max(trainSeconds, 1e-9),
-          seconds: secondsBefore + (Date.now() - started) / 1000,
-        };
-        history.push(row);
-        if (outDir !== undefined) {
-          const state: CheckpointState = { version: 1, epoch, step, seed, stats, history, seconds: row.seconds, warmupDone, config };
-          await saveCheckpoint(outDir, model, optimizer, state);
-          await writeHistoryCsv(path.join(outDir, 'history.csv'), history);
-        }
-        bar?.epochEnd(
-          `epoch ${epoch}/${epochs} train loss ${row.train_loss.toFixed(4)} err ${(row.train_err * 100).toFixed(2)}%` +
-            (test ? ` | test loss ${row.test_loss.toFixed(4)} err ${(row.test_err * 100).toFixed(2)}%` : '') +
-            ` | ${Math.round(row.img_per_s)} img/s | ${formatDuration(row.seconds)}`,
-        );
-        await callbacks.onEpochEnd?.(row);
       }
-    } finally {
-      bar?.close();
-      optimizer.dispose();
+      if (ckpt.state.seed !== seed) throw new UsageError(`--resume: ${outDir} was trained with seed ${ckpt.state.seed}, not ${seed}`);
+      await restoreCheckpoint(ckpt, model, optimizer);
+      ({ stats, history, epoch: epoch0, step, seconds: secondsBefore, warmupDone } = ckpt.state);
     }
-    return historyFrame(history);
-  } finally {
-    unlock?.();
   }
+
+  // Saved with the model (model.json userDefinedMetadata) so that evaluation normalises the same way.
+  model.setUserDefinedMetadata({ ...(model.getUserDefinedMetadata() ?? {}), stats });
+
+  const progressOpts = options.progress === undefined || options.progress === true ? {} : options.progress;
+  const bar = progressOpts === false ? undefined : new ProgressBar(progressOpts);
+  const started = Date.now();
+  const warmErrs: number[] = [];
+  try {
+    for (let epoch = epoch0 + 1; epoch <= epochs; epoch++) {
+      const t0 = Date.now();
+      let lossSum = 0;
+      let wrong = 0;
+      let seen = 0;
+      let stepInEpoch = 0;
+      let lr = lr0;
+      for (const b of batches(data.train, { batchSize, stats, shuffle: true, augment: options.augment ?? true, seed, epoch, dropLast: false })) {
+        lr = !warmupDone && warm !== undefined ? warm.lr : schedule(step);
+        const x = tf.tensor4d(b.x, [b.size, 32, 32, 3]);
+        const y = tf.tensor1d(b.y, 'int32');
+        const r = trainStep(model, optimizer, x, y, lr);
+        tf.dispose([x, y]);
+        const [lv, cv] = await Promise.all([r.loss.data(), r.correct.data()]);
+        tf.dispose([r.loss, r.correct]);
+        const loss = lv[0]!;
+        const err = 1 - cv[0]! / b.size;
+        step += 1;
+        stepInEpoch += 1;
+        if (!Number.isFinite(loss)) {
+          const kept = history.length > 0 ? `the last good checkpoint (epoch ${history[history.length - 1]!.epoch}) is kept` : 'no checkpoint was written yet';
+          throw new TrainingDivergedError(
+            `training diverged: the loss is ${loss} at epoch ${epoch}, step ${step} (lr ${lr}); ${kept}${outDir ? ` in ${outDir}` : ''}. Try a smaller --lr.`,
+          );
+        }
+        lossSum += loss * b.size;
+        wrong += err * b.size;
+        seen += b.size;
+        if (!warmupDone && warm !== undefined) {
+          // §4.2: "0.01 to warm up the training until the training error is below 80%".
+          warmErrs.push(err);
+          if (warmErrs.length > 10) warmErrs.shift();
+          const recent = warmErrs.reduce((s, e) => s + e, 0) / warmErrs.length;
+          if ((warmErrs.length >= Math.min(10, warm.maxSteps) && recent < warm.untilTrainErr) || step >= warm.maxSteps) warmupDone = true;
+        }
+        if (bar !== undefined) {
+          const elapsed = (Date.now() - t0) / 1000;
+          const ips = seen / Math.max(elapsed, 1e-9);
+          const stepsLeft = totalSteps - step;
+          bar.update({
+            epoch, epochs, stepInEpoch, stepsPerEpoch, loss: lossSum / seen, err: wrong / seen, lr,
+            imgPerSec: ips, secondsLeft: (stepsLeft * batchSize) / ips,
+          });
+        }
+        await callbacks.onStep?.({ epoch, step, lr, loss, err });
+      }
+      const trainSeconds = (Date.now() - t0) / 1000;
+      const test = data.test !== undefined ? await evaluate(model, data.test, { stats, batchSize: options.evalBatchSize }) : undefined;
+      const row: HistoryRow = {
+        epoch,
+        step,
+        lr,
+        train_loss: lossSum / seen,
+        train_err: wrong / seen,
+        test_loss: test?.loss ?? NaN,
+        test_err: test !== undefined ? 1 - test.accuracy : NaN,
+        img_per_s: seen / Math.max(trainSeconds, 1e-9),
+        seconds: secondsBefore + (Date.now() - started) / 1000,
+      };
+      history.push(row);
+      if (outDir !== undefined) {
+        const state: CheckpointState = { version: 1, epoch, step, seed, stats, history, seconds: row.seconds, warmupDone, config };
+        await saveCheckpoint(outDir, model, optimizer, state);
+        await writeHistoryCsv(path.join(outDir, 'history.csv'), history);
+      }
+      bar?.epochEnd(
+        `epoch ${epoch}/${epochs} train loss ${row.train_loss.toFixed(4)} err ${(row.train_err * 100).toFixed(2)}%` +
+          (test ? ` | test loss ${row.test_loss.toFixed(4)} err ${(row.test_err * 100).toFixed(2)}%` : '') +
+          ` | ${Math.round(row.img_per_s)} img/s | ${formatDuration(row.seconds)}`,
+      );
+      await callbacks.onEpochEnd?.(row);
+    }
+  } finally {
+    bar?.close();
+    optimizer.dispose();
+  }
+  return historyFrame(history);
 }
