@@ -21,18 +21,23 @@ function integerColumns(table: pl.DataFrame): pl.DataFrame {
   let out = table;
   for (const name of table.columns) {
     const col = table.getColumn(name);
-    if (!col.dtype.equals(pl.Float64) || col.nullCount() > 0 || col.len() === 0) continue;
-    const values = col.toArray() as number[];
-    if (values.every((v) => Number.isInteger(v))) out = out.withColumn(col.cast(pl.Int64));
+    if (!col.dtype.equals(pl.Float64) || col.nullCount() === col.len()) continue;
+    const values = col.toArray() as (number | null)[];
+    if (values.every((v) => v === null || Number.isInteger(v))) out = out.withColumn(col.cast(pl.Int64));
   }
   return out;
+}
+
+/** Write `table` as CSV to `file`, atomically (temporary file, then rename), creating its folder. */
+async function writeCsv(file: string, table: pl.DataFrame): Promise<void> {
+  mkdirSync(dirname(file), { recursive: true });
+  await writeFileAtomic(file, integerColumns(table).writeCSV().toString());
 }
 
 /** Write the results of `name` as CSV, atomically (temporary file, then rename). Returns the path. */
 export async function writeResults(name: string, table: pl.DataFrame, root?: string): Promise<string> {
   const file = resultsFile(name, root);
-  mkdirSync(dirname(file), { recursive: true });
-  await writeFileAtomic(file, integerColumns(table).writeCSV().toString());
+  await writeCsv(file, table);
   return file;
 }
 
@@ -58,17 +63,26 @@ export function readResults(name: string, root?: string): pl.DataFrame | undefin
  */
 export async function mergeResults(name: string, table: pl.DataFrame, key: string[], root?: string): Promise<string> {
   const file = resultsFile(name, root);
-  for (const k of key) if (!table.columns.includes(k)) throw new UsageError(`mergeResults('${name}'): key column '${k}' is not in the table (${table.columns.join(', ')})`);
-  if (!existsSync(file)) return writeResults(name, table, root);
+  // Quick results are scratch: one of another layout (an older version) is simply replaced.
+  await mergeCsv(file, table, key, { replaceOtherLayout: quickMode() });
+  return file;
+}
+
+/**
+ * {@link mergeResults} for any CSV file (e.g. `npm run parity --results FILE`): rows of `file` whose
+ * `key` values `table` does not hold are kept, the others replaced; written atomically. A file with
+ * other columns is refused, or replaced with `replaceOtherLayout`.
+ */
+export async function mergeCsv(file: string, table: pl.DataFrame, key: string[], options: { replaceOtherLayout?: boolean } = {}): Promise<void> {
+  for (const k of key) if (!table.columns.includes(k)) throw new UsageError(`merging into ${file}: key column '${k}' is not in the table (${table.columns.join(', ')})`);
+  if (!existsSync(file)) return writeCsv(file, table);
   const old = pl.readCSV(file);
   if (old.columns.join(',') !== table.columns.join(',')) {
-    // Quick results are scratch: one of another layout (an older version) is simply replaced.
-    if (quickMode()) return writeResults(name, table, root);
+    if (options.replaceOtherLayout === true) return writeCsv(file, table);
     throw new UsageError(`${file} has the columns ${old.columns.join(',')}, not ${table.columns.join(',')}: move it aside or write it anew with writeResults`);
   }
   const id = (r: Record<string, unknown>) => JSON.stringify(key.map((k) => String(r[k])));
   const replaced = new Set(table.toRecords().map(id));
   const kept = old.toRecords().filter((r) => !replaced.has(id(r)));
-  const rows = [...kept, ...table.toRecords()];
-  return writeResults(name, pl.DataFrame(rows).select(...table.columns), root);
+  return writeCsv(file, pl.DataFrame([...kept, ...table.toRecords()]).select(...table.columns));
 }

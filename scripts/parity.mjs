@@ -12,12 +12,13 @@
 // wrapper that replaces its fixed seed 0). Rows of other frameworks / inits / seeds already in the CSV are
 // kept. `residual train --resume` continues an interrupted run in --out (a finished one is kept as it is).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readHistoryCsv } from '../dist/index.js';
-import { writeFileAtomic } from '../dist/train/atomic.js';
+import pl from 'nodejs-polars';
+import { mergeCsv } from '../dist/results.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let a;
@@ -104,24 +105,15 @@ try {
   fail(e.message);
 }
 
-const header = ['framework', 'init', 'seed', 'epoch', 'train_err', 'test_err', 'n_test'];
-// Keep the rows of runs this call did not make (another init, another seed). No field holds a comma.
-const made = new Set(rows.map((r) => `${r.framework}|${r.init}|${r.seed}`));
-const kept = [];
-if (existsSync(a.results)) {
-  const [head, ...lines] = readFileSync(a.results, 'utf8').trim().split('\n');
-  if (head === header.join(',')) {
-    for (const line of lines) {
-      const v = line.split(',');
-      const r = Object.fromEntries(header.map((k, i) => [k, v[i]]));
-      if (!made.has(`${r.framework}|${r.init}|${r.seed}`)) kept.push(r);
-    }
-  }
+// One row per run and epoch; rows of runs this call did not make (another init, another seed) are kept.
+const columns = ['framework', 'init', 'seed', 'epoch', 'train_err', 'test_err', 'n_test'];
+const round = (v) => (typeof v === 'number' ? Number(v.toFixed(6)) : v);
+const table = pl.DataFrame(rows.map((r) => Object.fromEntries(columns.map((k) => [k, r[k] === '' ? null : round(r[k])])))).select(...columns);
+try {
+  await mergeCsv(a.results, table, ['framework', 'init', 'seed']);
+} catch (e) {
+  fail(e.message);
 }
-const all = [...kept, ...rows];
-const csv = [header.join(','), ...all.map((r) => header.map((k) => (typeof r[k] === 'number' ? Number(r[k].toFixed(6)) : r[k])).join(','))].join('\n') + '\n';
-mkdirSync(dirname(a.results), { recursive: true });
-await writeFileAtomic(a.results, csv);
 
 const final = rows.filter((r) => r.test_err !== '');
 console.log(`\nResNet-20, ${epochs} epochs, cosine, seed ${seed}, on ${relative(process.cwd(), resolve(a.data)) || '.'}:`);
