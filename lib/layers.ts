@@ -35,19 +35,37 @@ export interface ConvOptions {
   name: string;
 }
 
-/** A bias-free convolution with 'same' padding and He-normal weights (§3.4). */
+/**
+ * A bias-free convolution with He-normal weights (§3.4) that keeps the spatial size (÷ stride).
+ *
+ * Stride 1 uses TensorFlow's 'same' padding. A strided k×k convolution (k odd, k > 1) is padded
+ * ⌊k/2⌋ pixels on every side, then convolved with 'valid' padding, as in Caffe (the paper's
+ * framework) and PyTorch: output pixel i is then centred on input pixel s·i, the very pixel the
+ * 1×1 projection (or option-A) shortcut of the same block takes, so F(x) and x line up in
+ * F(x) + x. TensorFlow's 'same' would pad the extra pixel only at the bottom and right and centre
+ * output i on s·i + 1: the same output size, but the residual branch shifted by one input pixel
+ * against its shortcut. The output size is the same either way (⌈H / s⌉).
+ */
 export function conv(x: tf.SymbolicTensor, o: ConvOptions): tf.SymbolicTensor {
+  const strides = o.strides ?? 1;
+  const [kh, kw] = typeof o.kernelSize === 'number' ? [o.kernelSize, o.kernelSize] : o.kernelSize;
+  const symmetric = strides > 1 && (kh > 1 || kw > 1) && kh % 2 === 1 && kw % 2 === 1;
+  let input = x;
+  if (symmetric) {
+    const [ph, pw] = [(kh - 1) / 2, (kw - 1) / 2];
+    input = tf.layers.zeroPadding2d({ padding: [[ph, ph], [pw, pw]], name: `${o.name}_pad` }).apply(x) as tf.SymbolicTensor;
+  }
   return tf.layers
     .conv2d({
       filters: o.filters,
       kernelSize: o.kernelSize,
-      strides: o.strides ?? 1,
-      padding: 'same',
+      strides,
+      padding: symmetric ? 'valid' : 'same',
       useBias: false,
       kernelInitializer: 'heNormal',
       name: o.name,
     })
-    .apply(x) as tf.SymbolicTensor;
+    .apply(input) as tf.SymbolicTensor;
 }
 
 /** Batch normalisation over channels, "right after each convolution and before activation" (§3.4). */

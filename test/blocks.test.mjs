@@ -72,6 +72,29 @@ describe('residualBlock (Eq. 1–2)', () => {
     assert.deepEqual(y.shape, [1, 4, 4, 16]);
   });
 
+  for (const size of [8, 7]) {
+    test(`a downsampling block's F(x) lines up with its shortcut x, ${size}×${size} input (pads like Caffe/PyTorch)`, () => {
+      // Centred-delta 3×3 kernels and a unit 1×1 projection: F(x)[i, j] and x[i, j] must both read
+      // input pixel (2i, 2j). TensorFlow's 'same' padding would make F read (2i + 1, 2j + 1).
+      const m = blockModel(residualBlock, [size, size, 1], { filters: 1, strides: 2, shortcut: 'projection' });
+      for (const layer of m.layers) {
+        if (layer.getClassName() !== 'Conv2D') continue;
+        const [k] = layer.getWeights();
+        const w = tf.buffer(k.shape);
+        w.set(1, (k.shape[0] - 1) / 2, (k.shape[1] - 1) / 2, 0, 0);
+        layer.setWeights([w.toTensor()]);
+      }
+      const x = tf.add(tf.reshape(tf.range(0, size * size), [1, size, size, 1]), 1);
+      const y = m.predict(x).dataSync();
+      const half = Math.ceil(size / 2);
+      const bn = 1 / Math.sqrt(1 + 1e-5); // inference-mode batch norm at initialisation
+      const expected = [];
+      for (let i = 0; i < half; i++) for (let j = 0; j < half; j++) expected.push(2 * bn * (2 * i * size + 2 * j + 1));
+      assert.equal(y.length, half * half);
+      assertClose(y, expected, 1e-5, 'ReLU(F(x) + x)');
+    });
+  }
+
   test("identity shortcut refuses a change of shape with a clear message", () => {
     assert.throws(
       () => blockModel(residualBlock, [8, 8, 16], { filters: 32, strides: 2, shortcut: 'identity' }),
