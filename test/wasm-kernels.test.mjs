@@ -147,6 +147,44 @@ describe('Tile, Sum and Mean on wasm equal the cpu backend', () => {
   }
 });
 
+describe('Slice on wasm equals the cpu backend', () => {
+  // [shape, begin, size]: the crop of a symmetric zero padding's gradient, strided and contiguous
+  // slices of every rank, size −1 (to the end), and an empty slice.
+  const SLICES = [
+    [[4, 34, 34, 3], [0, 1, 1, 0], [4, 32, 32, 3]],
+    [[3, 9, 9, 5], [0, 0, 0, 0], [3, 8, 8, 5]],
+    [[3, 9, 9, 5], [1, 2, 3, 1], [2, -1, 4, 3]],
+    [[6, 5, 4], [2, 0, 0], [3, 5, 4]],
+    [[10], [3], [5]],
+    [[2, 3, 4, 5, 6], [1, 0, 2, 1, 3], [1, 3, 2, 4, 3]],
+    [[4, 4], [1, 1], [0, 2]],
+  ];
+  for (const [shape, begin, sz] of SLICES) {
+    test(`slice [${shape}] from [${begin}] size [${sz}] (float32, int32, bool)`, async () => {
+      const v = values(size(shape), shape.length + 11);
+      await sameOnBothBackends(() => {
+        const x = tf.tensor(v, shape);
+        return [
+          tf.slice(x, begin, sz),
+          tf.slice(tf.cast(tf.mul(x, 10), 'int32'), begin, sz),
+          tf.cast(tf.slice(tf.greater(x, 0), begin, sz), 'float32'),
+        ];
+      }, `slice ${shape} ${begin} ${sz}`, 0);
+    });
+  }
+
+  test('the gradient of a strided convolution with symmetric padding (pad, then slice) equals cpu', async () => {
+    const v = values(2 * 9 * 9 * 3, 5);
+    const k = values(3 * 3 * 3 * 4, 6);
+    await sameOnBothBackends(() => {
+      const x = tf.tensor(v, [2, 9, 9, 3]);
+      const w = tf.tensor(k, [3, 3, 3, 4]);
+      const f = (a, b) => tf.sum(tf.square(tf.conv2d(tf.pad(a, [[0, 0], [1, 1], [1, 1], [0, 0]]), b, 2, 'valid')));
+      return tf.grads(f)([x, w]);
+    }, 'grad of pad + conv stride 2');
+  });
+});
+
 describe('Multiply on wasm equals the cpu backend', () => {
   test('per-channel scalings ([C] and [1,1,1,C], either side), and the cases left to the builtin', async () => {
     const xv = values(4 * 12 * 12 * 16, 21);
