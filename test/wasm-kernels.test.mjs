@@ -199,6 +199,52 @@ describe('Multiply on wasm equals the cpu backend', () => {
   });
 });
 
+describe('Sub and FusedBatchNorm on wasm equal the cpu backend', () => {
+  test('x − m per channel ([C] and [1,1,1,C]) is exact; other subtractions are left to the builtin', async () => {
+    const xv = values(4 * 12 * 12 * 16, 31);
+    const mv = values(16, 32);
+    await sameOnBothBackends(() => {
+      const x = tf.tensor(xv, [4, 12, 12, 16]);
+      const m = tf.tensor(mv, [16]);
+      const small = tf.slice(x, [0, 0, 0, 0], [1, 2, 2, 16]);
+      return [tf.sub(x, m), tf.sub(x, m.reshape([1, 1, 1, 16])), tf.sub(m, x), tf.sub(small, m), tf.sub(x, x), tf.sub(x, 3)];
+    }, 'sub', 0);
+  });
+
+  test('batch norm with and without γ, β, in inference and training mode, with a large mean', async () => {
+    const xv = values(4 * 12 * 12 * 16, 41);
+    const pv = values(16, 42);
+    await sameOnBothBackends(() => {
+      const x = tf.tensor(xv, [4, 12, 12, 16]);
+      const p = tf.tensor(pv, [16]);
+      const variance = tf.add(tf.abs(p), 0.1);
+      const shifted = tf.add(x, 20); // a mean far from 0 against a spread of about 1
+      const moments = tf.moments(shifted, [0, 1, 2]);
+      return [
+        tf.batchNorm(x, p, variance, tf.mul(p, 2), tf.sub(1, p), 1e-5),
+        tf.batchNorm(x, p, variance, undefined, undefined, 1e-3),
+        tf.batchNorm(shifted, moments.mean, moments.variance, p, tf.add(p, 1.5), 1e-5),
+        tf.batchNorm(x.reshape([4, 144, 16]), p, variance, p, p, 1e-5),
+      ];
+    }, 'batch norm', 1e-5);
+  });
+
+  test('the gradient of training-mode batch norm equals cpu', async () => {
+    const xv = values(4 * 8 * 8 * 16, 51);
+    const gv = values(16, 52);
+    await sameOnBothBackends(() => {
+      const x = tf.tensor(xv, [4, 8, 8, 16]);
+      const gamma = tf.add(tf.tensor(gv, [16]), 1);
+      const beta = tf.tensor(gv, [16]);
+      const f = (a, g, b) => {
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        return tf.sum(tf.square(tf.sin(tf.batchNorm(a, mean, variance, b, g, 1e-5))));
+      };
+      return tf.grads(f)([x, gamma, beta]);
+    }, 'grad of batch norm');
+  });
+});
+
 describe('Identity and Cast share data on wasm', () => {
   test('a clone outlives its source, a same-dtype cast equals it, and the buffer is freed with the last one', () => {
     const buffers = tf.engine().backend.numDataIds();

@@ -403,6 +403,23 @@ function castKernel(args: KernelArgs): tf.TensorInfo {
 }
 
 
+/** Channels C of a float32 per-channel vector ([C] or [1, 1, 1, C]) that fits `big` [N, H, W, C], else 0. */
+function perChannelOf(big: tf.TensorInfo, small: tf.TensorInfo | undefined): number {
+  if (small === undefined || big.shape.length !== 4 || big.dtype !== 'float32' || small.dtype !== 'float32') return 0;
+  const c = big.shape[3];
+  const s = small.shape;
+  const fits = (s.length === 1 && s[0] === c) || (s.length === 4 && s[0] === 1 && s[1] === 1 && s[2] === 1 && s[3] === c);
+  return c > 0 && fits ? c : 0;
+}
+
+/** A new float32 [C] tensor on the heap, filled by `f(i)`. */
+function vectorOf(backend: WasmBackendLike, c: number, f: (i: number) => number): tf.TensorInfo {
+  const out = backend.makeOutput([c], 'float32');
+  const v = backend.typedArrayFromHeap(out);
+  for (let i = 0; i < c; i++) v[i] = f(i);
+  return out;
+}
+
 /**
  * x · s with x [N, H, W, C] and s per channel ([C] or [1, 1, 1, C]) — batch norm's scalings and
  * their gradients — as a 1×1 depthwise convolution with s as the filter: XNNPACK (and its
@@ -411,13 +428,7 @@ function castKernel(args: KernelArgs): tf.TensorInfo {
 function multiplyKernel(args: KernelArgs): tf.TensorInfo {
   const a = args.inputs.a as tf.TensorInfo;
   const b = args.inputs.b as tf.TensorInfo;
-  const perChannel = (big: tf.TensorInfo, small: tf.TensorInfo): boolean => {
-    if (big.shape.length !== 4 || big.dtype !== 'float32' || small.dtype !== 'float32') return false;
-    const c = big.shape[3];
-    const s = small.shape;
-    return c > 0 && ((s.length === 1 && s[0] === c) || (s.length === 4 && s[0] === 1 && s[1] === 1 && s[2] === 1 && s[3] === c));
-  };
-  const [big, small] = perChannel(a, b) ? [a, b] : perChannel(b, a) ? [b, a] : [undefined, undefined];
+  const [big, small] = perChannelOf(a, b) > 0 ? [a, b] : perChannelOf(b, a) > 0 ? [b, a] : [undefined, undefined];
   if (big === undefined || small === undefined || big.shape.reduce((p, d) => p * d, 1) < 4096) {
     return builtin('Multiply')(args) as tf.TensorInfo;
   }
@@ -427,6 +438,67 @@ function multiplyKernel(args: KernelArgs): tf.TensorInfo {
     { x: big, filter: view(small, [1, 1, big.shape[3], 1]) },
     { strides: [1, 1], pad: 'valid', dilations: [1, 1], dimRoundingMode: undefined },
   );
+}
+
+/** x · scale + bias per channel as a 1×1 depthwise convolution with bias (XNNPACK, threaded). */
+function affinePerChannel(backend: WasmBackendLike, x: tf.TensorInfo, scale: tf.TensorInfo, bias: tf.TensorInfo): tf.TensorInfo {
+  return runKernel(
+    backend,
+    'FusedDepthwiseConv2D',
+    { x, filter: view(scale, [1, 1, x.shape[3], 1]), bias },
+    { strides: [1, 1], pad: 'valid', dilations: [1, 1], dimRoundingMode: undefined, dataFormat: 'NHWC', activation: 'linear' },
+  );
+}
+
+/**
+ * x − m with m per channel (batch norm's centring, in `moments` and in its gradient): x·1 + (−m)
+ * as a depthwise convolution with bias, which is exactly x − m, about 3× faster than the builtin
+ * broadcasting loop.
+ */
+function subKernel(args: KernelArgs): tf.TensorInfo {
+  const a = args.inputs.a as tf.TensorInfo;
+  const b = args.inputs.b as tf.TensorInfo;
+  const c = perChannelOf(a, b);
+  if (c === 0 || a.shape.reduce((p, d) => p * d, 1) < 4096) return builtin('Sub')(args) as tf.TensorInfo;
+  const backend = args.backend as WasmBackendLike;
+  const ones = vectorOf(backend, c, () => 1);
+  const m = backend.typedArrayFromHeap(b).slice(); // a copy: the heap may grow below
+  const negated = vectorOf(backend, c, (i) => -m[i]);
+  const out = affinePerChannel(backend, a, ones, negated);
+  release(backend, ones, negated);
+  return out;
+}
+
+/**
+ * Batch normalisation y = (x − μ) · γ / √(σ² + ε) + β with per-channel μ, σ², γ, β (Eq. of
+ * Ioffe & Szegedy, after every convolution in §3.4), in two XNNPACK passes: x − μ, then
+ * · (γ / √(σ² + ε)) + β. The builtin walks every element with index arithmetic (~9 ms for
+ * [128, 32, 32, 16], ~4× slower than these two passes).
+ */
+function fusedBatchNormKernel(args: KernelArgs): tf.TensorInfo {
+  const { x, mean, variance, offset, scale } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const eps = (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
+  const X = x as tf.TensorInfo;
+  const c = perChannelOf(X, mean);
+  const ok =
+    c > 0 &&
+    perChannelOf(X, variance) === c &&
+    (offset === undefined || perChannelOf(X, offset) === c) &&
+    (scale === undefined || perChannelOf(X, scale) === c) &&
+    X.shape.reduce((p, d) => p * d, 1) >= 4096;
+  if (!ok) return builtin('FusedBatchNorm')(args) as tf.TensorInfo;
+  const backend = args.backend as WasmBackendLike;
+  const read = (t: tf.TensorInfo | undefined, fallback: number): Float64Array =>
+    t === undefined ? new Float64Array(c).fill(fallback) : Float64Array.from(backend.typedArrayFromHeap(t));
+  const [mu, v, beta, gamma] = [read(mean, 0), read(variance, 1), read(offset, 0), read(scale, 1)];
+  const ones = vectorOf(backend, c, () => 1);
+  const negMu = vectorOf(backend, c, (i) => -mu[i]);
+  const centred = affinePerChannel(backend, X, ones, negMu);
+  const k = vectorOf(backend, c, (i) => gamma[i] / Math.sqrt(v[i] + eps));
+  const b = vectorOf(backend, c, (i) => beta[i]);
+  const out = affinePerChannel(backend, centred, k, b);
+  release(backend, ones, negMu, centred, k, b);
+  return out;
 }
 
 /** The backend's own kernels that ours replaced, kept as fallbacks for cases ours do not cover. */
@@ -451,6 +523,8 @@ const OURS: Record<string, (args: KernelArgs) => tf.TensorInfo> = {
   Identity: identityKernel,
   Cast: castKernel,
   Multiply: multiplyKernel,
+  Sub: subKernel,
+  FusedBatchNorm: fusedBatchNormKernel,
 };
 
 /** The kernels {@link registerWasmTrainingKernels} adds to, or replaces on, the wasm backend. */
