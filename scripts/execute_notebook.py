@@ -74,8 +74,11 @@ def main():
     nb.metadata["kernelspec"] = {"name": args.kernel, "display_name": "TypeScript (tslab)", "language": "typescript"}
     cwd = args.cwd or os.path.dirname(os.path.abspath(path))
     # No timing metadata: re-running an unchanged notebook leaves its file unchanged.
+    # iopub_timeout: how long to wait, after a cell's reply, for the kernel's idle status (outputs
+    # come before it). nbclient's 4 s default is short for a kernel starved of CPU by other trainings:
+    # a full run made that way lost one console.log line (chapter 5, cell 3).
     client = TrackingClient(nb, kernel_name=args.kernel, timeout=args.timeout, allow_errors=False, record_timing=False,
-                            resources={"metadata": {"path": cwd}})
+                            iopub_timeout=60, resources={"metadata": {"path": cwd}})
     try:
         client.execute()
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
