@@ -79,12 +79,17 @@ test('cifar10.csv and parity.csv: the runs chapter 5 shows', () => {
     assert.ok(r.test_err > 0 && r.test_err < 0.9 && r.n_test === 500 && r.epoch === 30, JSON.stringify(r));
     assert.equal(prows.filter((p) => p.framework === r.framework && p.init === r.init && p.seed === r.seed).length, 30, 'one row per epoch');
   }
-  // Issue 4's bar: with the same recipe, initialisation and seed, ours within 3 points of PyTorch's test
-  // accuracy (errors on 500 images come in steps of 0.2 points; compared in tenths of a point).
-  for (const r of parity.filter((p) => p.framework === 'residual-learning (tfjs wasm)' && p.init === 'pytorch')) {
-    const ref = parity.find((p) => p.framework === 'pytorch (reference)' && p.seed === r.seed);
-    if (ref === undefined) continue;
-    const points = Math.round(Math.abs(r.test_err - ref.test_err) * 1000) / 10;
-    assert.ok(points <= 3, `seed ${r.seed}: ours ${r.test_err}, PyTorch ${ref.test_err}: ${points} points apart`);
-  }
+  // Issue 4's bar: with the same recipe and initialisation, ours within 3 points of PyTorch's test
+  // accuracy. Equal seed numbers do not give the two frameworks equal weights or batches (their random
+  // generators differ), so the means over the seeds both sides ran are compared; errors on 500 images
+  // come in steps of 0.2 points, compared in tenths of a point.
+  const final = (framework) => parity.filter((p) => p.framework === framework && p.init === 'pytorch');
+  const ref = new Map(final('pytorch (reference)').map((p) => [p.seed, p.test_err]));
+  const pairs = final('residual-learning (tfjs wasm)').filter((p) => ref.has(p.seed));
+  assert.ok(pairs.length >= 2, 'at least two seeds on both sides');
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const ours = mean(pairs.map((p) => p.test_err));
+  const theirs = mean(pairs.map((p) => ref.get(p.seed)));
+  const points = Math.round(Math.abs(ours - theirs) * 1000) / 10;
+  assert.ok(points <= 3, `mean test error over seeds ${pairs.map((p) => p.seed)}: ours ${ours}, PyTorch ${theirs}: ${points} points apart`);
 });
