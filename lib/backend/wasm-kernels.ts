@@ -403,6 +403,9 @@ function castKernel(args: KernelArgs): tf.TensorInfo {
 }
 
 
+/** Below this many values the builtins' broadcasting loops are as fast as an XNNPACK call. */
+const MIN_XNNPACK_SIZE = 4096;
+
 /** Channels C of a float32 per-channel vector ([C] or [1, 1, 1, C]) that fits `big` [N, H, W, C], else 0. */
 function perChannelOf(big: tf.TensorInfo, small: tf.TensorInfo | undefined): number {
   if (small === undefined || big.shape.length !== 4 || big.dtype !== 'float32' || small.dtype !== 'float32') return 0;
@@ -429,7 +432,7 @@ function multiplyKernel(args: KernelArgs): tf.TensorInfo {
   const a = args.inputs.a as tf.TensorInfo;
   const b = args.inputs.b as tf.TensorInfo;
   const [big, small] = perChannelOf(a, b) > 0 ? [a, b] : perChannelOf(b, a) > 0 ? [b, a] : [undefined, undefined];
-  if (big === undefined || small === undefined || big.shape.reduce((p, d) => p * d, 1) < 4096) {
+  if (big === undefined || small === undefined || tf.util.sizeFromShape(big.shape) < MIN_XNNPACK_SIZE) {
     return builtin('Multiply')(args) as tf.TensorInfo;
   }
   return runKernel(
@@ -450,6 +453,15 @@ function affinePerChannel(backend: WasmBackendLike, x: tf.TensorInfo, scale: tf.
   );
 }
 
+/** x − m for per-channel values m: x·1 + (−m), exactly x − m. */
+function subtractPerChannel(backend: WasmBackendLike, x: tf.TensorInfo, m: ArrayLike<number>): tf.TensorInfo {
+  const ones = vectorOf(backend, m.length, () => 1);
+  const negated = vectorOf(backend, m.length, (i) => -m[i]);
+  const out = affinePerChannel(backend, x, ones, negated);
+  release(backend, ones, negated);
+  return out;
+}
+
 /**
  * x − m with m per channel (batch norm's centring, in `moments` and in its gradient): x·1 + (−m)
  * as a depthwise convolution with bias, which is exactly x − m, about 3× faster than the builtin
@@ -459,14 +471,9 @@ function subKernel(args: KernelArgs): tf.TensorInfo {
   const a = args.inputs.a as tf.TensorInfo;
   const b = args.inputs.b as tf.TensorInfo;
   const c = perChannelOf(a, b);
-  if (c === 0 || a.shape.reduce((p, d) => p * d, 1) < 4096) return builtin('Sub')(args) as tf.TensorInfo;
+  if (c === 0 || tf.util.sizeFromShape(a.shape) < MIN_XNNPACK_SIZE) return builtin('Sub')(args) as tf.TensorInfo;
   const backend = args.backend as WasmBackendLike;
-  const ones = vectorOf(backend, c, () => 1);
-  const m = backend.typedArrayFromHeap(b).slice(); // a copy: the heap may grow below
-  const negated = vectorOf(backend, c, (i) => -m[i]);
-  const out = affinePerChannel(backend, a, ones, negated);
-  release(backend, ones, negated);
-  return out;
+  return subtractPerChannel(backend, a, backend.typedArrayFromHeap(b).slice()); // a copy: the heap may grow
 }
 
 /**
@@ -485,19 +492,17 @@ function fusedBatchNormKernel(args: KernelArgs): tf.TensorInfo {
     perChannelOf(X, variance) === c &&
     (offset === undefined || perChannelOf(X, offset) === c) &&
     (scale === undefined || perChannelOf(X, scale) === c) &&
-    X.shape.reduce((p, d) => p * d, 1) >= 4096;
+    tf.util.sizeFromShape(X.shape) >= MIN_XNNPACK_SIZE;
   if (!ok) return builtin('FusedBatchNorm')(args) as tf.TensorInfo;
   const backend = args.backend as WasmBackendLike;
   const read = (t: tf.TensorInfo | undefined, fallback: number): Float64Array =>
     t === undefined ? new Float64Array(c).fill(fallback) : Float64Array.from(backend.typedArrayFromHeap(t));
   const [mu, v, beta, gamma] = [read(mean, 0), read(variance, 1), read(offset, 0), read(scale, 1)];
-  const ones = vectorOf(backend, c, () => 1);
-  const negMu = vectorOf(backend, c, (i) => -mu[i]);
-  const centred = affinePerChannel(backend, X, ones, negMu);
+  const centred = subtractPerChannel(backend, X, mu);
   const k = vectorOf(backend, c, (i) => gamma[i] / Math.sqrt(v[i] + eps));
   const b = vectorOf(backend, c, (i) => beta[i]);
   const out = affinePerChannel(backend, centred, k, b);
-  release(backend, ones, negMu, centred, k, b);
+  release(backend, centred, k, b);
   return out;
 }
 
