@@ -60,12 +60,19 @@ for (const k of [1, 3]) {
     for (const pad of ['same', 'valid']) {
       CONV_CASES.push([2, 8, 8, 3, 4, k, s, pad]);
       CONV_CASES.push([3, 7, 9, 5, 2, k, s, pad]); // odd sizes
+      // Channels out a multiple of 4 (the native kernels of conv-kernels.c): 12 = 8 + 4, and
+      // channels in 5 and 8 (a remainder past the blocks of 4, and none).
+      CONV_CASES.push([3, 7, 9, 5, 12, k, s, pad]);
+      CONV_CASES.push([2, 9, 6, 8, 4, k, s, pad]);
     }
   }
 }
 CONV_CASES.push([2, 8, 8, 4, 4, 3, 1, [[0, 0], [1, 1], [1, 1], [0, 0]]]);
 CONV_CASES.push([2, 9, 7, 3, 5, 3, 2, [[0, 0], [0, 1], [2, 0], [0, 0]]]); // explicit, asymmetric
 CONV_CASES.push([2, 6, 6, 2, 3, 3, 1, [[0, 0], [3, 0], [0, 3], [0, 0]]]); // pad wider than the filter
+CONV_CASES.push([2, 9, 7, 4, 8, 3, 2, [[0, 0], [0, 1], [2, 0], [0, 0]]]);
+CONV_CASES.push([2, 6, 6, 4, 8, 3, 1, [[0, 0], [3, 0], [0, 3], [0, 0]]]);
+CONV_CASES.push([2, 5, 11, 8, 16, 5, 1, 'same']); // 5×5: wider than 4 output columns of border
 CONV_CASES.push([4, 32, 32, 16, 16, 3, 1, 'same']); // a ResNet stage-1 layer
 CONV_CASES.push([4, 32, 32, 16, 32, 3, 2, 'same']); // a downsampling layer
 CONV_CASES.push([4, 32, 32, 16, 32, 1, 2, 'same']); // its 1×1 projection shortcut (option B)
@@ -91,7 +98,10 @@ describe('convolution gradients on wasm equal the cpu backend (relative error �
         const attrs = { strides: [s, s], pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
         const df2 = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fShape });
         const dx2 = tf.conv2dTranspose(dy, f, xShape, s, pad);
-        return [dx, df, df2, dx2];
+        // The forward convolution, plain and fused with a bias and ReLU.
+        const bias = tf.tensor(values(cout, 5 + cout), [cout]);
+        const fused = tf.fused.conv2d({ x, filter: f, strides: s, pad, bias, activation: 'relu' });
+        return [dx, df, df2, dx2, tf.conv2d(x, f, s, pad), fused];
       }, name);
     });
   }
@@ -322,19 +332,22 @@ describe('training on wasm', () => {
 });
 
 describe('threaded wasm (useWasmThreads)', () => {
-  test('runs XNNPACK on 2 threads in Node, gives the cpu backend\'s gradients, and lets the process exit', async () => {
+  test('runs XNNPACK and the native convolutions on 2 threads in Node, gives the cpu backend\'s results, and lets the process exit', async () => {
     const { spawnSync } = await import('node:child_process');
     const code = `
       const lib = require('./dist/index.js'); const tf = lib.tf;
       (async () => {
         const ok = lib.useWasmThreads(2);
         lib.registerWasmTrainingKernels();
-        const f = () => tf.tidy(() => {
-          const x = tf.sin(tf.range(0, 2 * 9 * 9 * 3).reshape([2, 9, 9, 3]));
-          const w = tf.cos(tf.range(0, 3 * 3 * 3 * 4).reshape([3, 3, 3, 4]));
-          const [dx, dw] = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a, b, 2, 'same'))))([x, w]);
-          return [...dx.dataSync(), ...dw.dataSync()];
-        });
+        // Stride 2 with 3 channels in (XNNPACK compositions) and stride 1 with 8 (the native
+        // kernels, their work split over the 2 threads: 3 images, 8 channels).
+        const f = () => tf.tidy(() => [[2, 3], [1, 8]].flatMap(([s, c]) => {
+          const x = tf.sin(tf.range(0, 3 * 9 * 9 * c).reshape([3, 9, 9, c]));
+          const w = tf.cos(tf.range(0, 3 * 3 * c * 4).reshape([3, 3, c, 4]));
+          const [dx, dw] = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a, b, s, 'same'))))([x, w]);
+          const y = tf.fused.conv2d({ x, filter: w, strides: s, pad: 'same', bias: tf.ones([4]), activation: 'relu' });
+          return [...dx.dataSync(), ...dw.dataSync(), ...y.dataSync()];
+        }));
         await tf.setBackend('cpu'); const ref = f();
         await tf.setBackend('wasm'); const got = f();
         const scale = Math.max(...ref.map(Math.abs));

@@ -23,6 +23,7 @@
  * and the kernel returns a fresh tensor that the engine then owns.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeConv2D, nativeFilterGrad, nativeInputGrad } from './native-conv';
 
 /** What these kernels need of the wasm backend object (`BackendWasm`). */
 interface WasmBackendLike {
@@ -150,6 +151,8 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
   const filterShape = [kh, kw, cin, cout];
+  const native = nativeFilterGrad(backend, x, dy, info);
+  if (native !== undefined) return native;
 
   if (kh === 1 && kw === 1 && top === 0 && left === 0 && x.dtype === 'float32') {
     // A 1×1 layer is a matrix product over the pixels it reads: dW = x_sᵀ · dy, with x_s the
@@ -208,6 +211,10 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   );
   const { batchSize: n, inHeight: h, inWidth: w, outChannels: cout } = info;
   const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  if (attrs.dataFormat !== 'NCHW') {
+    const native = nativeInputGrad(backend, dy, filter, info);
+    if (native !== undefined) return native;
+  }
   const top = kh - 1 - info.padInfo.top;
   const left = kw - 1 - info.padInfo.left;
   if (attrs.dataFormat === 'NCHW' || top < 0 || left < 0) {
@@ -506,6 +513,43 @@ function fusedBatchNormKernel(args: KernelArgs): tf.TensorInfo {
   return out;
 }
 
+/**
+ * Forward convolution (`Conv2D`, and `FusedConv2D` with no bias or a per-channel one, and no
+ * activation or ReLU) by conv-kernels.c, faster than XNNPACK here (lib/backend/native-conv.ts);
+ * the builtin for the rest.
+ */
+function forwardConv(kernelName: 'Conv2D' | 'FusedConv2D') {
+  return (args: KernelArgs): tf.TensorInfo => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const attrs = (args.attrs ?? {}) as {
+      strides: number | [number, number];
+      pad: Pad;
+      dataFormat?: 'NHWC' | 'NCHW';
+      dilations?: number | [number, number];
+      dimRoundingMode?: RoundingMode;
+      activation?: string;
+    };
+    const activation = attrs.activation ?? 'linear';
+    if ((attrs.dataFormat ?? 'NHWC') === 'NHWC' && preluActivationWeights === undefined && (activation === 'linear' || activation === 'relu')) {
+      const X = x as tf.TensorInfo;
+      const F = filter as tf.TensorInfo;
+      const info = tf.backend_util.computeConv2DInfo(
+        X.shape as [number, number, number, number],
+        F.shape as [number, number, number, number],
+        attrs.strides,
+        attrs.dilations ?? 1,
+        attrs.pad,
+        attrs.dimRoundingMode,
+        false,
+        'channelsLast',
+      );
+      const out = nativeConv2D(args.backend, X, F, info, bias, activation === 'relu');
+      if (out !== undefined) return out;
+    }
+    return builtin(kernelName)(args) as tf.TensorInfo;
+  };
+}
+
 /** The backend's own kernels that ours replaced, kept as fallbacks for cases ours do not cover. */
 const builtins = new Map<string, tf.KernelFunc>();
 
@@ -521,6 +565,8 @@ const MARK = Symbol.for('residual-learning.wasmTrainingKernel');
 const OURS: Record<string, (args: KernelArgs) => tf.TensorInfo> = {
   Conv2DBackpropFilter: conv2DBackpropFilter,
   Conv2DBackpropInput: conv2DBackpropInput,
+  Conv2D: forwardConv('Conv2D'),
+  FusedConv2D: forwardConv('FusedConv2D'),
   Tile: tileKernel,
   Slice: sliceKernel,
   Sum: leadingReduce('Sum'),

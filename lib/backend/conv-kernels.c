@@ -1,0 +1,205 @@
+// Convolution gradients for the wasm backend, in WebAssembly SIMD (128-bit), NHWC layout.
+//
+// Built by `node scripts/build-wasm.mjs` (clang --target=wasm32) into conv-kernels-wasm.ts, which
+// the library loads; lib/backend/native-conv.ts calls these functions. The functions use no stack
+// and no static data: every buffer is a byte offset into the imported (shared) memory, so several
+// threads can run them on one memory at once, each on its own range of images.
+//
+// conv_filter_grad: the filter gradient of a convolution (back-propagation, §3 of He et al., 2015):
+//   dW[kh, kw, ci, co] += Σ_{n ∈ [n0, n1), oh, ow} x[n, oh·sh + kh − pt, ow·sw + kw − pl, ci] · dy[n, oh, ow, co]
+// (pixels outside x are the zero padding). cout must be a multiple of 4.
+#include <wasm_simd128.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+static int min_i(int a, int b) { return a < b ? a : b; }
+static int max_i(int a, int b) { return a > b ? a : b; }
+// ⌈a / b⌉ for b > 0 and any a.
+static int ceil_div(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+// ⌊a / b⌋ for b > 0 and any a.
+static int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// One register tile of dW: CB (1 or 4) input channels × 4·NV (NV 1 or 2) output channels, over
+// output rows [oh0, oh1) and columns [ow0, ow1) of one image (x_img, dy_img point at that image).
+// Accumulators are named variables (an array would be spilled to the stack).
+#define MAC(a, s, g) a = wasm_f32x4_add(a, wasm_f32x4_mul(s, g))
+INLINE void filter_tile(int CB, int NV, float *d, const float *x_img, const float *dy_img,
+                        int oh0, int oh1, int ow0, int ow1, int w, int cin, int ow_, int cout,
+                        int kh, int kw, int sh, int sw, int pt, int pl) {
+  const v128_t z = wasm_f32x4_splat(0.f);
+  v128_t a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+  const int xstep = sw * cin;
+  for (int oh = oh0; oh < oh1; oh++) {
+    const float *xr = x_img + ((oh * sh + kh - pt) * w + (ow0 * sw + kw - pl)) * cin;
+    const float *dr = dy_img + (oh * ow_ + ow0) * cout;
+    for (int ow = ow0; ow < ow1; ow++, xr += xstep, dr += cout) {
+      const v128_t g0 = wasm_v128_load(dr);
+      const v128_t g1 = NV == 2 ? wasm_v128_load(dr + 4) : z;
+      v128_t s = wasm_v128_load32_splat(xr);
+      MAC(a00, s, g0);
+      if (NV == 2) MAC(a01, s, g1);
+      if (CB == 4) {
+        s = wasm_v128_load32_splat(xr + 1);
+        MAC(a10, s, g0);
+        if (NV == 2) MAC(a11, s, g1);
+        s = wasm_v128_load32_splat(xr + 2);
+        MAC(a20, s, g0);
+        if (NV == 2) MAC(a21, s, g1);
+        s = wasm_v128_load32_splat(xr + 3);
+        MAC(a30, s, g0);
+        if (NV == 2) MAC(a31, s, g1);
+      }
+    }
+  }
+#define ADD_TO(p, a) wasm_v128_store(p, wasm_f32x4_add(wasm_v128_load(p), a))
+  ADD_TO(d, a00);
+  if (NV == 2) ADD_TO(d + 4, a01);
+  if (CB == 4) {
+    ADD_TO(d + cout, a10);
+    ADD_TO(d + 2 * cout, a20);
+    ADD_TO(d + 3 * cout, a30);
+    if (NV == 2) {
+      ADD_TO(d + cout + 4, a11);
+      ADD_TO(d + 2 * cout + 4, a21);
+      ADD_TO(d + 3 * cout + 4, a31);
+    }
+  }
+}
+
+// Pointers are byte offsets in the memory; shapes are x [N, H, W, Cin], dy [N, OH, OW, Cout],
+// dw [KH, KW, Cin, Cout] (accumulated into: zero it first).
+// Only input channels [ci0, ci1) of dW are computed (threads split dW by input channel).
+__attribute__((export_name("conv_filter_grad")))
+void conv_filter_grad(const float *x, const float *dy, float *dw, int n0, int n1, int ci0, int ci1,
+                      int h, int w, int cin, int oh_, int ow_, int cout,
+                      int kh_, int kw_, int sh, int sw, int pt, int pl) {
+  // Output rows per block: about 128 output pixels, so that the block's dy and x rows stay in L1.
+  const int rows = max_i(1, 128 / ow_);
+  for (int n = n0; n < n1; n++) {
+    const float *x_img = x + n * h * w * cin;
+    const float *dy_img = dy + n * oh_ * ow_ * cout;
+    for (int ob = 0; ob < oh_; ob += rows) {
+      const int oe = min_i(oh_, ob + rows);
+      for (int kh = 0; kh < kh_; kh++) {
+        // Rows whose input row oh·sh + kh − pt lies inside x.
+        const int oh0 = max_i(ob, ceil_div(pt - kh, sh));
+        const int oh1 = min_i(oe, floor_div(h - 1 + pt - kh, sh) + 1);
+        if (oh0 >= oh1) continue;
+        for (int kw = 0; kw < kw_; kw++) {
+          const int ow0 = max_i(0, ceil_div(pl - kw, sw));
+          const int ow1 = min_i(ow_, floor_div(w - 1 + pl - kw, sw) + 1);
+          if (ow0 >= ow1) continue;
+          float *dk = dw + (kh * kw_ + kw) * cin * cout;
+          int ci = ci0;
+          for (; ci + 4 <= ci1; ci += 4) {
+            int co = 0;
+            for (; co + 8 <= cout; co += 8)
+              filter_tile(4, 2, dk + ci * cout + co, x_img + ci, dy_img + co, oh0, oh1, ow0, ow1, w, cin, ow_, cout, kh, kw, sh, sw, pt, pl);
+            if (co < cout)
+              filter_tile(4, 1, dk + ci * cout + co, x_img + ci, dy_img + co, oh0, oh1, ow0, ow1, w, cin, ow_, cout, kh, kw, sh, sw, pt, pl);
+          }
+          for (; ci < ci1; ci++) {
+            int co = 0;
+            for (; co + 8 <= cout; co += 8)
+              filter_tile(1, 2, dk + ci * cout + co, x_img + ci, dy_img + co, oh0, oh1, ow0, ow1, w, cin, ow_, cout, kh, kw, sh, sw, pt, pl);
+            if (co < cout)
+              filter_tile(1, 1, dk + ci * cout + co, x_img + ci, dy_img + co, oh0, oh1, ow0, ow1, w, cin, ow_, cout, kh, kw, sh, sw, pt, pl);
+          }
+        }
+      }
+    }
+  }
+}
+
+// One register tile of a forward convolution: P (1 or 4) neighbouring output pixels of row oh,
+// from column ow, × 4·NV (NV 1 or 2) output channels. wk points at the filter's first output
+// channel of the tile, bias at its bias (or is 0). CHECK: test each tap's column against the edge
+// (the tiles that touch the zero padding); the interior tiles skip the test.
+INLINE void conv_tile(int P, int NV, int CHECK, float *yp, const float *x_img, const float *wk, const float *bias,
+                      int oh, int ow, int h, int w, int cin, int cout, int kh_, int kw_, int sh, int sw, int pt, int pl,
+                      int relu) {
+  const v128_t z = wasm_f32x4_splat(0.f);
+  const v128_t b0 = bias ? wasm_v128_load(bias) : z;
+  const v128_t b1 = bias && NV == 2 ? wasm_v128_load(bias + 4) : z;
+  v128_t a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
+  const int xs = sw * cin; // from one output pixel's input to the next one's
+  for (int kh = 0; kh < kh_; kh++) {
+    const int ih = oh * sh + kh - pt;
+    if (ih < 0 || ih >= h) continue;
+    for (int kw = 0; kw < kw_; kw++) {
+      const int iw = ow * sw + kw - pl;
+      if (CHECK && (iw < 0 || iw >= w)) continue;
+      const float *xp = x_img + (ih * w + iw) * cin;
+      const float *wp = wk + (kh * kw_ + kw) * cin * cout;
+      for (int ci = 0; ci < cin; ci++, wp += cout) {
+        const v128_t g0 = wasm_v128_load(wp);
+        const v128_t g1 = NV == 2 ? wasm_v128_load(wp + 4) : z;
+        v128_t s = wasm_v128_load32_splat(xp + ci);
+        MAC(a00, s, g0);
+        if (NV == 2) MAC(a01, s, g1);
+        if (P == 4) {
+          s = wasm_v128_load32_splat(xp + xs + ci);
+          MAC(a10, s, g0);
+          if (NV == 2) MAC(a11, s, g1);
+          s = wasm_v128_load32_splat(xp + 2 * xs + ci);
+          MAC(a20, s, g0);
+          if (NV == 2) MAC(a21, s, g1);
+          s = wasm_v128_load32_splat(xp + 3 * xs + ci);
+          MAC(a30, s, g0);
+          if (NV == 2) MAC(a31, s, g1);
+        }
+      }
+    }
+  }
+#define OUT(p, a) wasm_v128_store(p, relu ? wasm_f32x4_max(a, z) : a)
+  OUT(yp, a00);
+  if (NV == 2) OUT(yp + 4, a01);
+  if (P == 4) {
+    OUT(yp + cout, a10);
+    OUT(yp + 2 * cout, a20);
+    OUT(yp + 3 * cout, a30);
+    if (NV == 2) {
+      OUT(yp + cout + 4, a11);
+      OUT(yp + 2 * cout + 4, a21);
+      OUT(yp + 3 * cout + 4, a31);
+    }
+  }
+}
+
+INLINE void conv_row(int NV, float *y_row, const float *x_img, const float *wk, const float *bias,
+                     int oh, int ow_, int ow_lo, int ow_hi, int h, int w, int cin, int cout,
+                     int kh_, int kw_, int sh, int sw, int pt, int pl, int relu) {
+  int ow = 0;
+  for (; ow < ow_lo; ow++)
+    conv_tile(1, NV, 1, y_row + ow * cout, x_img, wk, bias, oh, ow, h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
+  for (; ow + 4 <= ow_hi; ow += 4)
+    conv_tile(4, NV, 0, y_row + ow * cout, x_img, wk, bias, oh, ow, h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
+  for (; ow < ow_; ow++)
+    conv_tile(1, NV, 1, y_row + ow * cout, x_img, wk, bias, oh, ow, h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
+}
+
+// Forward convolution, images [n0, n1):
+//   y[n, oh, ow, co] = act(bias[co] + Σ_{kh, kw, ci} x[n, oh·sh + kh − pt, ow·sw + kw − pl, ci] · wt[kh, kw, ci, co])
+// x [N, H, W, Cin], wt [KH, KW, Cin, Cout], bias [Cout] or 0, y [N, OH, OW, Cout]; act is ReLU when
+// relu is 1, else the identity. cout must be a multiple of 4.
+__attribute__((export_name("conv2d")))
+void conv2d(const float *x, const float *wt, const float *bias, float *y, int n0, int n1,
+            int h, int w, int cin, int oh_, int ow_, int cout, int kh_, int kw_, int sh, int sw, int pt, int pl,
+            int relu) {
+  // Output columns whose every tap lies inside x: ow·sw − pl ≥ 0 and ow·sw + kw_ − 1 − pl ≤ w − 1.
+  const int ow_lo = min_i(ow_, ceil_div(pl, sw));
+  const int ow_hi = max_i(ow_lo, min_i(ow_, floor_div(w - kw_ + pl, sw) + 1));
+  for (int n = n0; n < n1; n++) {
+    const float *x_img = x + n * h * w * cin;
+    float *y_img = y + n * oh_ * ow_ * cout;
+    int co = 0;
+    for (; co + 8 <= cout; co += 8)
+      for (int oh = 0; oh < oh_; oh++)
+        conv_row(2, y_img + oh * ow_ * cout + co, x_img, wt + co, bias ? bias + co : 0, oh, ow_, ow_lo, ow_hi,
+                 h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
+    if (co < cout)
+      for (int oh = 0; oh < oh_; oh++)
+        conv_row(1, y_img + oh * ow_ * cout + co, x_img, wt + co, bias ? bias + co : 0, oh, ow_, ow_lo, ow_hi,
+                 h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
+  }
+}

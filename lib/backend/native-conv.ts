@@ -1,0 +1,250 @@
+/**
+ * The convolution kernels of lib/backend/conv-kernels.c (WebAssembly SIMD), run on the wasm
+ * backend's own memory: no copy in or out, the tensors are read and written where tfjs keeps them.
+ *
+ * With the threaded backend (its memory is shared) the work is split over as many threads as the
+ * backend has: this thread plus worker threads that run the same module on the same memory,
+ * woken and awaited through `Atomics` (a job is a few milliseconds; a message round trip through
+ * the event loop would cost as much).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Worker } from 'node:worker_threads';
+import { CONV_KERNELS_WASM } from './conv-kernels-wasm';
+
+/** The functions conv-kernels.c exports (all arguments are i32: byte offsets and sizes). */
+interface ConvExports {
+  conv_filter_grad(...args: number[]): void;
+  conv2d(...args: number[]): void;
+}
+/** Function ids, as the workers know them. */
+const FUNCTIONS = ['conv_filter_grad', 'conv2d'] as const;
+type FunctionName = (typeof FUNCTIONS)[number];
+
+/** One job for one thread: a function and its arguments. */
+export interface Job {
+  fn: FunctionName;
+  args: number[];
+}
+
+// Control block of a worker (Int32): [state, function id, argument count, arguments…].
+const IDLE = 0;
+const POSTED = 1;
+const DONE = 2;
+const QUIT = 3;
+const FAILED = 4;
+const MAX_ARGS = 32;
+
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, ctrl } = workerData;
+const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const fns = ${JSON.stringify(FUNCTIONS)}.map((name) => exports[name]);
+const c = new Int32Array(ctrl);
+for (;;) {
+  let s;
+  while ((s = Atomics.load(c, 0)) !== ${POSTED} && s !== ${QUIT}) Atomics.wait(c, 0, s);
+  if (s === ${QUIT}) break;
+  let state = ${DONE};
+  try {
+    fns[c[1]](...c.subarray(3, 3 + c[2]));
+  } catch (e) {
+    state = ${FAILED};
+  }
+  Atomics.store(c, 0, state);
+  Atomics.notify(c, 0);
+}
+`;
+
+/** The kernels bound to one wasm memory, with their helper threads. */
+export class NativeConv {
+  private readonly exports: ConvExports;
+  private readonly workers: { worker: Worker; ctrl: Int32Array }[] = [];
+
+  /**
+   * @param memory The wasm backend's memory (shared for the threaded backend).
+   * @param threads Threads to split a job over (1 without a shared memory).
+   */
+  constructor(memory: WebAssembly.Memory, threads: number) {
+    const shared = memory.buffer instanceof SharedArrayBuffer;
+    const module = new WebAssembly.Module(Buffer.from(shared ? CONV_KERNELS_WASM.shared : CONV_KERNELS_WASM.single, 'base64'));
+    this.exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ConvExports;
+    const helpers = shared ? Math.max(0, threads - 1) : 0;
+    for (let i = 0; i < helpers; i++) {
+      const ctrl = new Int32Array(new SharedArrayBuffer(4 * (3 + MAX_ARGS)));
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctrl: ctrl.buffer } });
+      worker.unref(); // idle helpers must not keep the process alive
+      this.workers.push({ worker, ctrl });
+    }
+  }
+
+  /** Threads a job can be split over (this one included). */
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /**
+   * Run jobs[0] on this thread and jobs[i] on helper i, all at once, and return when all are done.
+   * There must be at most {@link threads} jobs.
+   */
+  run(jobs: Job[]): void {
+    if (jobs.length > this.threads) throw new Error(`native conv: ${jobs.length} jobs for ${this.threads} threads`);
+    const posted = this.workers.slice(0, jobs.length - 1);
+    posted.forEach(({ ctrl }, i) => {
+      const { fn, args } = jobs[i + 1];
+      ctrl[1] = FUNCTIONS.indexOf(fn);
+      ctrl[2] = args.length;
+      ctrl.set(args, 3);
+      Atomics.store(ctrl, 0, POSTED);
+      Atomics.notify(ctrl, 0);
+    });
+    if (jobs.length > 0) this.exports[jobs[0].fn](...jobs[0].args);
+    let failed = false;
+    for (const { ctrl } of posted) {
+      let s: number;
+      while ((s = Atomics.load(ctrl, 0)) === POSTED) Atomics.wait(ctrl, 0, s);
+      failed ||= s === FAILED;
+      Atomics.store(ctrl, 0, IDLE);
+    }
+    if (failed) throw new Error('native conv: a helper thread failed (out-of-bounds memory access?)');
+  }
+
+  /** Stop the helper threads. */
+  dispose(): void {
+    for (const { worker, ctrl } of this.workers) {
+      Atomics.store(ctrl, 0, QUIT);
+      Atomics.notify(ctrl, 0);
+      void worker.terminate();
+    }
+    this.workers.length = 0;
+  }
+}
+
+/** Split [0, n) into at most `parts` contiguous ranges of whole multiples of `align` (the last takes the rest). */
+export function splitRange(n: number, parts: number, align = 1): [number, number][] {
+  const units = Math.ceil(n / align);
+  const k = Math.max(1, Math.min(parts, units));
+  const out: [number, number][] = [];
+  for (let i = 0; i < k; i++) {
+    const a = Math.min(n, Math.round((units * i) / k) * align);
+    const b = Math.min(n, Math.round((units * (i + 1)) / k) * align);
+    if (b > a) out.push([a, b]);
+  }
+  return out;
+}
+
+/** What the native paths need of the wasm backend object (`BackendWasm`). */
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  /** The Emscripten module: its memory is `wasmMemory` (threaded build) or `asm.memory`. */
+  wasm?: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory }; tfjs?: { getThreadsCount?: () => number } };
+}
+
+const bound = new WeakMap<object, NativeConv | null>();
+
+/** The kernels bound to this backend's memory (made on first use), or undefined if it has none. */
+function nativeFor(backend: WasmBackend): NativeConv | undefined {
+  let native = bound.get(backend);
+  if (native === undefined) {
+    const memory = backend.wasm?.wasmMemory ?? backend.wasm?.asm?.memory;
+    native = memory instanceof WebAssembly.Memory ? new NativeConv(memory, backend.wasm?.tfjs?.getThreadsCount?.() ?? 1) : null;
+    bound.set(backend, native);
+  }
+  return native ?? undefined;
+}
+
+/** Byte offset of a tensor's data in the wasm memory. */
+function at(backend: WasmBackend, t: tf.TensorInfo): number {
+  return backend.typedArrayFromHeap(t).byteOffset;
+}
+
+/** Whether these native kernels cover a convolution (float32, no dilation, channels out a multiple of 4). */
+function covered(info: tf.backend_util.Conv2DInfo, ...ts: tf.TensorInfo[]): boolean {
+  return ts.every((t) => t.dtype === 'float32') && info.dilationHeight === 1 && info.dilationWidth === 1 && info.outChannels % 4 === 0;
+}
+
+/**
+ * dW of a convolution (see conv_filter_grad in conv-kernels.c), threads splitting the input
+ * channels; undefined where not covered.
+ */
+export function nativeFilterGrad(b: object, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | undefined {
+  const backend = b as WasmBackend;
+  const native = covered(info, x, dy) ? nativeFor(backend) : undefined;
+  if (native === undefined) return undefined;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const out = backend.makeOutput([kh, kw, cin, cout], 'float32');
+  backend.typedArrayFromHeap(out).fill(0); // the kernel accumulates
+  const [xo, dyo, dwo] = [at(backend, x), at(backend, dy), at(backend, out)];
+  native.run(
+    splitRange(cin, native.threads, 4).map(([c0, c1]) => ({
+      fn: 'conv_filter_grad',
+      args: [xo, dyo, dwo, 0, n, c0, c1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left],
+    })),
+  );
+  return out;
+}
+
+/**
+ * A forward convolution, with an optional per-channel bias and ReLU (see conv2d in
+ * conv-kernels.c), threads splitting the batch; undefined where not covered.
+ */
+export function nativeConv2D(
+  b: object,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  bias?: tf.TensorInfo,
+  relu = false,
+): tf.TensorInfo | undefined {
+  const backend = b as WasmBackend;
+  const okBias = bias === undefined || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === info.outChannels);
+  const native = okBias && covered(info, x, filter) ? nativeFor(backend) : undefined;
+  if (native === undefined) return undefined;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
+  const out = backend.makeOutput([n, oh, ow, cout], 'float32');
+  const [xo, fo, bo, yo] = [at(backend, x), at(backend, filter), bias === undefined ? 0 : at(backend, bias), at(backend, out)];
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  native.run(
+    splitRange(n, native.threads).map(([n0, n1]) => ({
+      fn: 'conv2d',
+      args: [xo, fo, bo, yo, n0, n1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left, relu ? 1 : 0],
+    })),
+  );
+  return out;
+}
+
+/**
+ * dx of a stride-1 convolution: the forward convolution of dy with the filter rotated 180° and
+ * its channel axes swapped, padded KH − 1 − top above and KW − 1 − left on the left; undefined
+ * where not covered (strided convolutions, input channels not a multiple of 4).
+ */
+export function nativeInputGrad(b: object, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | undefined {
+  const backend = b as WasmBackend;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const native =
+    sh === 1 && sw === 1 && cin % 4 === 0 && dy.dtype === 'float32' && filter.dtype === 'float32' && info.dilationHeight === 1 && info.dilationWidth === 1
+      ? nativeFor(backend)
+      : undefined;
+  if (native === undefined) return undefined;
+  const flipped = backend.makeOutput([kh, kw, cout, cin], 'float32');
+  const src = backend.typedArrayFromHeap(filter) as Float32Array; // views after makeOutput (heap growth)
+  const dst = backend.typedArrayFromHeap(flipped) as Float32Array;
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let ci = 0; ci < cin; ci++)
+        for (let co = 0; co < cout; co++) dst[((i * kw + j) * cout + co) * cin + ci] = src[(((kh - 1 - i) * kw + (kw - 1 - j)) * cin + ci) * cout + co];
+  const out = backend.makeOutput([n, h, w, cin], 'float32');
+  const [dyo, fo, xo] = [at(backend, dy), at(backend, flipped), at(backend, out)];
+  const [pt, pl] = [kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left];
+  native.run(
+    splitRange(n, native.threads).map(([n0, n1]) => ({
+      fn: 'conv2d',
+      args: [dyo, fo, 0, xo, n0, n1, oh, ow, cout, h, w, cin, kh, kw, 1, 1, pt, pl, 0],
+    })),
+  );
+  backend.disposeData(flipped.dataId);
+  return out;
+}
