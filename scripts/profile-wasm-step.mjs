@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Per-kernel time of one ResNet training step on the wasm backend (what to optimise next).
-//   node scripts/profile-wasm-step.mjs [--depth 20] [--batch 128] [--steps 2] [--threads] [--shapes Multiply,Sum]
+//   node scripts/profile-wasm-step.mjs [--depth 20] [--batch 128] [--steps 2] [--threads] [--infer] [--shapes Multiply,Sum]
+// --infer: an inference step (model.predict) instead of a training step.
 // Kernels called from inside other kernels (the training kernels compose Conv2D, Transpose, …)
 // are listed indented in parentheses; their time is included in their caller's.
 import { parseArgs } from 'node:util';
@@ -15,6 +16,7 @@ const { values: a } = parseArgs({
     steps: { type: 'string', default: '2' },
     threads: { type: 'boolean', default: false },
     shapes: { type: 'string', default: '' },
+    infer: { type: 'boolean', default: false },
   },
 });
 const [depth, batch, steps] = [Number(a.depth), Number(a.batch), Number(a.steps)];
@@ -38,7 +40,7 @@ for (const k of tf.getKernelsForBackend('wasm')) {
     } finally {
       depthNow--;
       let name = k.kernelName;
-      if (byShape.has(name)) name += JSON.stringify(Object.values(args.inputs).map((t) => t.shape));
+      if (byShape.has(name)) name += JSON.stringify(Object.values(args.inputs).map((t) => t?.shape));
       if (depthNow > 0) name = `  (${name})`;
       const e = times.get(name) ?? { ms: 0, calls: 0 };
       e.ms += performance.now() - t0;
@@ -52,7 +54,7 @@ const model = lib.resnetCifar(depth);
 const opt = tf.train.momentum(0.1, 0.9);
 const x = tf.randomNormal([batch, 32, 32, 3]);
 const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10);
-const step = () => {
+const trainStep = () => {
   const cost = opt.minimize(() => {
     const logits = model.apply(x, { training: true });
     const l2 = tf.addN(model.trainableWeights.map((w) => tf.sum(tf.square(w.read()))));
@@ -61,6 +63,12 @@ const step = () => {
   cost.dataSync();
   cost.dispose();
 };
+const inferStep = () => {
+  const out = model.predict(x);
+  out.dataSync();
+  out.dispose();
+};
+const step = a.infer ? inferStep : trainStep;
 step();
 times.clear();
 const tensors = tf.memory().numTensors;

@@ -22,7 +22,11 @@ static int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b)
 // One register tile of dW: CB (1 or 4) input channels × 4·NV (NV 1 or 2) output channels, over
 // output rows [oh0, oh1) and columns [ow0, ow1) of one image (x_img, dy_img point at that image).
 // Accumulators are named variables (an array would be spilled to the stack).
+#ifdef RELAXED_FMA
+#define MAC(a, s, g) a = (v128_t)__builtin_wasm_fma_f32x4((__f32x4)(s), (__f32x4)(g), (__f32x4)(a))
+#else
 #define MAC(a, s, g) a = wasm_f32x4_add(a, wasm_f32x4_mul(s, g))
+#endif
 INLINE void filter_tile(int CB, int NV, float *d, const float *x_img, const float *dy_img,
                         int oh0, int oh1, int ow0, int ow1, int w, int cin, int ow_, int cout,
                         int kh, int kw, int sh, int sw, int pt, int pl) {
@@ -113,38 +117,49 @@ void conv_filter_grad(const float *x, const float *dy, float *dw, int n0, int n1
 
 // One register tile of a forward convolution: P (1 or 4) neighbouring output pixels of row oh,
 // from column ow, × 4·NV (NV 1 or 2) output channels. wk points at the filter's first output
-// channel of the tile, bias at its bias (or is 0). CHECK: test each tap's column against the edge
-// (the tiles that touch the zero padding); the interior tiles skip the test.
+// channel of the tile, bias at its bias (or is 0). CHECK: some taps of the tile fall on the zero
+// padding left or right of x; such a tap reads a pixel inside x instead and masks it to zero.
 INLINE void conv_tile(int P, int NV, int CHECK, float *yp, const float *x_img, const float *wk, const float *bias,
                       int oh, int ow, int h, int w, int cin, int cout, int kh_, int kw_, int sh, int sw, int pt, int pl,
                       int relu) {
   const v128_t z = wasm_f32x4_splat(0.f);
+  const v128_t ones = wasm_i32x4_splat(-1);
   const v128_t b0 = bias ? wasm_v128_load(bias) : z;
   const v128_t b1 = bias && NV == 2 ? wasm_v128_load(bias + 4) : z;
   v128_t a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
-  const int xs = sw * cin; // from one output pixel's input to the next one's
   for (int kh = 0; kh < kh_; kh++) {
     const int ih = oh * sh + kh - pt;
     if (ih < 0 || ih >= h) continue;
+    const float *x_row = x_img + ih * w * cin;
     for (int kw = 0; kw < kw_; kw++) {
-      const int iw = ow * sw + kw - pl;
-      if (CHECK && (iw < 0 || iw >= w)) continue;
-      const float *xp = x_img + (ih * w + iw) * cin;
+      // Input column of pixel j: (ow + j)·sw + kw − pl; outside x it is padding (mask 0).
+      const float *p[4];
+      v128_t m[4];
+      int any = 0;
+      for (int j = 0; j < P; j++) {
+        const int iw = (ow + j) * sw + kw - pl;
+        const int in = !CHECK || (iw >= 0 && iw < w);
+        any |= in;
+        p[j] = x_row + (in ? iw : 0) * cin;
+        m[j] = in ? ones : z;
+      }
+      if (!any) continue;
       const float *wp = wk + (kh * kw_ + kw) * cin * cout;
+#define SPLAT(j, ci) (CHECK ? wasm_v128_and(wasm_v128_load32_splat(p[j] + (ci)), m[j]) : wasm_v128_load32_splat(p[j] + (ci)))
       for (int ci = 0; ci < cin; ci++, wp += cout) {
         const v128_t g0 = wasm_v128_load(wp);
         const v128_t g1 = NV == 2 ? wasm_v128_load(wp + 4) : z;
-        v128_t s = wasm_v128_load32_splat(xp + ci);
+        v128_t s = SPLAT(0, ci);
         MAC(a00, s, g0);
         if (NV == 2) MAC(a01, s, g1);
         if (P == 4) {
-          s = wasm_v128_load32_splat(xp + xs + ci);
+          s = SPLAT(1, ci);
           MAC(a10, s, g0);
           if (NV == 2) MAC(a11, s, g1);
-          s = wasm_v128_load32_splat(xp + 2 * xs + ci);
+          s = SPLAT(2, ci);
           MAC(a20, s, g0);
           if (NV == 2) MAC(a21, s, g1);
-          s = wasm_v128_load32_splat(xp + 3 * xs + ci);
+          s = SPLAT(3, ci);
           MAC(a30, s, g0);
           if (NV == 2) MAC(a31, s, g1);
         }
@@ -166,26 +181,25 @@ INLINE void conv_tile(int P, int NV, int CHECK, float *yp, const float *x_img, c
   }
 }
 
+// One output row: tiles of 4 pixels (those touching the padding masked), then single pixels.
 INLINE void conv_row(int NV, float *y_row, const float *x_img, const float *wk, const float *bias,
                      int oh, int ow_, int ow_lo, int ow_hi, int h, int w, int cin, int cout,
                      int kh_, int kw_, int sh, int sw, int pt, int pl, int relu) {
   int ow = 0;
-  for (; ow < ow_lo; ow++)
-    conv_tile(1, NV, 1, y_row + ow * cout, x_img, wk, bias, oh, ow, h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
-  for (; ow + 4 <= ow_hi; ow += 4)
-    conv_tile(4, NV, 0, y_row + ow * cout, x_img, wk, bias, oh, ow, h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
+  for (; ow + 4 <= ow_; ow += 4) {
+    if (ow >= ow_lo && ow + 4 <= ow_hi)
+      conv_tile(4, NV, 0, y_row + ow * cout, x_img, wk, bias, oh, ow, h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
+    else
+      conv_tile(4, NV, 1, y_row + ow * cout, x_img, wk, bias, oh, ow, h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
+  }
   for (; ow < ow_; ow++)
     conv_tile(1, NV, 1, y_row + ow * cout, x_img, wk, bias, oh, ow, h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
 }
 
-// Forward convolution, images [n0, n1):
-//   y[n, oh, ow, co] = act(bias[co] + Σ_{kh, kw, ci} x[n, oh·sh + kh − pt, ow·sw + kw − pl, ci] · wt[kh, kw, ci, co])
-// x [N, H, W, Cin], wt [KH, KW, Cin, Cout], bias [Cout] or 0, y [N, OH, OW, Cout]; act is ReLU when
-// relu is 1, else the identity. cout must be a multiple of 4.
-__attribute__((export_name("conv2d")))
-void conv2d(const float *x, const float *wt, const float *bias, float *y, int n0, int n1,
-            int h, int w, int cin, int oh_, int ow_, int cout, int kh_, int kw_, int sh, int sw, int pt, int pl,
-            int relu) {
+// The rows of images [n0, n1).
+INLINE void conv_images(const float *x, const float *wt, const float *bias, float *y, int n0, int n1,
+                        int h, int w, int cin, int oh_, int ow_, int cout, int kh_, int kw_, int sh, int sw, int pt, int pl,
+                        int relu) {
   // Output columns whose every tap lies inside x: ow·sw − pl ≥ 0 and ow·sw + kw_ − 1 − pl ≤ w − 1.
   const int ow_lo = min_i(ow_, ceil_div(pl, sw));
   const int ow_hi = max_i(ow_lo, min_i(ow_, floor_div(w - kw_ + pl, sw) + 1));
@@ -202,4 +216,15 @@ void conv2d(const float *x, const float *wt, const float *bias, float *y, int n0
         conv_row(1, y_img + oh * ow_ * cout + co, x_img, wt + co, bias ? bias + co : 0, oh, ow_, ow_lo, ow_hi,
                  h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
   }
+}
+
+// Forward convolution, images [n0, n1):
+//   y[n, oh, ow, co] = act(bias[co] + Σ_{kh, kw, ci} x[n, oh·sh + kh − pt, ow·sw + kw − pl, ci] · wt[kh, kw, ci, co])
+// x [N, H, W, Cin], wt [KH, KW, Cin, Cout], bias [Cout] or 0, y [N, OH, OW, Cout]; act is ReLU when
+// relu is 1, else the identity. cout must be a multiple of 4.
+__attribute__((export_name("conv2d")))
+void conv2d(const float *x, const float *wt, const float *bias, float *y, int n0, int n1,
+            int h, int w, int cin, int oh_, int ow_, int cout, int kh_, int kw_, int sh, int sw, int pt, int pl,
+            int relu) {
+  conv_images(x, wt, bias, y, n0, n1, h, w, cin, oh_, ow_, cout, kh_, kw_, sh, sw, pt, pl, relu);
 }

@@ -8,14 +8,39 @@
  * the event loop would cost as much).
  */
 import * as tf from '@tensorflow/tfjs';
+import * as v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { CONV_KERNELS_WASM } from './conv-kernels-wasm';
+import { wasmThreadsCount } from './wasm-threads';
 
 /** The functions conv-kernels.c exports (all arguments are i32: byte offsets and sizes). */
 interface ConvExports {
   conv_filter_grad(...args: number[]): void;
   conv2d(...args: number[]): void;
 }
+/** A module whose one function is an `f32x4.relaxed_madd` (opcode 0xfd 0x85 0x02). */
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+]);
+let relaxed: boolean | undefined;
+
+/**
+ * Whether this Node compiles relaxed SIMD (fused multiply-adds): Node ≥ 22 does; Node 20's V8
+ * has it behind --experimental-wasm-relaxed-simd, which is turned on here (it only lets wasm
+ * modules use those instructions).
+ */
+export function relaxedSimd(): boolean {
+  if (relaxed === undefined) {
+    relaxed = WebAssembly.validate(RELAXED_PROBE);
+    if (!relaxed) {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+      relaxed = WebAssembly.validate(RELAXED_PROBE);
+    }
+  }
+  return relaxed;
+}
+
 /** Function ids, as the workers know them. */
 const FUNCTIONS = ['conv_filter_grad', 'conv2d'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
@@ -63,10 +88,12 @@ export class NativeConv {
   /**
    * @param memory The wasm backend's memory (shared for the threaded backend).
    * @param threads Threads to split a job over (1 without a shared memory).
+   * @param fma Use the build with fused multiply-adds (default: where {@link relaxedSimd}).
    */
-  constructor(memory: WebAssembly.Memory, threads: number) {
+  constructor(memory: WebAssembly.Memory, threads: number, fma = relaxedSimd()) {
     const shared = memory.buffer instanceof SharedArrayBuffer;
-    const module = new WebAssembly.Module(Buffer.from(shared ? CONV_KERNELS_WASM.shared : CONV_KERNELS_WASM.single, 'base64'));
+    const build = `${shared ? 'shared' : 'single'}${fma ? '-fma' : ''}` as const;
+    const module = new WebAssembly.Module(Buffer.from(CONV_KERNELS_WASM[build], 'base64'));
     this.exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ConvExports;
     const helpers = shared ? Math.max(0, threads - 1) : 0;
     for (let i = 0; i < helpers; i++) {
@@ -138,7 +165,7 @@ interface WasmBackend {
   disposeData(dataId: object, force?: boolean): boolean;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   /** The Emscripten module: its memory is `wasmMemory` (threaded build) or `asm.memory`. */
-  wasm?: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory }; tfjs?: { getThreadsCount?: () => number } };
+  wasm?: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
 }
 
 const bound = new WeakMap<object, NativeConv | null>();
@@ -148,7 +175,7 @@ function nativeFor(backend: WasmBackend): NativeConv | undefined {
   let native = bound.get(backend);
   if (native === undefined) {
     const memory = backend.wasm?.wasmMemory ?? backend.wasm?.asm?.memory;
-    native = memory instanceof WebAssembly.Memory ? new NativeConv(memory, backend.wasm?.tfjs?.getThreadsCount?.() ?? 1) : null;
+    native = memory instanceof WebAssembly.Memory ? new NativeConv(memory, wasmThreadsCount()) : null;
     bound.set(backend, native);
   }
   return native ?? undefined;

@@ -7,6 +7,13 @@
  * that build itself: the worker script is written to a file, the pthread pool size is chosen, and
  * a `BackendWasm` is registered under the name `wasm` (so every wasm kernel, including
  * {@link registerWasmTrainingKernels}'s, applies unchanged).
+ *
+ * What the threads run: the convolutions (about 85% of a ResNet's training step) are the
+ * library's own kernels (lib/backend/native-conv.ts), which split each call over `threads`
+ * threads on the backend's shared memory. XNNPACK itself, now left with the elementwise kernels,
+ * gets a pool of one thread: its idle pool threads spin for a while after every call, and on a
+ * machine with as many cores as threads they took the cores from the convolutions (inference,
+ * ResNet-20 on 2 cores: 302–326 img/s with a 2-thread XNNPACK pool, 431–441 with none).
  */
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
@@ -50,6 +57,7 @@ async function loadThreaded(threads: number): Promise<EmscriptenModule> {
   const factory = require(path.join(dir, 'tfjs-backend-wasm-threaded-simd.js')) as Factory;
   // XNNPACK's pool is created when the module starts, sized from emscripten_num_logical_cores() / 2,
   // which Node answers with os.cpus().length: report 2×threads "logical cores" while it starts.
+  // (Called with 1: the convolutions' threads are native-conv.ts's, see above.)
   // The module object itself (the `import *` namespace is read-only).
   const nodeOs = require('node:os') as { cpus: () => os.CpuInfo[] };
   const realCpus = nodeOs.cpus;
@@ -80,8 +88,8 @@ async function loadThreaded(threads: number): Promise<EmscriptenModule> {
 }
 
 /**
- * Make the `wasm` backend the multi-threaded build with `threads` XNNPACK threads (default: the
- * machine's cores). Call it before the wasm backend starts (before `tf.setBackend('wasm')`);
+ * Make the `wasm` backend the multi-threaded build, its convolutions run on `threads` threads
+ * (default: the machine's cores). Call it before the wasm backend starts (before `tf.setBackend('wasm')`);
  * afterwards `tf.setBackend('wasm')` loads the threaded binary. Returns false, changing nothing,
  * when the wasm backend has already started.
  *
@@ -100,9 +108,10 @@ export function useWasmThreads(threads: number = os.availableParallelism()): boo
   tf.registerBackend(
     'wasm',
     async () => {
-      pkg.setThreadsCount(threads);
-      const module = await loadThreaded(threads);
-      const backend = new pkg.BackendWasm(module); // starts the XNNPACK thread pool
+      pkg.setThreadsCount(1);
+      const module = await loadThreaded(1);
+      const backend = new pkg.BackendWasm(module); // starts XNNPACK (its pool: this thread only)
+      threadsOfStartedBackend = threads;
       // Pool threads wait on futexes, not on the event loop: let the process exit while they idle.
       for (const worker of module.PThread?.runningWorkers ?? []) worker.unref();
       return backend;
@@ -112,7 +121,13 @@ export function useWasmThreads(threads: number = os.availableParallelism()): boo
   return true;
 }
 
-/** XNNPACK threads of the started wasm backend (1 for the default single-threaded build). */
+/** The `threads` of the threaded backend once {@link useWasmThreads}'s backend has started. */
+let threadsOfStartedBackend: number | undefined;
+
+/**
+ * Threads the started wasm backend runs its convolutions on: the `threads` of
+ * {@link useWasmThreads}, 1 for the default single-threaded build.
+ */
 export function wasmThreadsCount(): number {
-  return (require('@tensorflow/tfjs-backend-wasm') as WasmPackage).getThreadsCount();
+  return threadsOfStartedBackend ?? 1;
 }

@@ -1,0 +1,138 @@
+// The WebAssembly convolution kernels of lib/backend/conv-kernels.c, each build, against a plain
+// JavaScript convolution; the thread pool; and the committed build against a fresh one.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { NativeConv, relaxedSimd, splitRange } from '../dist/backend/native-conv.js';
+
+/** Deterministic pseudo-random values in [-1, 1). */
+function values(n, seed) {
+  let s = seed >>> 0 || 1;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+}
+
+/** x [N, H, W, Cin] at (n, i, j, c), 0 outside (the zero padding). */
+const at = (x, [, h, w, c], n, i, j, k) => (i < 0 || j < 0 || i >= h || j >= w ? 0 : x[((n * h + i) * w + j) * c + k]);
+
+/** The convolution's output and filter gradient, by the definition (float64 sums). */
+function reference(x, xs, f, fs, dy, { s, pt, pl, oh, ow }) {
+  const [n, , , cin] = xs;
+  const [kh, kw, , cout] = fs;
+  const y = new Float64Array(n * oh * ow * cout);
+  const dw = new Float64Array(kh * kw * cin * cout);
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++)
+        for (let p = 0; p < kh; p++)
+          for (let q = 0; q < kw; q++)
+            for (let ci = 0; ci < cin; ci++) {
+              const v = at(x, xs, b, i * s + p - pt, j * s + q - pl, ci);
+              if (v === 0) continue;
+              for (let co = 0; co < cout; co++) {
+                const o = ((b * oh + i) * ow + j) * cout + co;
+                const k = ((p * kw + q) * cin + ci) * cout + co;
+                y[o] += v * f[k];
+                dw[k] += v * dy[o];
+              }
+            }
+  return { y, dw };
+}
+
+function assertClose(actual, expected, what) {
+  let err = 0;
+  let ref = 0;
+  for (let i = 0; i < expected.length; i++) {
+    err = Math.max(err, Math.abs(actual[i] - expected[i]));
+    ref = Math.max(ref, Math.abs(expected[i]));
+  }
+  assert.ok(err <= 1e-5 * ref, `${what}: max error ${err} vs max |value| ${ref}`);
+}
+
+// [n, h, w, cin, cout, k, stride, padTop, padLeft]: odd sizes, channel remainders (cin 5, cout 12 =
+// 8 + 4), stride 2, padding on one side only, rows shorter than a 4-pixel tile.
+const CASES = [
+  [3, 7, 9, 5, 12, 3, 1, 1, 1],
+  [2, 9, 10, 8, 8, 3, 2, 0, 1],
+  [2, 5, 3, 4, 4, 3, 1, 1, 1],
+  [2, 6, 11, 3, 16, 5, 1, 2, 2],
+  [3, 8, 8, 16, 4, 1, 2, 0, 0],
+];
+
+const builds = [
+  { fma: false, shared: false, threads: 1 },
+  { fma: false, shared: true, threads: 2 },
+  ...(relaxedSimd() ? [{ fma: true, shared: false, threads: 1 }, { fma: true, shared: true, threads: 3 }] : []),
+];
+
+describe('conv-kernels.c equals the definition of a convolution (relative error ≤ 1e-5)', () => {
+  test('relaxed SIMD (fused multiply-adds) is available to this Node', () => {
+    // Node ≥ 22 has it; Node 20 after the flag relaxedSimd() sets. If this fails, the plain builds
+    // still run (tested below), only slower.
+    assert.equal(relaxedSimd(), true);
+  });
+
+  for (const b of builds) {
+    test(`${b.fma ? 'fused multiply-add' : 'plain SIMD'} build, ${b.shared ? `shared memory, ${b.threads} threads` : 'plain memory, 1 thread'}`, () => {
+      const memory = new WebAssembly.Memory({ initial: 64, maximum: 1024, shared: b.shared });
+      const native = new NativeConv(memory, b.threads, b.fma);
+      assert.equal(native.threads, b.threads);
+      try {
+        for (const [n, h, w, cin, cout, k, s, pt, pl] of CASES) {
+          const oh = Math.floor((h + 2 * pt - k) / s) + 1;
+          const ow = Math.floor((w + 2 * pl - k) / s) + 1;
+          const xs = [n, h, w, cin];
+          const fs = [k, k, cin, cout];
+          const x = values(n * h * w * cin, h + cin);
+          const f = values(k * k * cin * cout, k + cout);
+          const bias = values(cout, 3);
+          const dy = values(n * oh * ow * cout, w + s);
+          // Lay the buffers out in the memory, 64 bytes apart from its 1 KiB mark.
+          let offset = 1024;
+          const place = (data) => {
+            const o = offset;
+            new Float32Array(memory.buffer, o, data.length).set(data);
+            offset += Math.ceil((data.length * 4) / 64) * 64 + 64;
+            return o;
+          };
+          const [xo, fo, bo, dyo] = [place(x), place(f), place(bias), place(dy)];
+          const yo = place(new Float32Array(n * oh * ow * cout));
+          const dwo = place(new Float32Array(k * k * cin * cout));
+          const shape = [h, w, cin, oh, ow, cout, k, k, s, s, pt, pl];
+          native.run(splitRange(n, native.threads).map(([a, z]) => ({ fn: 'conv2d', args: [xo, fo, bo, yo, a, z, ...shape, 1] })));
+          native.run(splitRange(cin, native.threads, 4).map(([a, z]) => ({ fn: 'conv_filter_grad', args: [xo, dyo, dwo, 0, n, a, z, ...shape] })));
+          const ref = reference(x, xs, f, fs, dy, { s, pt, pl, oh, ow });
+          const yRef = ref.y.map((v, i) => Math.max(0, v + bias[i % cout])); // bias, then ReLU
+          const name = `x [${xs}], ${k}×${k}×${cout}, stride ${s}, pad ${pt}/${pl}`;
+          assertClose(new Float32Array(memory.buffer, yo, yRef.length), yRef, `conv2d ${name}`);
+          assertClose(new Float32Array(memory.buffer, dwo, ref.dw.length), ref.dw, `conv_filter_grad ${name}`);
+        }
+      } finally {
+        native.dispose();
+      }
+    });
+  }
+
+  test('splitRange: contiguous, aligned, covering ranges', () => {
+    assert.deepEqual(splitRange(16, 2, 4), [[0, 8], [8, 16]]);
+    assert.deepEqual(splitRange(12, 2, 4), [[0, 8], [8, 12]]);
+    assert.deepEqual(splitRange(3, 2, 4), [[0, 3]]);
+    assert.deepEqual(splitRange(5, 3), [[0, 2], [2, 3], [3, 5]]);
+    assert.deepEqual(splitRange(1, 4), [[0, 1]]);
+    assert.deepEqual(splitRange(0, 2), []);
+  });
+
+  test('run() refuses more jobs than threads', () => {
+    const native = new NativeConv(new WebAssembly.Memory({ initial: 2 }), 1, false);
+    assert.throws(() => native.run([{ fn: 'conv2d', args: [] }, { fn: 'conv2d', args: [] }]), /2 jobs for 1 threads/);
+  });
+});
+
+const hasToolchain = ['clang', 'wasm-ld', 'wasm-objdump'].every((t) => spawnSync(t, ['--version'], { stdio: 'ignore' }).status === 0);
+
+test('the committed conv-kernels-wasm.ts is a fresh build of conv-kernels.c', { skip: hasToolchain ? false : 'clang, lld and wabt are not installed' }, () => {
+  const out = execFileSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
+  assert.match(out, /up to date/);
+});
