@@ -17,28 +17,31 @@ function values(n, seed) {
 /** x [N, H, W, Cin] at (n, i, j, c), 0 outside (the zero padding). */
 const at = (x, [, h, w, c], n, i, j, k) => (i < 0 || j < 0 || i >= h || j >= w ? 0 : x[((n * h + i) * w + j) * c + k]);
 
-/** The convolution's output and filter gradient, by the definition (float64 sums). */
+/** The convolution's output, filter gradient and input gradient, by the definition (float64 sums). */
 function reference(x, xs, f, fs, dy, { s, pt, pl, oh, ow }) {
-  const [n, , , cin] = xs;
+  const [n, h, w, cin] = xs;
   const [kh, kw, , cout] = fs;
   const y = new Float64Array(n * oh * ow * cout);
   const dw = new Float64Array(kh * kw * cin * cout);
+  const dx = new Float64Array(n * h * w * cin);
   for (let b = 0; b < n; b++)
     for (let i = 0; i < oh; i++)
       for (let j = 0; j < ow; j++)
         for (let p = 0; p < kh; p++)
           for (let q = 0; q < kw; q++)
             for (let ci = 0; ci < cin; ci++) {
-              const v = at(x, xs, b, i * s + p - pt, j * s + q - pl, ci);
-              if (v === 0) continue;
+              const [r, c] = [i * s + p - pt, j * s + q - pl];
+              if (r < 0 || c < 0 || r >= h || c >= w) continue;
+              const v = at(x, xs, b, r, c, ci);
               for (let co = 0; co < cout; co++) {
                 const o = ((b * oh + i) * ow + j) * cout + co;
                 const k = ((p * kw + q) * cin + ci) * cout + co;
                 y[o] += v * f[k];
                 dw[k] += v * dy[o];
+                dx[((b * h + r) * w + c) * cin + ci] += f[k] * dy[o];
               }
             }
-  return { y, dw };
+  return { y, dw, dx };
 }
 
 function assertClose(actual, expected, what) {
@@ -52,8 +55,11 @@ function assertClose(actual, expected, what) {
 }
 
 // [n, h, w, cin, cout, k, stride, padTop, padLeft]: odd sizes, channel remainders (cin 5, cout 12 =
-// 8 + 4), stride 2, padding on one side only, rows shorter than a 4-pixel tile.
+// 8 + 4), stride 2, padding on one side only, rows shorter than a 4-pixel tile. (conv_input_grad
+// takes cin a multiple of 4: it runs on those.)
 const CASES = [
+  [2, 9, 9, 12, 8, 3, 2, 1, 1],
+  [2, 10, 7, 4, 4, 3, 3, 1, 0],
   [3, 7, 9, 5, 12, 3, 1, 1, 1],
   [2, 9, 10, 8, 8, 3, 2, 0, 1],
   [2, 5, 3, 4, 4, 3, 1, 1, 1],
@@ -100,14 +106,24 @@ describe('conv-kernels.c equals the definition of a convolution (relative error 
           const [xo, fo, bo, dyo] = [place(x), place(f), place(bias), place(dy)];
           const yo = place(new Float32Array(n * oh * ow * cout));
           const dwo = place(new Float32Array(k * k * cin * cout));
+          const dxo = place(new Float32Array(n * h * w * cin));
+          // The filter with its channel axes swapped, [KH, KW, Cout, Cin], for conv_input_grad.
+          const ft = new Float32Array(f.length);
+          for (let t = 0; t < k * k; t++)
+            for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) ft[(t * cout + co) * cin + ci] = f[(t * cin + ci) * cout + co];
+          const fto = place(ft);
           const shape = [h, w, cin, oh, ow, cout, k, k, s, s, pt, pl];
           native.run(splitRange(n, native.threads).map(([a, z]) => ({ fn: 'conv2d', args: [xo, fo, bo, yo, a, z, ...shape, 1] })));
           native.run(splitRange(cin, native.threads, 4).map(([a, z]) => ({ fn: 'conv_filter_grad', args: [xo, dyo, dwo, 0, n, a, z, ...shape] })));
+          if (cin % 4 === 0) {
+            native.run(splitRange(n, native.threads).map(([a, z]) => ({ fn: 'conv_input_grad', args: [dyo, fto, dxo, a, z, ...shape] })));
+          }
           const ref = reference(x, xs, f, fs, dy, { s, pt, pl, oh, ow });
           const yRef = ref.y.map((v, i) => Math.max(0, v + bias[i % cout])); // bias, then ReLU
           const name = `x [${xs}], ${k}×${k}×${cout}, stride ${s}, pad ${pt}/${pl}`;
           assertClose(new Float32Array(memory.buffer, yo, yRef.length), yRef, `conv2d ${name}`);
           assertClose(new Float32Array(memory.buffer, dwo, ref.dw.length), ref.dw, `conv_filter_grad ${name}`);
+          if (cin % 4 === 0) assertClose(new Float32Array(memory.buffer, dxo, ref.dx.length), ref.dx, `conv_input_grad ${name}`);
         }
       } finally {
         native.dispose();

@@ -17,6 +17,7 @@ import { wasmThreadsCount } from './wasm-threads';
 interface ConvExports {
   conv_filter_grad(...args: number[]): void;
   conv2d(...args: number[]): void;
+  conv_input_grad(...args: number[]): void;
 }
 /** A module whose one function is an `f32x4.relaxed_madd` (opcode 0xfd 0x85 0x02). */
 const RELAXED_PROBE = new Uint8Array([
@@ -42,7 +43,7 @@ export function relaxedSimd(): boolean {
 }
 
 /** Function ids, as the workers know them. */
-const FUNCTIONS = ['conv_filter_grad', 'conv2d'] as const;
+const FUNCTIONS = ['conv_filter_grad', 'conv2d', 'conv_input_grad'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
 /** One job for one thread: a function and its arguments. */
@@ -243,35 +244,42 @@ export function nativeConv2D(
 }
 
 /**
- * dx of a stride-1 convolution: the forward convolution of dy with the filter rotated 180° and
- * its channel axes swapped, padded KH − 1 − top above and KW − 1 − left on the left; undefined
- * where not covered (strided convolutions, input channels not a multiple of 4).
+ * dx of a convolution. Stride 1: the forward convolution of dy with the filter rotated 180° and
+ * its channel axes swapped, padded KH − 1 − top above and KW − 1 − left on the left. Larger
+ * strides: conv_input_grad (each dy pixel adds its taps to the dx pixels it came from), with the
+ * filter's channel axes swapped. Undefined where not covered (input channels not a multiple of 4).
  */
 export function nativeInputGrad(b: object, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const native =
-    sh === 1 && sw === 1 && cin % 4 === 0 && dy.dtype === 'float32' && filter.dtype === 'float32' && info.dilationHeight === 1 && info.dilationWidth === 1
+    cin % 4 === 0 && dy.dtype === 'float32' && filter.dtype === 'float32' && info.dilationHeight === 1 && info.dilationWidth === 1
       ? nativeFor(backend)
       : undefined;
   if (native === undefined) return undefined;
-  const flipped = backend.makeOutput([kh, kw, cout, cin], 'float32');
+  const strided = sh > 1 || sw > 1;
+  // [KH, KW, Cout, Cin]: swapped channel axes; for stride 1 also rotated 180°.
+  const swapped = backend.makeOutput([kh, kw, cout, cin], 'float32');
   const src = backend.typedArrayFromHeap(filter) as Float32Array; // views after makeOutput (heap growth)
-  const dst = backend.typedArrayFromHeap(flipped) as Float32Array;
+  const dst = backend.typedArrayFromHeap(swapped) as Float32Array;
   for (let i = 0; i < kh; i++)
-    for (let j = 0; j < kw; j++)
+    for (let j = 0; j < kw; j++) {
+      const [fi, fj] = strided ? [i, j] : [kh - 1 - i, kw - 1 - j];
       for (let ci = 0; ci < cin; ci++)
-        for (let co = 0; co < cout; co++) dst[((i * kw + j) * cout + co) * cin + ci] = src[(((kh - 1 - i) * kw + (kw - 1 - j)) * cin + ci) * cout + co];
+        for (let co = 0; co < cout; co++) dst[((i * kw + j) * cout + co) * cin + ci] = src[((fi * kw + fj) * cin + ci) * cout + co];
+    }
   const out = backend.makeOutput([n, h, w, cin], 'float32');
-  const [dyo, fo, xo] = [at(backend, dy), at(backend, flipped), at(backend, out)];
-  const [pt, pl] = [kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left];
+  if (strided) backend.typedArrayFromHeap(out).fill(0); // conv_input_grad accumulates
+  const [dyo, fo, xo] = [at(backend, dy), at(backend, swapped), at(backend, out)];
+  const { top, left } = info.padInfo;
   native.run(
-    splitRange(n, native.threads).map(([n0, n1]) => ({
-      fn: 'conv2d',
-      args: [dyo, fo, 0, xo, n0, n1, oh, ow, cout, h, w, cin, kh, kw, 1, 1, pt, pl, 0],
-    })),
+    splitRange(n, native.threads).map(([n0, n1]) =>
+      strided
+        ? { fn: 'conv_input_grad', args: [dyo, fo, xo, n0, n1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left] }
+        : { fn: 'conv2d', args: [dyo, fo, 0, xo, n0, n1, oh, ow, cout, h, w, cin, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left, 0] },
+    ),
   );
-  backend.disposeData(flipped.dataId);
+  backend.disposeData(swapped.dataId);
   return out;
 }

@@ -102,7 +102,7 @@ export async function measureTfjs(depth: number, backend: string, threads: numbe
     cost?.dispose();
   };
   const infer = (): void => {
-    const out = model.predict(x) as tf.Tensor;
+    const out = model.predict(x, { batchSize: o.batch }) as tf.Tensor; // one batch, as PyTorch infers it
     out.dataSync();
     out.dispose();
   };
