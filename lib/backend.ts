@@ -143,7 +143,7 @@ async function choose(prefer: BackendName | undefined): Promise<BackendChoice> {
         name === 'tensorflow'
           ? 'native TensorFlow is installed (fastest)'
           : name === 'wasm'
-            ? `no native TensorFlow (tfjs-node) installed; wasm (XNNPACK, ${wasmThreadsCount()} thread${wasmThreadsCount() > 1 ? 's' : ''}) is the fastest portable backend`
+            ? `no native TensorFlow (tfjs-node) installed; wasm (SIMD convolutions and XNNPACK, ${wasmThreadsCount()} thread${wasmThreadsCount() > 1 ? 's' : ''}) is the fastest portable backend`
             : 'neither native TensorFlow nor wasm could start';
       return { name, reason: skipped.length ? `${why} [skipped ${skipped.join(' | ')}]` : why };
     }

@@ -64,7 +64,7 @@ const trainStep = () => {
   cost.dispose();
 };
 const inferStep = () => {
-  const out = model.predict(x);
+  const out = model.predict(x, { batchSize: batch });
   out.dataSync();
   out.dispose();
 };

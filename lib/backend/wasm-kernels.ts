@@ -4,8 +4,11 @@
  * tfjs-backend-wasm 4.x has no `Conv2DBackpropFilter` kernel (so `tf.grad` of a convolution
  * throws), and its `Conv2DBackpropInput` is a naive loop about ten times slower than a forward
  * convolution. Back-propagation through a convolution (the chain rule of §3 of He et al., 2015,
- * applied to every 3×3 and 1×1 layer) is itself a convolution, so both kernels here are written
- * as the backend's own fast kernels (`Conv2D`, `Transpose`, `PadV2`, `BatchMatMul`, …) composed:
+ * applied to every 3×3 and 1×1 layer) is itself a convolution. The convolutions, forward and both
+ * gradients, run on the library's own WebAssembly SIMD kernels (lib/backend/native-conv.ts) where
+ * they apply (float32, channels out a multiple of 4, no dilation); elsewhere both gradients are
+ * written as the backend's own fast kernels (`Conv2D`, `Transpose`, `PadV2`, `BatchMatMul`, …)
+ * composed:
  *
  * - dW (filter gradient): a forward convolution of the input x, laid out as [Cin, H, W, N]
  *   (channels ← batch), with the output gradient dy as the filter, laid out [OH, OW, N, Cout],
@@ -583,8 +586,9 @@ export const WASM_TRAINING_KERNELS: readonly string[] = Object.keys(OURS);
 
 /**
  * Register on the `wasm` backend the kernels that training a ResNet needs and tfjs-backend-wasm
- * lacks (`Conv2DBackpropFilter`), and replace slow ones (`Conv2DBackpropInput`, `Tile`), built
- * from the backend's fast XNNPACK kernels. Idempotent; call it before or after
+ * lacks (`Conv2DBackpropFilter`), and replace slow ones (`Conv2DBackpropInput`, `Tile`, …), and
+ * the forward convolution (`Conv2D`, `FusedConv2D`): WebAssembly SIMD kernels of the library's
+ * own where they apply, the backend's fast XNNPACK kernels composed elsewhere. Idempotent; call it before or after
  * `tf.setBackend('wasm')`. It does not load the wasm backend itself.
  *
  * @example
