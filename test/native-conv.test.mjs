@@ -140,6 +140,27 @@ describe('conv-kernels.c equals the definition of a convolution (relative error 
     assert.deepEqual(splitRange(0, 2), []);
   });
 
+  test('a failed share (out-of-bounds) throws, and the pool stays usable; no jobs is a no-op', () => {
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 16, shared: true });
+    const native = new NativeConv(memory, 3, false);
+    try {
+      native.run([]);
+      const f32 = new Float32Array(memory.buffer);
+      const [xo, fo, yo] = [1024, 1024 + 512, 4096];
+      f32.fill(1, xo / 4, xo / 4 + 2 * 4 * 4 * 4); // x [2, 4, 4, 4] of ones
+      f32.fill(1, fo / 4, fo / 4 + 4 * 4); // a 1×1 filter, 4 → 4 channels, of ones
+      const job = (n0, n1, x = xo) => ({ fn: 'conv2d', args: [x, fo, 0, yo, n0, n1, 4, 4, 4, 4, 4, 4, 1, 1, 1, 1, 0, 0, 0] });
+      const beyond = memory.buffer.byteLength + 4096;
+      assert.throws(() => native.run([job(0, 1, beyond), job(1, 2)]), /out of bounds/);
+      assert.throws(() => native.run([job(0, 1), job(1, 2, beyond)]), /helper thread failed/);
+      f32.fill(0, yo / 4, yo / 4 + 2 * 16 * 4);
+      native.run([job(0, 1), job(1, 2)]);
+      assert.deepEqual([...new Float32Array(memory.buffer, yo, 2 * 16 * 4)], new Array(2 * 16 * 4).fill(4));
+    } finally {
+      native.dispose();
+    }
+  });
+
   test('run() refuses more jobs than threads', () => {
     const native = new NativeConv(new WebAssembly.Memory({ initial: 2 }), 1, false);
     assert.throws(() => native.run([{ fn: 'conv2d', args: [] }, { fn: 'conv2d', args: [] }]), /2 jobs for 1 threads/);

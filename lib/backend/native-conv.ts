@@ -116,7 +116,7 @@ export class NativeConv {
    */
   run(jobs: Job[]): void {
     if (jobs.length > this.threads) throw new Error(`native conv: ${jobs.length} jobs for ${this.threads} threads`);
-    const posted = this.workers.slice(0, jobs.length - 1);
+    const posted = this.workers.slice(0, Math.max(0, jobs.length - 1));
     posted.forEach(({ ctrl }, i) => {
       const { fn, args } = jobs[i + 1];
       ctrl[1] = FUNCTIONS.indexOf(fn);
@@ -125,13 +125,17 @@ export class NativeConv {
       Atomics.store(ctrl, 0, POSTED);
       Atomics.notify(ctrl, 0);
     });
-    if (jobs.length > 0) this.exports[jobs[0].fn](...jobs[0].args);
     let failed = false;
-    for (const { ctrl } of posted) {
-      let s: number;
-      while ((s = Atomics.load(ctrl, 0)) === POSTED) Atomics.wait(ctrl, 0, s);
-      failed ||= s === FAILED;
-      Atomics.store(ctrl, 0, IDLE);
+    try {
+      if (jobs.length > 0) this.exports[jobs[0].fn](...jobs[0].args);
+    } finally {
+      // Even if this thread's share failed: a helper must be idle before it is given a new job.
+      for (const { ctrl } of posted) {
+        let s: number;
+        while ((s = Atomics.load(ctrl, 0)) === POSTED) Atomics.wait(ctrl, 0, s);
+        failed ||= s === FAILED;
+        Atomics.store(ctrl, 0, IDLE);
+      }
     }
     if (failed) throw new Error('native conv: a helper thread failed (out-of-bounds memory access?)');
   }
