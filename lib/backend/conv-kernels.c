@@ -27,6 +27,44 @@ static int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b)
 #else
 #define MAC(a, s, g) a = wasm_f32x4_add(a, wasm_f32x4_mul(s, g))
 #endif
+
+// The step of every register tile below: accumulators a<j><v> (row j < ROWS, ROWS 1 or 4; vector
+// v < NV) += SRC(j), a value splatted to 4 lanes, times g0 (and g1).
+#define MAC_ROWS(ROWS, SRC)                  \
+  do {                                       \
+    v128_t s = SRC(0);                       \
+    MAC(a00, s, g0);                         \
+    if (NV == 2) MAC(a01, s, g1);            \
+    if ((ROWS) == 4) {                       \
+      s = SRC(1);                            \
+      MAC(a10, s, g0);                       \
+      if (NV == 2) MAC(a11, s, g1);          \
+      s = SRC(2);                            \
+      MAC(a20, s, g0);                       \
+      if (NV == 2) MAC(a21, s, g1);          \
+      s = SRC(3);                            \
+      MAC(a30, s, g0);                       \
+      if (NV == 2) MAC(a31, s, g1);          \
+    }                                        \
+  } while (0)
+
+// Write the tile back: STORE(address, accumulator) for row j at p + j·step (ROWS 1 or 4).
+#define STORE_ROWS(ROWS, STORE, p, step)     \
+  do {                                       \
+    STORE(p, a00);                           \
+    if (NV == 2) STORE(p + 4, a01);          \
+    if ((ROWS) == 4) {                       \
+      STORE(p + (step), a10);                \
+      STORE(p + 2 * (step), a20);            \
+      STORE(p + 3 * (step), a30);            \
+      if (NV == 2) {                         \
+        STORE(p + (step) + 4, a11);          \
+        STORE(p + 2 * (step) + 4, a21);      \
+        STORE(p + 3 * (step) + 4, a31);      \
+      }                                      \
+    }                                        \
+  } while (0)
+#define ADD_TO(p, a) wasm_v128_store(p, wasm_f32x4_add(wasm_v128_load(p), a))
 INLINE void filter_tile(int CB, int NV, float *d, const float *x_img, const float *dy_img,
                         int oh0, int oh1, int ow0, int ow1, int w, int cin, int ow_, int cout,
                         int kh, int kw, int sh, int sw, int pt, int pl) {
@@ -39,35 +77,11 @@ INLINE void filter_tile(int CB, int NV, float *d, const float *x_img, const floa
     for (int ow = ow0; ow < ow1; ow++, xr += xstep, dr += cout) {
       const v128_t g0 = wasm_v128_load(dr);
       const v128_t g1 = NV == 2 ? wasm_v128_load(dr + 4) : z;
-      v128_t s = wasm_v128_load32_splat(xr);
-      MAC(a00, s, g0);
-      if (NV == 2) MAC(a01, s, g1);
-      if (CB == 4) {
-        s = wasm_v128_load32_splat(xr + 1);
-        MAC(a10, s, g0);
-        if (NV == 2) MAC(a11, s, g1);
-        s = wasm_v128_load32_splat(xr + 2);
-        MAC(a20, s, g0);
-        if (NV == 2) MAC(a21, s, g1);
-        s = wasm_v128_load32_splat(xr + 3);
-        MAC(a30, s, g0);
-        if (NV == 2) MAC(a31, s, g1);
-      }
+#define X_CHANNEL(j) wasm_v128_load32_splat(xr + (j))
+      MAC_ROWS(CB, X_CHANNEL);
     }
   }
-#define ADD_TO(p, a) wasm_v128_store(p, wasm_f32x4_add(wasm_v128_load(p), a))
-  ADD_TO(d, a00);
-  if (NV == 2) ADD_TO(d + 4, a01);
-  if (CB == 4) {
-    ADD_TO(d + cout, a10);
-    ADD_TO(d + 2 * cout, a20);
-    ADD_TO(d + 3 * cout, a30);
-    if (NV == 2) {
-      ADD_TO(d + cout + 4, a11);
-      ADD_TO(d + 2 * cout + 4, a21);
-      ADD_TO(d + 3 * cout + 4, a31);
-    }
-  }
+  STORE_ROWS(CB, ADD_TO, d, cout);
 }
 
 // Pointers are byte offsets in the memory; shapes are x [N, H, W, Cin], dy [N, OH, OW, Cout],
@@ -149,36 +163,13 @@ INLINE void conv_tile(int P, int NV, int CHECK, float *yp, const float *x_img, c
       for (int ci = 0; ci < cin; ci++, wp += cout) {
         const v128_t g0 = wasm_v128_load(wp);
         const v128_t g1 = NV == 2 ? wasm_v128_load(wp + 4) : z;
-        v128_t s = SPLAT(0, ci);
-        MAC(a00, s, g0);
-        if (NV == 2) MAC(a01, s, g1);
-        if (P == 4) {
-          s = SPLAT(1, ci);
-          MAC(a10, s, g0);
-          if (NV == 2) MAC(a11, s, g1);
-          s = SPLAT(2, ci);
-          MAC(a20, s, g0);
-          if (NV == 2) MAC(a21, s, g1);
-          s = SPLAT(3, ci);
-          MAC(a30, s, g0);
-          if (NV == 2) MAC(a31, s, g1);
-        }
+#define X_PIXEL(j) SPLAT(j, ci)
+        MAC_ROWS(P, X_PIXEL);
       }
     }
   }
 #define OUT(p, a) wasm_v128_store(p, relu ? wasm_f32x4_max(a, z) : a)
-  OUT(yp, a00);
-  if (NV == 2) OUT(yp + 4, a01);
-  if (P == 4) {
-    OUT(yp + cout, a10);
-    OUT(yp + 2 * cout, a20);
-    OUT(yp + 3 * cout, a30);
-    if (NV == 2) {
-      OUT(yp + cout + 4, a11);
-      OUT(yp + 2 * cout + 4, a21);
-      OUT(yp + 3 * cout + 4, a31);
-    }
-  }
+  STORE_ROWS(P, OUT, yp, cout);
 }
 
 // One output row: tiles of 4 pixels (those touching the padding masked), then single pixels.
@@ -246,20 +237,8 @@ INLINE void scatter_tile(int P, int NV, float *dx_img, const float *dy_px, const
       for (int co = 0; co < cout; co++, wp += cin) {
         const v128_t g0 = wasm_v128_load(wp);
         const v128_t g1 = NV == 2 ? wasm_v128_load(wp + 4) : z;
-        v128_t s = wasm_v128_load32_splat(dy_px + co);
-        MAC(a00, s, g0);
-        if (NV == 2) MAC(a01, s, g1);
-        if (P == 4) {
-          s = wasm_v128_load32_splat(dy_px + cout + co);
-          MAC(a10, s, g0);
-          if (NV == 2) MAC(a11, s, g1);
-          s = wasm_v128_load32_splat(dy_px + 2 * cout + co);
-          MAC(a20, s, g0);
-          if (NV == 2) MAC(a21, s, g1);
-          s = wasm_v128_load32_splat(dy_px + 3 * cout + co);
-          MAC(a30, s, g0);
-          if (NV == 2) MAC(a31, s, g1);
-        }
+#define DY_PIXEL(j) wasm_v128_load32_splat(dy_px + (j) * cout + co)
+        MAC_ROWS(P, DY_PIXEL);
       }
       const int iw = ow * sw + kw - pl; // column of pixel 0; pixel j is sw·j further
 #define SCATTER(j, a0, a1)                                   \

@@ -191,9 +191,12 @@ function at(backend: WasmBackend, t: tf.TensorInfo): number {
   return backend.typedArrayFromHeap(t).byteOffset;
 }
 
-/** Whether these native kernels cover a convolution (float32, no dilation, channels out a multiple of 4). */
-function covered(info: tf.backend_util.Conv2DInfo, ...ts: tf.TensorInfo[]): boolean {
-  return ts.every((t) => t.dtype === 'float32') && info.dilationHeight === 1 && info.dilationWidth === 1 && info.outChannels % 4 === 0;
+/**
+ * Whether these native kernels cover a convolution: float32 tensors, no dilation, and a multiple of
+ * 4 channels on the side they vectorise (the output's: channels out; dx's: channels in).
+ */
+function covered(info: tf.backend_util.Conv2DInfo, channels: number, ...ts: tf.TensorInfo[]): boolean {
+  return ts.every((t) => t.dtype === 'float32') && info.dilationHeight === 1 && info.dilationWidth === 1 && channels % 4 === 0;
 }
 
 /**
@@ -202,7 +205,7 @@ function covered(info: tf.backend_util.Conv2DInfo, ...ts: tf.TensorInfo[]): bool
  */
 export function nativeFilterGrad(b: object, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
-  const native = covered(info, x, dy) ? nativeFor(backend) : undefined;
+  const native = covered(info, info.outChannels, x, dy) ? nativeFor(backend) : undefined;
   if (native === undefined) return undefined;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
@@ -232,7 +235,7 @@ export function nativeConv2D(
 ): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
   const okBias = bias === undefined || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === info.outChannels);
-  const native = okBias && covered(info, x, filter) ? nativeFor(backend) : undefined;
+  const native = okBias && covered(info, info.outChannels, x, filter) ? nativeFor(backend) : undefined;
   if (native === undefined) return undefined;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
   const out = backend.makeOutput([n, oh, ow, cout], 'float32');
@@ -257,10 +260,7 @@ export function nativeInputGrad(b: object, dy: tf.TensorInfo, filter: tf.TensorI
   const backend = b as WasmBackend;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const native =
-    cin % 4 === 0 && dy.dtype === 'float32' && filter.dtype === 'float32' && info.dilationHeight === 1 && info.dilationWidth === 1
-      ? nativeFor(backend)
-      : undefined;
+  const native = covered(info, cin, dy, filter) ? nativeFor(backend) : undefined;
   if (native === undefined) return undefined;
   const strided = sh > 1 || sw > 1;
   // [KH, KW, Cout, Cin]: swapped channel axes; for stride 1 also rotated 180°.
