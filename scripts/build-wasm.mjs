@@ -37,8 +37,9 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'residual-wasm-'));
 function build(shared, fma) {
   const name = `${shared ? 'shared' : 'single'}${fma ? '-fma' : ''}`;
   const out = path.join(tmp, `${name}.wasm`);
-  const flags = shared ? ['-matomics', '-mbulk-memory', '-Wl,--shared-memory', '-Wl,--max-memory=4294967296'] : [];
-  const cflags = ['--target=wasm32', '-O3', '-msimd128', ...(fma ? ['-mrelaxed-simd', '-DRELAXED_FMA'] : [])];
+  const flags = shared ? ['-matomics', '-Wl,--shared-memory', '-Wl,--max-memory=4294967296'] : [];
+  // bulk memory: the padding copy's memcpy/memset become memory.copy/memory.fill (no libc here).
+  const cflags = ['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', ...(fma ? ['-mrelaxed-simd', '-DRELAXED_FMA'] : [])];
   execFileSync('clang', [
     ...cflags, '-nostdlib', '-ffile-prefix-map=' + root + '=.',
     '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--strip-all', ...flags, '-o', out, source,

@@ -1,9 +1,10 @@
-// Convolution gradients for the wasm backend, in WebAssembly SIMD (128-bit), NHWC layout.
+// Convolutions and their gradients for the wasm backend, in WebAssembly SIMD (128-bit), NHWC layout.
 //
 // Built by `node scripts/build-wasm.mjs` (clang --target=wasm32) into conv-kernels-wasm.ts, which
 // the library loads; lib/backend/native-conv.ts calls these functions. The functions use no stack
 // and no static data: every buffer is a byte offset into the imported (shared) memory, so several
-// threads can run them on one memory at once, each on its own range of images.
+// threads can run them on one memory at once, each on its own range of images (and, for conv2d,
+// with its own scratch room for a padded image).
 //
 // conv_filter_grad: the filter gradient of a convolution (back-propagation, §3 of He et al., 2015):
 //   dW[kh, kw, ci, co] += Σ_{n ∈ [n0, n1), oh, ow} x[n, oh·sh + kh − pt, ow·sw + kw − pl, ci] · dy[n, oh, ow, co]
@@ -129,95 +130,83 @@ void conv_filter_grad(const float *x, const float *dy, float *dw, int n0, int n1
   }
 }
 
+// Copy image x_img [h, w, cin] into pad [hp, wp, cin] with its zero padding: pad[r, c] is
+// x[r − pt, c − pl] inside x, else 0 (the padding of §3.3's "same" convolutions, written out).
+INLINE void pad_image(float *pad, const float *x_img, int h, int w, int cin, int hp, int wp, int pt, int pl) {
+  const int row = wp * cin;
+  const int c0 = min_i(wp, pl), c1 = max_i(c0, min_i(wp, w + pl)); // padded columns [c0, c1) come from x
+  for (int r = 0; r < hp; r++) {
+    float *d = pad + r * row;
+    const int ih = r - pt;
+    if (ih < 0 || ih >= h) {
+      __builtin_memset(d, 0, row * sizeof(float));
+      continue;
+    }
+    __builtin_memset(d, 0, c0 * cin * sizeof(float));
+    __builtin_memcpy(d + c0 * cin, x_img + (ih * w + c0 - pl) * cin, (c1 - c0) * cin * sizeof(float));
+    __builtin_memset(d + c1 * cin, 0, (wp - c1) * cin * sizeof(float));
+  }
+}
+
 // One register tile of a forward convolution: P (1 or 4) neighbouring output pixels of row oh,
-// from column ow, × 4·NV (NV 1 or 2) output channels. wk points at the filter's first output
-// channel of the tile, bias at its bias (or is 0). CHECK: some taps of the tile fall on the zero
-// padding left or right of x; such a tap reads a pixel inside x instead and masks it to zero.
-INLINE void conv_tile(int P, int NV, int CHECK, float *yp, const float *x_img, const float *wk, const float *bias,
-                      int oh, int ow, int h, int w, int cin, int cout, int kh_, int kw_, int sh, int sw, int pt, int pl,
-                      int relu) {
+// from column ow, × 4·NV (NV 1 or 2) output channels, read from the padded image pad [hp, wp, cin].
+// A filter row's taps of one pixel are KW·cin consecutive floats of pad, and the filter's rows
+// [KW, Cin, ·] are consecutive too: one loop of KW·cin steps per filter row.
+// wk points at the filter's first output channel of the tile, bias at its bias (or is 0).
+INLINE void conv_tile(int P, int NV, float *yp, const float *pad, const float *wk, const float *bias,
+                      int oh, int ow, int wp, int cin, int cout, int kh_, int kw_, int sh, int sw, int relu) {
   const v128_t z = wasm_f32x4_splat(0.f);
-  const v128_t ones = wasm_i32x4_splat(-1);
   const v128_t b0 = bias ? wasm_v128_load(bias) : z;
   const v128_t b1 = bias && NV == 2 ? wasm_v128_load(bias + 4) : z;
   v128_t a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
+  const int len = kw_ * cin, step = sw * cin;
   for (int kh = 0; kh < kh_; kh++) {
-    const int ih = oh * sh + kh - pt;
-    if (ih < 0 || ih >= h) continue;
-    const float *x_row = x_img + ih * w * cin;
-    for (int kw = 0; kw < kw_; kw++) {
-      // Input column of pixel j: (ow + j)·sw + kw − pl; outside x it is padding (mask 0).
-      const float *p[4];
-      v128_t m[4];
-      int any = 0;
-      for (int j = 0; j < P; j++) {
-        const int iw = (ow + j) * sw + kw - pl;
-        const int in = !CHECK || (iw >= 0 && iw < w);
-        any |= in;
-        p[j] = x_row + (in ? iw : 0) * cin;
-        m[j] = in ? ones : z;
-      }
-      if (!any) continue;
-      const float *wp = wk + (kh * kw_ + kw) * cin * cout;
-#define SPLAT(j, ci) (CHECK ? wasm_v128_and(wasm_v128_load32_splat(p[j] + (ci)), m[j]) : wasm_v128_load32_splat(p[j] + (ci)))
-      for (int ci = 0; ci < cin; ci++, wp += cout) {
-        const v128_t g0 = wasm_v128_load(wp);
-        const v128_t g1 = NV == 2 ? wasm_v128_load(wp + 4) : z;
-#define X_PIXEL(j) SPLAT(j, ci)
-        MAC_ROWS(P, X_PIXEL);
-      }
+    const float *p = pad + ((oh * sh + kh) * wp + ow * sw) * cin;
+    const float *g = wk + kh * len * cout;
+    for (int t = 0; t < len; t++, g += cout) {
+      const v128_t g0 = wasm_v128_load(g);
+      const v128_t g1 = NV == 2 ? wasm_v128_load(g + 4) : z;
+#define X_PIXEL(j) wasm_v128_load32_splat(p + (j) * step + t)
+      MAC_ROWS(P, X_PIXEL);
     }
   }
 #define OUT(p, a) wasm_v128_store(p, relu ? wasm_f32x4_max(a, z) : a)
   STORE_ROWS(P, OUT, yp, cout);
 }
 
-// One output row: tiles of 4 pixels (those touching the padding masked), then single pixels.
-INLINE void conv_row(int NV, float *y_row, const float *x_img, const float *wk, const float *bias,
-                     int oh, int ow_, int ow_lo, int ow_hi, int h, int w, int cin, int cout,
-                     int kh_, int kw_, int sh, int sw, int pt, int pl, int relu) {
-  int ow = 0;
-  for (; ow + 4 <= ow_; ow += 4) {
-    if (ow >= ow_lo && ow + 4 <= ow_hi)
-      conv_tile(4, NV, 0, y_row + ow * cout, x_img, wk, bias, oh, ow, h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
-    else
-      conv_tile(4, NV, 1, y_row + ow * cout, x_img, wk, bias, oh, ow, h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
-  }
-  for (; ow < ow_; ow++)
-    conv_tile(1, NV, 1, y_row + ow * cout, x_img, wk, bias, oh, ow, h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
-}
-
-// The rows of images [n0, n1).
-INLINE void conv_images(const float *x, const float *wt, const float *bias, float *y, int n0, int n1,
-                        int h, int w, int cin, int oh_, int ow_, int cout, int kh_, int kw_, int sh, int sw, int pt, int pl,
-                        int relu) {
-  // Output columns whose every tap lies inside x: ow·sw − pl ≥ 0 and ow·sw + kw_ − 1 − pl ≤ w − 1.
-  const int ow_lo = min_i(ow_, ceil_div(pl, sw));
-  const int ow_hi = max_i(ow_lo, min_i(ow_, floor_div(w - kw_ + pl, sw) + 1));
-  for (int n = n0; n < n1; n++) {
-    const float *x_img = x + n * h * w * cin;
-    float *y_img = y + n * oh_ * ow_ * cout;
-    int co = 0;
-    for (; co + 8 <= cout; co += 8)
-      for (int oh = 0; oh < oh_; oh++)
-        conv_row(2, y_img + oh * ow_ * cout + co, x_img, wt + co, bias ? bias + co : 0, oh, ow_, ow_lo, ow_hi,
-                 h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
-    if (co < cout)
-      for (int oh = 0; oh < oh_; oh++)
-        conv_row(1, y_img + oh * ow_ * cout + co, x_img, wt + co, bias ? bias + co : 0, oh, ow_, ow_lo, ow_hi,
-                 h, w, cin, cout, kh_, kw_, sh, sw, pt, pl, relu);
-  }
-}
-
 // Forward convolution, images [n0, n1):
 //   y[n, oh, ow, co] = act(bias[co] + Σ_{kh, kw, ci} x[n, oh·sh + kh − pt, ow·sw + kw − pl, ci] · wt[kh, kw, ci, co])
 // x [N, H, W, Cin], wt [KH, KW, Cin, Cout], bias [Cout] or 0, y [N, OH, OW, Cout]; act is ReLU when
-// relu is 1, else the identity. cout must be a multiple of 4.
+// relu is 1, else the identity. pad: room for one padded image of this thread, hp·wp·cin floats
+// with hp = (OH − 1)·sh + KH, wp = (OW − 1)·sw + KW. cout must be a multiple of 4.
 __attribute__((export_name("conv2d")))
-void conv2d(const float *x, const float *wt, const float *bias, float *y, int n0, int n1,
+void conv2d(const float *x, const float *wt, const float *bias, float *y, float *pad, int n0, int n1,
             int h, int w, int cin, int oh_, int ow_, int cout, int kh_, int kw_, int sh, int sw, int pt, int pl,
             int relu) {
-  conv_images(x, wt, bias, y, n0, n1, h, w, cin, oh_, ow_, cout, kh_, kw_, sh, sw, pt, pl, relu);
+  const int hp = (oh_ - 1) * sh + kh_, wp = (ow_ - 1) * sw + kw_;
+  for (int n = n0; n < n1; n++) {
+    pad_image(pad, x + n * h * w * cin, h, w, cin, hp, wp, pt, pl);
+    float *y_img = y + n * oh_ * ow_ * cout;
+    for (int co = 0; co < cout; co += 8) {
+      const float *wk = wt + co;
+      const float *bk = bias ? bias + co : 0;
+      for (int oh = 0; oh < oh_; oh++) {
+        float *y_row = y_img + oh * ow_ * cout + co;
+        int ow = 0;
+        if (co + 8 <= cout) {
+          for (; ow + 4 <= ow_; ow += 4)
+            conv_tile(4, 2, y_row + ow * cout, pad, wk, bk, oh, ow, wp, cin, cout, kh_, kw_, sh, sw, relu);
+          for (; ow < ow_; ow++)
+            conv_tile(1, 2, y_row + ow * cout, pad, wk, bk, oh, ow, wp, cin, cout, kh_, kw_, sh, sw, relu);
+        } else {
+          for (; ow + 4 <= ow_; ow += 4)
+            conv_tile(4, 1, y_row + ow * cout, pad, wk, bk, oh, ow, wp, cin, cout, kh_, kw_, sh, sw, relu);
+          for (; ow < ow_; ow++)
+            conv_tile(1, 1, y_row + ow * cout, pad, wk, bk, oh, ow, wp, cin, cout, kh_, kw_, sh, sw, relu);
+        }
+      }
+    }
+  }
 }
 
 // One register tile of a strided convolution's input gradient, in scatter form: P (1 or 4)
