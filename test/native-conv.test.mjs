@@ -73,7 +73,7 @@ const builds = [
   ...(relaxedSimd() ? [{ fma: true, shared: false, threads: 1 }, { fma: true, shared: true, threads: 3 }] : []),
 ];
 
-describe('conv-kernels.c equals the definition of a convolution (relative error ≤ 1e-5)', () => {
+describe('conv-kernels.c equals the definition of a convolution and of a per-channel affine map (relative error ≤ 1e-5)', () => {
   test('relaxed SIMD (fused multiply-adds) is available to this Node', () => {
     // Node ≥ 22 has it; Node 20 after the flag relaxedSimd() sets. If this fails, the plain builds
     // still run (tested below), only slower.
@@ -130,6 +130,29 @@ describe('conv-kernels.c equals the definition of a convolution (relative error 
           assertClose(new Float32Array(memory.buffer, yo, yRef.length), yRef, `conv2d ${name}`);
           assertClose(new Float32Array(memory.buffer, dwo, ref.dw.length), ref.dw, `conv_filter_grad ${name}`);
           if (cin % 4 === 0) assertClose(new Float32Array(memory.buffer, dxo, ref.dx.length), ref.dx, `conv_input_grad ${name}`);
+        }
+        // channel_affine: y = act((x + a) · k + b), each of a, k, b present or not (0, 1, 0).
+        const [rows, c] = [37, 12];
+        const x = values(rows * c, 5);
+        const [a, k, b] = [values(c, 6), values(c, 7), values(c, 8)];
+        for (let mask = 0; mask < 16; mask++) {
+          const [useA, useK, useB, relu] = [1, 2, 4, 8].map((bit) => (mask & bit) !== 0);
+          let offset = 1024;
+          const place = (data) => {
+            const o = offset;
+            new Float32Array(memory.buffer, o, data.length).set(data);
+            offset += data.length * 4 + 64;
+            return o;
+          };
+          const [xo, ao, ko, bo, yo] = [x, a, k, b, new Float32Array(rows * c).fill(NaN)].map(place);
+          const args = (r0, r1) => [xo, useA ? ao : 0, useK ? ko : 0, useB ? bo : 0, yo, r0, r1, c, relu ? 1 : 0];
+          native.run(splitRange(rows, native.threads).map(([r0, r1]) => ({ fn: 'channel_affine', args: args(r0, r1) })));
+          const expected = Float32Array.from(x, (v, i) => {
+            const ch = i % c;
+            const y = (v + (useA ? a[ch] : 0)) * (useK ? k[ch] : 1) + (useB ? b[ch] : 0);
+            return relu ? Math.max(0, y) : y;
+          });
+          assertClose(new Float32Array(memory.buffer, yo, rows * c), expected, `channel_affine a ${useA} k ${useK} b ${useB} relu ${relu}`);
         }
       } finally {
         native.dispose();

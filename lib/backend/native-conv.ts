@@ -18,6 +18,7 @@ interface ConvExports {
   conv_filter_grad(...args: number[]): void;
   conv2d(...args: number[]): void;
   conv_input_grad(...args: number[]): void;
+  channel_affine(...args: number[]): void;
 }
 /** A module whose one function is an `f32x4.relaxed_madd` (opcode 0xfd 0x85 0x02). */
 const RELAXED_PROBE = new Uint8Array([
@@ -43,7 +44,7 @@ export function relaxedSimd(): boolean {
 }
 
 /** Function ids, as the workers know them. */
-const FUNCTIONS = ['conv_filter_grad', 'conv2d', 'conv_input_grad'] as const;
+const FUNCTIONS = ['conv_filter_grad', 'conv2d', 'conv_input_grad', 'channel_affine'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
 /** One job for one thread: a function and its arguments. */
@@ -311,5 +312,35 @@ export function nativeInputGrad(b: object, dy: tf.TensorInfo, filter: tf.TensorI
   );
   pads.dispose();
   backend.disposeData(swapped.dataId);
+  return out;
+}
+
+/**
+ * y = act((x + a) · k + b) with a, k, b per channel (the last axis; each optional: 0, 1, 0) and
+ * act ReLU or the identity: batch norm's elementwise step and its pieces (see channel_affine in
+ * conv-kernels.c), threads splitting the rows. Undefined where not covered (float32 with a
+ * multiple of 4 channels).
+ */
+export function nativeChannelAffine(
+  b: object,
+  x: tf.TensorInfo,
+  { add, scale, shift }: { add?: tf.TensorInfo; scale?: tf.TensorInfo; shift?: tf.TensorInfo },
+  relu = false,
+): tf.TensorInfo | undefined {
+  const backend = b as WasmBackend;
+  const c = x.shape[x.shape.length - 1] ?? 0;
+  const vectors = [add, scale, shift].filter((t) => t !== undefined) as tf.TensorInfo[];
+  const ok = x.dtype === 'float32' && c > 0 && c % 4 === 0 && vectors.every((t) => t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) === c);
+  const native = ok ? nativeFor(backend) : undefined;
+  if (native === undefined) return undefined;
+  const out = backend.makeOutput(x.shape, 'float32');
+  const [xo, yo] = [at(backend, x), at(backend, out)];
+  const [ao, ko, bo] = [add, scale, shift].map((t) => (t === undefined ? 0 : at(backend, t)));
+  native.run(
+    splitRange(tf.util.sizeFromShape(x.shape) / c, native.threads).map(([r0, r1]) => ({
+      fn: 'channel_affine',
+      args: [xo, ao, ko, bo, yo, r0, r1, c, relu ? 1 : 0],
+    })),
+  );
   return out;
 }
