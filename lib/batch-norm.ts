@@ -44,6 +44,23 @@ const TfBatchNormalizationClass = Object.getPrototypeOf(tf.layers.batchNormaliza
 const AXES = [0, 1, 2];
 
 /**
+ * Optional kernels a backend may register to run this layer's training pass in fewer passes over
+ * memory (the wasm backend does: lib/backend/wasm-kernels.ts). Moments: inputs `{ x }`, outputs
+ * `[mean, variance]` over every axis but the last (variance biased, as `tf.moments`). Grad:
+ * inputs `{ x, dy, mean, invStd, gamma }`, outputs `[dx, dGamma, dBeta]` of the formula above.
+ * Without them the pass is written in tfjs ops.
+ */
+export const BATCH_NORM_MOMENTS = 'ResidualBatchNormMoments';
+/** See {@link BATCH_NORM_MOMENTS}. */
+export const BATCH_NORM_GRAD = 'ResidualBatchNormGrad';
+
+/** Whether the current backend has both batch-norm kernels. */
+function fusedKernels(): boolean {
+  const backend = tf.getBackend();
+  return tf.getKernel(BATCH_NORM_MOMENTS, backend) !== undefined && tf.getKernel(BATCH_NORM_GRAD, backend) !== undefined;
+}
+
+/**
  * The training-mode transform of an NHWC batch, returning y and the batch mean and (biased)
  * variance, which the caller owns. Exported for tests.
  */
@@ -56,12 +73,16 @@ export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.T
     const xs = xIn as tf.Tensor4D;
     const g = gammaIn as tf.Tensor1D;
     const b = betaIn as tf.Tensor1D;
-    const moments = tf.moments(xs, AXES);
-    mean = tf.keep(moments.mean as tf.Tensor1D);
-    variance = tf.keep(moments.variance as tf.Tensor1D);
-    const invStd = tf.rsqrt(tf.add(moments.variance, epsilon)) as tf.Tensor1D;
-    save([xs, moments.mean, invStd]);
-    const y = tf.batchNorm4d(xs, moments.mean as tf.Tensor1D, moments.variance as tf.Tensor1D, b, g, epsilon);
+    const fused = fusedKernels();
+    let mu: tf.Tensor1D;
+    let v: tf.Tensor1D;
+    if (fused) [mu, v] = tf.engine().runKernel(BATCH_NORM_MOMENTS, { x: xs }) as [tf.Tensor1D, tf.Tensor1D];
+    else ({ mean: mu, variance: v } = tf.moments(xs, AXES) as { mean: tf.Tensor1D; variance: tf.Tensor1D });
+    mean = tf.keep(mu);
+    variance = tf.keep(v);
+    const invStd = tf.rsqrt(tf.add(v, epsilon)) as tf.Tensor1D;
+    save([xs, mu, invStd]);
+    const y = tf.batchNorm4d(xs, mu, v, b, g, epsilon);
     return {
       value: y,
       // In a tidy: tfjs runs a custom gradient outside one, and would keep its temporaries to the
@@ -69,6 +90,7 @@ export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.T
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.tidy(() => {
         const dY = dy as tf.Tensor4D;
         const [xSaved, mu, inv] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+        if (fused) return tf.engine().runKernel(BATCH_NORM_GRAD, { x: xSaved, dy: dY, mean: mu, invStd: inv, gamma: g }) as tf.Tensor[];
         const xhat = tf.mul(tf.sub(xSaved, mu), inv);
         const dBeta = tf.sum(dY, AXES);
         const dGamma = tf.sum(tf.mul(dY, xhat), AXES);

@@ -23,7 +23,7 @@ export {
   type BottleneckOptions,
 } from './blocks';
 export { ZeroPadShortcut, BN_MOMENTUM, BN_EPSILON } from './layers';
-export { BatchNormalization, batchNormalization } from './batch-norm';
+export { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS, BatchNormalization, batchNormalization } from './batch-norm';
 export {
   resnetCifar,
   plainCifar,

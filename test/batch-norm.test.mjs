@@ -50,7 +50,8 @@ function trainingPass(layer, shape) {
 
 describe('fused batch norm equals tfjs batch norm in training mode', () => {
   for (const backend of ['cpu', 'wasm']) {
-    for (const shape of [[4, 5, 3, 6], [2, 8, 8, 16]]) {
+    // Channels 6 = 4 + 2 (the native kernels' scalar tail); [3, 9, 10, 12]: 270 rows, several of their blocks.
+    for (const shape of [[4, 5, 3, 6], [2, 8, 8, 16], [3, 9, 10, 12]]) {
       test(`${backend}, x [${shape}]: output, ∂x, ∂γ, ∂β and the moving mean; moving variance unbiased`, async () => {
         assert.ok(await tf.setBackend(backend));
         const args = { axis: -1, momentum: 0.9, epsilon: 1e-5 };
@@ -70,6 +71,15 @@ describe('fused batch norm equals tfjs batch norm in training mode', () => {
       });
     }
   }
+
+  test('on wasm the training pass runs on the backend\'s batch-norm kernels (moments, gradient)', async () => {
+    assert.ok(await tf.setBackend('wasm'));
+    const layer = batchNormalization({ axis: -1 });
+    const profile = await tf.profile(() => trainingPass(layer, [2, 4, 4, 8]));
+    const names = new Set(profile.kernels.map((k) => k.name));
+    for (const name of [lib.BATCH_NORM_MOMENTS, lib.BATCH_NORM_GRAD]) assert.ok(names.has(name), `${name} ran`);
+    assert.ok(!names.has('Square'), 'no tf.moments');
+  });
 
   test('inference is tfjs\'s; training leaks no tensor; the layer saves as a standard BatchNormalization and loads as ours', async () => {
     assert.ok(await tf.setBackend('cpu'));

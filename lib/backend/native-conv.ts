@@ -19,6 +19,8 @@ interface ConvExports {
   conv2d(...args: number[]): void;
   conv_input_grad(...args: number[]): void;
   channel_affine(...args: number[]): void;
+  channel_sums(...args: number[]): void;
+  batch_norm_input_grad(...args: number[]): void;
 }
 /** A module whose one function is an `f32x4.relaxed_madd` (opcode 0xfd 0x85 0x02). */
 const RELAXED_PROBE = new Uint8Array([
@@ -44,7 +46,7 @@ export function relaxedSimd(): boolean {
 }
 
 /** Function ids, as the workers know them. */
-const FUNCTIONS = ['conv_filter_grad', 'conv2d', 'conv_input_grad', 'channel_affine'] as const;
+const FUNCTIONS = ['conv_filter_grad', 'conv2d', 'conv_input_grad', 'channel_affine', 'channel_sums', 'batch_norm_input_grad'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
 /** One job for one thread: a function and its arguments. */
@@ -342,5 +344,54 @@ export function nativeChannelAffine(
       args: [xo, ao, ko, bo, yo, r0, r1, c, relu ? 1 : 0],
     })),
   );
+  return out;
+}
+
+/** Channels (the last axis) and rows (the rest) of a tensor. */
+function rowsOf(t: tf.TensorInfo): [rows: number, channels: number] {
+  const c = t.shape[t.shape.length - 1] ?? 1;
+  return [c > 0 ? tf.util.sizeFromShape(t.shape) / c : 0, c];
+}
+
+/**
+ * Batch norm's per-channel sums over all rows of x (see channel_sums in conv-kernels.c), threads
+ * splitting the rows, each into its own doubles, added here: Σ x (no dy, no mu), Σ (x − mu)²
+ * (mu), or Σ dy then Σ dy · (x − mu) (dy and mu). Float32 tensors with the channels last.
+ */
+export function nativeChannelSums(b: object, x: tf.TensorInfo, dy?: tf.TensorInfo, mu?: tf.TensorInfo): Float64Array {
+  const backend = b as WasmBackend;
+  const native = nativeFor(backend);
+  if (native === undefined) throw new Error('native kernels: the wasm backend has no memory to run them on');
+  const [rows, c] = rowsOf(x);
+  const outs = dy === undefined ? c : 2 * c;
+  const parts = splitRange(rows, native.threads);
+  const scratch = backend.makeOutput([Math.max(1, parts.length) * outs * 2], 'float32'); // doubles
+  const so = at(backend, scratch);
+  const [xo, dyo, muo] = [x, dy, mu].map((t) => (t === undefined ? 0 : at(backend, t)));
+  native.run(parts.map(([r0, r1], i) => ({ fn: 'channel_sums', args: [xo, dyo, muo, so + 8 * outs * i, r0, r1, c] })));
+  const buffer = (backend.typedArrayFromHeap(scratch) as Float32Array).buffer;
+  const sums = new Float64Array(outs);
+  parts.forEach((_, i) => new Float64Array(buffer, so + 8 * outs * i, outs).forEach((v, j) => (sums[j] += v)));
+  backend.disposeData(scratch.dataId);
+  return sums;
+}
+
+/**
+ * Batch norm's input gradient dx = (dy − a − (x − mu) · b) · k with per-channel mu, a, b, k (see
+ * batch_norm_input_grad in conv-kernels.c), threads splitting the rows.
+ */
+export function nativeBatchNormInputGrad(
+  b: object,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  { mu, a, b: slope, k }: { mu: tf.TensorInfo; a: tf.TensorInfo; b: tf.TensorInfo; k: tf.TensorInfo },
+): tf.TensorInfo {
+  const backend = b as WasmBackend;
+  const native = nativeFor(backend);
+  if (native === undefined) throw new Error('native kernels: the wasm backend has no memory to run them on');
+  const [rows, c] = rowsOf(x);
+  const out = backend.makeOutput(x.shape, 'float32');
+  const offsets = [x, dy, mu, a, slope, k, out].map((t) => at(backend, t));
+  native.run(splitRange(rows, native.threads).map(([r0, r1]) => ({ fn: 'batch_norm_input_grad', args: [...offsets, r0, r1, c] })));
   return out;
 }

@@ -26,7 +26,8 @@
  * and the kernel returns a fresh tensor that the engine then owns.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeChannelAffine, nativeConv2D, nativeFilterGrad, nativeInputGrad } from './native-conv';
+import { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS } from '../batch-norm';
+import { nativeBatchNormInputGrad, nativeChannelAffine, nativeChannelSums, nativeConv2D, nativeFilterGrad, nativeInputGrad } from './native-conv';
 
 /** What these kernels need of the wasm backend object (`BackendWasm`). */
 interface WasmBackendLike {
@@ -529,6 +530,49 @@ function fusedBatchNormKernel(args: KernelArgs): tf.TensorInfo {
   return out;
 }
 
+/** Rows (every axis but the last) and channels (the last) of a float32 tensor, for batch norm's kernels. */
+function batchNormRows(kernelName: string, x: tf.TensorInfo): [rows: number, channels: number] {
+  if (x.dtype !== 'float32' || x.shape.length === 0) throw new Error(`${kernelName} on wasm: x must be a float32 tensor with channels last`);
+  const c = x.shape[x.shape.length - 1];
+  return [c > 0 ? tf.util.sizeFromShape(x.shape) / c : 0, c];
+}
+
+/**
+ * Batch norm's batch statistics (lib/batch-norm.ts): the mean and biased variance of x over every
+ * axis but the last, in two passes of channel_sums on all threads (Σ x, then Σ (x − μ)²).
+ */
+function batchNormMomentsKernel(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const x = args.inputs.x as tf.TensorInfo;
+  const [rows, c] = batchNormRows(BATCH_NORM_MOMENTS, x);
+  const sums = nativeChannelSums(backend, x);
+  const mean = vectorOf(backend, c, (i) => sums[i] / rows);
+  const squares = nativeChannelSums(backend, x, undefined, mean);
+  return [mean, vectorOf(backend, c, (i) => squares[i] / rows)];
+}
+
+/**
+ * Batch norm's backward pass (lib/batch-norm.ts) from x, dy, μ, inv = 1/σ and γ: one pass of
+ * channel_sums for ∂β = Σ dy and ∂γ = inv · Σ dy · (x − μ), one of batch_norm_input_grad for
+ * ∂x = γ · inv · (dy − ∂β/m − x̂ · ∂γ/m); outputs [∂x, ∂γ, ∂β].
+ */
+function batchNormGradKernel(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const { x, dy, mean, invStd, gamma } = args.inputs as Record<string, tf.TensorInfo>;
+  const [rows, c] = batchNormRows(BATCH_NORM_GRAD, x);
+  const sums = nativeChannelSums(backend, x, dy, mean);
+  const inv = Float64Array.from(backend.typedArrayFromHeap(invStd));
+  const g = Float64Array.from(backend.typedArrayFromHeap(gamma));
+  const dGamma = vectorOf(backend, c, (i) => inv[i] * sums[c + i]);
+  const dBeta = vectorOf(backend, c, (i) => sums[i]);
+  const a = vectorOf(backend, c, (i) => sums[i] / rows);
+  const b = vectorOf(backend, c, (i) => (inv[i] * inv[i] * sums[c + i]) / rows);
+  const k = vectorOf(backend, c, (i) => g[i] * inv[i]);
+  const dx = nativeBatchNormInputGrad(backend, x, dy, { mu: mean, a, b, k });
+  release(backend, a, b, k);
+  return [dx, dGamma, dBeta];
+}
+
 /**
  * Forward convolution (`Conv2D`, and `FusedConv2D` with no bias or a per-channel one, and no
  * activation or ReLU) by conv-kernels.c, faster than XNNPACK here (lib/backend/native-conv.ts);
@@ -578,7 +622,7 @@ function builtin(kernelName: string): tf.KernelFunc {
 /** Marker on our kernel functions, so that registration is idempotent across module copies. */
 const MARK = Symbol.for('residual-learning.wasmTrainingKernel');
 
-const OURS: Record<string, (args: KernelArgs) => tf.TensorInfo> = {
+const OURS: Record<string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]> = {
   Conv2DBackpropFilter: conv2DBackpropFilter,
   Conv2DBackpropInput: conv2DBackpropInput,
   Conv2D: forwardConv('Conv2D'),
@@ -592,6 +636,8 @@ const OURS: Record<string, (args: KernelArgs) => tf.TensorInfo> = {
   Multiply: multiplyKernel,
   Sub: subKernel,
   FusedBatchNorm: fusedBatchNormKernel,
+  [BATCH_NORM_MOMENTS]: batchNormMomentsKernel,
+  [BATCH_NORM_GRAD]: batchNormGradKernel,
 };
 
 /** The kernels {@link registerWasmTrainingKernels} adds to, or replaces on, the wasm backend. */
