@@ -112,9 +112,9 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
           for (let t = 0; t < k * k; t++)
             for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) ft[(t * cout + co) * cin + ci] = f[(t * cin + ci) * cout + co];
           const fto = place(ft);
-          // conv2d's padded image, one per thread, filled with NaN (every float it reads must be
-          // written first), each followed by a canary that must stay as it is.
-          const padFloats = ((oh - 1) * s + k) * ((ow - 1) * s + k) * cin;
+          // conv2d's interleaved image, one per thread, filled with NaN (every float it reads must
+          // be written first), each followed by a canary that must stay as it is.
+          const padFloats = ((oh - 1) * s + k) * Math.ceil(ow / 4) * k * cin * 4;
           const parts = splitRange(n, native.threads);
           const pads = parts.map(() => place(new Float32Array(padFloats + 16).fill(NaN).fill(7, padFloats)));
           const shape = [h, w, cin, oh, ow, cout, k, k, s, s, pt, pl];
@@ -178,7 +178,7 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
       const [xo, fo, yo] = [1024, 1024 + 512, 4096];
       f32.fill(1, xo / 4, xo / 4 + 2 * 4 * 4 * 4); // x [2, 4, 4, 4] of ones
       f32.fill(1, fo / 4, fo / 4 + 4 * 4); // a 1×1 filter, 4 → 4 channels, of ones
-      const pad = (n0) => 8192 + n0 * 4 * 4 * 4 * 4; // one padded image (4×4×4 floats) per job
+      const pad = (n0) => 8192 + n0 * 4 * 4 * 4 * 4; // one interleaved image (4 rows × 1 group × 1 column × 4 channels × 4) per job
       const job = (n0, n1, x = xo) => ({ fn: 'conv2d', args: [x, fo, 0, yo, pad(n0), n0, n1, 4, 4, 4, 4, 4, 4, 1, 1, 1, 1, 0, 0, 0] });
       const beyond = memory.buffer.byteLength + 4096;
       assert.throws(() => native.run([job(0, 1, beyond), job(1, 2)]), /out of bounds/);

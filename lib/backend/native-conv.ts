@@ -203,17 +203,17 @@ function covered(info: tf.backend_util.Conv2DInfo, channels: number, ...ts: tf.T
 }
 
 /**
- * Room on the backend's heap for `threads` padded images, one per thread, for conv2d (its
- * argument `pad`: ((OH − 1)·sh + KH) · ((OW − 1)·sw + KW) · Cin floats each). Take the byte
- * offsets with `at(i)` after every other makeOutput of the call (the heap may grow), and
- * dispose() after the run.
+ * Room on the backend's heap for `threads` interleaved images, one per thread, for conv2d (its
+ * argument `xq`, see interleave_image in conv-kernels.c: ((OH − 1)·sh + KH) · ⌈OW / 4⌉ · KW · Cin · 4
+ * floats each). Take the byte offsets with `at(i)` after every other makeOutput of the call (the
+ * heap may grow), and dispose() after the run.
  */
-function padScratch(
+function convScratch(
   backend: WasmBackend,
   threads: number,
-  [oh, ow, kh, kw, sh, sw, cin]: [number, number, number, number, number, number, number],
+  [oh, ow, kh, kw, sh, cin]: [number, number, number, number, number, number],
 ): { at(i: number): number; dispose(): void } {
-  const floats = ((oh - 1) * sh + kh) * ((ow - 1) * sw + kw) * cin;
+  const floats = ((oh - 1) * sh + kh) * Math.ceil(ow / 4) * kw * cin * 4;
   if (threads === 0) return { at: () => 0, dispose: () => {} };
   const scratch = backend.makeOutput([threads * floats], 'float32');
   return {
@@ -264,15 +264,15 @@ export function nativeConv2D(
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const out = backend.makeOutput([n, oh, ow, cout], 'float32');
   const parts = splitRange(n, native.threads);
-  const pads = padScratch(backend, parts.length, [oh, ow, kh, kw, sh, sw, cin]);
+  const scratch = convScratch(backend, parts.length, [oh, ow, kh, kw, sh, cin]);
   const [xo, fo, bo, yo] = [at(backend, x), at(backend, filter), bias === undefined ? 0 : at(backend, bias), at(backend, out)];
   native.run(
     parts.map(([n0, n1], i) => ({
       fn: 'conv2d',
-      args: [xo, fo, bo, yo, pads.at(i), n0, n1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left, relu ? 1 : 0],
+      args: [xo, fo, bo, yo, scratch.at(i), n0, n1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left, relu ? 1 : 0],
     })),
   );
-  pads.dispose();
+  scratch.dispose();
   return out;
 }
 
@@ -302,17 +302,17 @@ export function nativeInputGrad(b: object, dy: tf.TensorInfo, filter: tf.TensorI
   const out = backend.makeOutput([n, h, w, cin], 'float32');
   if (strided) backend.typedArrayFromHeap(out).fill(0); // conv_input_grad accumulates
   const parts = splitRange(n, native.threads);
-  const pads = padScratch(backend, strided ? 0 : parts.length, [h, w, kh, kw, 1, 1, cout]);
+  const scratch = convScratch(backend, strided ? 0 : parts.length, [h, w, kh, kw, 1, cout]);
   const [dyo, fo, xo] = [at(backend, dy), at(backend, swapped), at(backend, out)];
   const { top, left } = info.padInfo;
   native.run(
     parts.map(([n0, n1], i) =>
       strided
         ? { fn: 'conv_input_grad', args: [dyo, fo, xo, n0, n1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left] }
-        : { fn: 'conv2d', args: [dyo, fo, 0, xo, pads.at(i), n0, n1, oh, ow, cout, h, w, cin, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left, 0] },
+        : { fn: 'conv2d', args: [dyo, fo, 0, xo, scratch.at(i), n0, n1, oh, ow, cout, h, w, cin, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left, 0] },
     ),
   );
-  pads.dispose();
+  scratch.dispose();
   backend.disposeData(swapped.dataId);
   return out;
 }
