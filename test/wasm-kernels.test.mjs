@@ -195,6 +195,23 @@ describe('Slice on wasm equals the cpu backend', () => {
   });
 });
 
+describe('PadV2 on wasm equals the cpu backend', () => {
+  test('zero padding of rows and columns (ours, symmetric and not), and the cases left to the builtin', async () => {
+    const xv = values(3 * 7 * 5 * 12, 61);
+    await sameOnBothBackends(() => {
+      const x = tf.tensor(xv, [3, 7, 5, 12]);
+      return [
+        tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]),
+        tf.pad(x, [[0, 0], [0, 2], [3, 0], [0, 0]]),
+        tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 2.5),
+        tf.pad(x, [[0, 0], [0, 0], [0, 0], [2, 2]]),
+        tf.pad(x, [[1, 0], [1, 1], [0, 0], [0, 0]]),
+        tf.cast(tf.pad(tf.cast(tf.mul(x, 9), 'int32'), [[0, 0], [1, 1], [1, 1], [0, 0]]), 'float32'),
+      ];
+    }, 'pad', 0);
+  });
+});
+
 describe('Multiply on wasm equals the cpu backend', () => {
   test('per-channel scalings ([C] and [1,1,1,C], either side), and the cases left to the builtin', async () => {
     const xv = values(4 * 12 * 12 * 16, 21);

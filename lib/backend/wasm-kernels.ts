@@ -19,8 +19,12 @@
  *
  * Batch norm's training graph (tfjs-core's FusedBatchNorm gradient and `moments`) also leaned on
  * slow builtins, replaced here: `Tile` and `Slice` (block copies), `Sum`/`Mean` over leading axes (XNNPACK
- * average pooling), `Identity`/same-dtype `Cast` (shared data instead of copies), and `Multiply`
- * by a per-channel vector (a 1×1 depthwise convolution).
+ * average pooling), `Identity`/same-dtype `Cast` (shared data instead of copies), and `Multiply`,
+ * `Sub` and `FusedBatchNorm` by a per-channel vector (channel_affine of conv-kernels.c, on all
+ * threads; else a 1×1 depthwise convolution). The batch-norm layer's own training pass
+ * (lib/batch-norm.ts) runs on two kernels registered here, `ResidualBatchNormMoments` and
+ * `ResidualBatchNormGrad` (per-channel sums and the input gradient, in conv-kernels.c), and the
+ * zero padding before stride-2 convolutions (`PadV2`) is row copies.
  *
  * Intermediate tensors live only on the backend: each is released with `backend.disposeData`,
  * and the kernel returns a fresh tensor that the engine then owns.
@@ -481,6 +485,37 @@ function subtractPerChannel(backend: WasmBackendLike, x: tf.TensorInfo, m: Array
 }
 
 /**
+ * Zero padding of the rows and columns of an NHWC float32 tensor (before the stride-2
+ * convolutions, §4.2's 3×3 with padding 1 on both sides): the output zeroed, then each input
+ * row copied into place; the builtin walks it element by element (~3× slower).
+ */
+function padKernel(args: KernelArgs): tf.TensorInfo {
+  const x = args.inputs.x as tf.TensorInfo;
+  const { paddings, constantValue } = args.attrs as unknown as { paddings: [number, number][]; constantValue: number };
+  const spatial =
+    x.dtype === 'float32' && x.shape.length === 4 && constantValue === 0 && paddings.length === 4 &&
+    paddings[0][0] === 0 && paddings[0][1] === 0 && paddings[3][0] === 0 && paddings[3][1] === 0 &&
+    paddings.every(([a, b]) => a >= 0 && b >= 0);
+  if (!spatial) return builtin('PadV2')(args) as tf.TensorInfo;
+  const backend = args.backend as WasmBackendLike;
+  const [n, h, w, c] = x.shape;
+  const [[top, bottom], [left, right]] = [paddings[1], paddings[2]];
+  const [ph, pw] = [h + top + bottom, w + left + right];
+  const out = backend.makeOutput([n, ph, pw, c], 'float32');
+  const dst = backend.typedArrayFromHeap(out) as Float32Array; // views after makeOutput (heap growth)
+  dst.fill(0);
+  const heap = new Float32Array(dst.buffer); // one view: rows move with copyWithin, no subarrays
+  const [from, to] = [backend.typedArrayFromHeap(x).byteOffset / 4, dst.byteOffset / 4];
+  const row = w * c;
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < h; i++) {
+      const at = from + (b * h + i) * row;
+      heap.copyWithin(to + ((b * ph + i + top) * pw + left) * c, at, at + row);
+    }
+  return out;
+}
+
+/**
  * x − m with m per channel (batch norm's centring, in `moments` and in its gradient): x + (−m)
  * by channel_affine on all threads, or x·1 + (−m) as a depthwise convolution with bias; both are
  * exactly x − m, and about 3× faster than the builtin broadcasting loop.
@@ -634,6 +669,7 @@ const OURS: Record<string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]
   Identity: identityKernel,
   Cast: castKernel,
   Multiply: multiplyKernel,
+  PadV2: padKernel,
   Sub: subKernel,
   FusedBatchNorm: fusedBatchNormKernel,
   [BATCH_NORM_MOMENTS]: batchNormMomentsKernel,
