@@ -1,6 +1,7 @@
 /**
- * The convolution kernels of lib/backend/conv-kernels.c (WebAssembly SIMD), run on the wasm
- * backend's own memory: no copy in or out, the tensors are read and written where tfjs keeps them.
+ * The kernels of lib/backend/conv-kernels.c (WebAssembly SIMD: convolutions and batch norm's
+ * passes), run on the wasm backend's own memory: no copy in or out, the tensors are read and
+ * written where tfjs keeps them.
  *
  * With the threaded backend (its memory is shared) the work is split over as many threads as the
  * backend has: this thread plus worker threads that run the same module on the same memory,
