@@ -349,7 +349,7 @@ describe('training on wasm', () => {
 });
 
 describe('threaded wasm (useWasmThreads)', () => {
-  test('runs XNNPACK and the native convolutions on 2 threads in Node, gives the cpu backend\'s results, and lets the process exit', async () => {
+  test('runs XNNPACK, the native convolutions and batch norm on 2 threads in Node, gives the cpu backend\'s results, and lets the process exit', async () => {
     const { spawnSync } = await import('node:child_process');
     const code = `
       const lib = require('./dist/index.js'); const tf = lib.tf;
@@ -364,7 +364,14 @@ describe('threaded wasm (useWasmThreads)', () => {
           const [dx, dw] = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a, b, s, 'same'))))([x, w]);
           const y = tf.fused.conv2d({ x, filter: w, strides: s, pad: 'same', bias: tf.ones([4]), activation: 'relu' });
           return [...dx.dataSync(), ...dw.dataSync(), ...y.dataSync()];
-        }));
+        }).concat(tf.tidy(() => {
+          // The batch-norm layer's training pass (its statistics, affine map and backward pass
+          // on the native kernels, 243 rows split over the 2 threads).
+          const x = tf.sin(tf.range(0, 3 * 9 * 9 * 8).reshape([3, 9, 9, 8]));
+          const bn = lib.batchNormalization({ axis: -1 });
+          const loss = (a) => tf.sum(tf.square(tf.mul(bn.apply(a, { training: true }), tf.cos(a))));
+          return [...tf.grad(loss)(x).dataSync(), ...bn.apply(x, { training: true }).dataSync()];
+        })));
         await tf.setBackend('cpu'); const ref = f();
         await tf.setBackend('wasm'); const got = f();
         const scale = Math.max(...ref.map(Math.abs));
