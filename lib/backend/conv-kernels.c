@@ -1,10 +1,11 @@
-// Convolutions and their gradients for the wasm backend, in WebAssembly SIMD (128-bit), NHWC layout.
+// Convolutions, their gradients and batch norm's passes for the wasm backend, in WebAssembly SIMD
+// (128-bit), NHWC layout.
 //
 // Built by `node scripts/build-wasm.mjs` (clang --target=wasm32) into conv-kernels-wasm.ts, which
 // the library loads; lib/backend/native-conv.ts calls these functions. The functions use no stack
 // and no static data: every buffer is a byte offset into the imported (shared) memory, so several
-// threads can run them on one memory at once, each on its own range of images (and, for conv2d,
-// with its own scratch room for a padded image).
+// threads can run them on one memory at once, each on its own range of images or rows (and, for
+// conv2d, with its own scratch room for an interleaved image).
 //
 // conv_filter_grad: the filter gradient of a convolution (back-propagation, §3 of He et al., 2015):
 //   dW[kh, kw, ci, co] += Σ_{n ∈ [n0, n1), oh, ow} x[n, oh·sh + kh − pt, ow·sw + kw − pl, ci] · dy[n, oh, ow, co]
@@ -49,21 +50,23 @@ static int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b)
     }                                        \
   } while (0)
 
-// Write the tile back: STORE(address, accumulator) for row j at p + j·step (ROWS 1 or 4).
-#define STORE_ROWS(ROWS, STORE, p, step)     \
-  do {                                       \
-    STORE(p, a00);                           \
-    if (NV == 2) STORE(p + 4, a01);          \
-    if ((ROWS) == 4) {                       \
-      STORE(p + (step), a10);                \
-      STORE(p + 2 * (step), a20);            \
-      STORE(p + 3 * (step), a30);            \
-      if (NV == 2) {                         \
-        STORE(p + (step) + 4, a11);          \
-        STORE(p + 2 * (step) + 4, a21);      \
-        STORE(p + 3 * (step) + 4, a31);      \
-      }                                      \
-    }                                        \
+// Write the tile back: STORE(address, accumulator) for rows j < ROWS (1 to 4) at p + j·step.
+#define STORE_ROWS(ROWS, STORE, p, step)                  \
+  do {                                                    \
+    STORE(p, a00);                                        \
+    if (NV == 2) STORE(p + 4, a01);                       \
+    if ((ROWS) > 1) {                                     \
+      STORE(p + (step), a10);                             \
+      if (NV == 2) STORE(p + (step) + 4, a11);            \
+    }                                                     \
+    if ((ROWS) > 2) {                                     \
+      STORE(p + 2 * (step), a20);                         \
+      if (NV == 2) STORE(p + 2 * (step) + 4, a21);        \
+    }                                                     \
+    if ((ROWS) > 3) {                                     \
+      STORE(p + 3 * (step), a30);                         \
+      if (NV == 2) STORE(p + 3 * (step) + 4, a31);        \
+    }                                                     \
   } while (0)
 #define ADD_TO(p, a) wasm_v128_store(p, wasm_f32x4_add(wasm_v128_load(p), a))
 INLINE void filter_tile(int CB, int NV, float *d, const float *x_img, const float *dy_img,
@@ -198,20 +201,7 @@ INLINE void conv_tile(int NV, float *yp, int valid, const float *xq, const float
     }
   }
 #define OUT(p, a) wasm_v128_store(p, relu ? wasm_f32x4_max(a, z) : a)
-  if (valid == 4) {
-    STORE_ROWS(4, OUT, yp, cout);
-  } else {
-    OUT(yp, a00);
-    if (NV == 2) OUT(yp + 4, a01);
-    if (valid > 1) {
-      OUT(yp + cout, a10);
-      if (NV == 2) OUT(yp + cout + 4, a11);
-    }
-    if (valid > 2) {
-      OUT(yp + 2 * cout, a20);
-      if (NV == 2) OUT(yp + 2 * cout + 4, a21);
-    }
-  }
+  STORE_ROWS(valid, OUT, yp, cout);
 }
 
 // Forward convolution, images [n0, n1):

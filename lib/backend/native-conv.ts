@@ -190,6 +190,19 @@ function nativeFor(backend: WasmBackend): NativeConv | undefined {
   return native ?? undefined;
 }
 
+/** The kernels bound to this backend's memory; an error where there is none (not a wasm backend). */
+function requireNative(backend: WasmBackend): NativeConv {
+  const native = nativeFor(backend);
+  if (native === undefined) throw new Error('native kernels: the wasm backend has no memory to run them on');
+  return native;
+}
+
+/** Rows (every axis but the last) and channels (the last axis; 0 for a scalar) of a tensor. */
+export function rowsOf(t: tf.TensorInfo): [rows: number, channels: number] {
+  const c = t.shape[t.shape.length - 1] ?? 0;
+  return [c > 0 ? tf.util.sizeFromShape(t.shape) / c : 0, c];
+}
+
 /** Byte offset of a tensor's data in the wasm memory. */
 function at(backend: WasmBackend, t: tf.TensorInfo): number {
   return backend.typedArrayFromHeap(t).byteOffset;
@@ -331,7 +344,7 @@ export function nativeChannelAffine(
   relu = false,
 ): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
-  const c = x.shape[x.shape.length - 1] ?? 0;
+  const [rows, c] = rowsOf(x);
   const vectors = [add, scale, shift].filter((t) => t !== undefined) as tf.TensorInfo[];
   const ok = x.dtype === 'float32' && c > 0 && c % 4 === 0 && vectors.every((t) => t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) === c);
   const native = ok ? nativeFor(backend) : undefined;
@@ -340,7 +353,7 @@ export function nativeChannelAffine(
   const [xo, yo] = [at(backend, x), at(backend, out)];
   const [ao, ko, bo] = [add, scale, shift].map((t) => (t === undefined ? 0 : at(backend, t)));
   native.run(
-    splitRange(tf.util.sizeFromShape(x.shape) / c, native.threads).map(([r0, r1]) => ({
+    splitRange(rows, native.threads).map(([r0, r1]) => ({
       fn: 'channel_affine',
       args: [xo, ao, ko, bo, yo, r0, r1, c, relu ? 1 : 0],
     })),
@@ -348,11 +361,6 @@ export function nativeChannelAffine(
   return out;
 }
 
-/** Channels (the last axis) and rows (the rest) of a tensor. */
-function rowsOf(t: tf.TensorInfo): [rows: number, channels: number] {
-  const c = t.shape[t.shape.length - 1] ?? 1;
-  return [c > 0 ? tf.util.sizeFromShape(t.shape) / c : 0, c];
-}
 
 /**
  * Batch norm's per-channel sums over all rows of x (see channel_sums in conv-kernels.c), threads
@@ -361,8 +369,7 @@ function rowsOf(t: tf.TensorInfo): [rows: number, channels: number] {
  */
 export function nativeChannelSums(b: object, x: tf.TensorInfo, dy?: tf.TensorInfo, mu?: tf.TensorInfo): Float64Array {
   const backend = b as WasmBackend;
-  const native = nativeFor(backend);
-  if (native === undefined) throw new Error('native kernels: the wasm backend has no memory to run them on');
+  const native = requireNative(backend);
   const [rows, c] = rowsOf(x);
   const outs = dy === undefined ? c : 2 * c;
   const parts = splitRange(rows, native.threads);
@@ -388,8 +395,7 @@ export function nativeBatchNormInputGrad(
   { mu, a, b: slope, k }: { mu: tf.TensorInfo; a: tf.TensorInfo; b: tf.TensorInfo; k: tf.TensorInfo },
 ): tf.TensorInfo {
   const backend = b as WasmBackend;
-  const native = nativeFor(backend);
-  if (native === undefined) throw new Error('native kernels: the wasm backend has no memory to run them on');
+  const native = requireNative(backend);
   const [rows, c] = rowsOf(x);
   const out = backend.makeOutput(x.shape, 'float32');
   const offsets = [x, dy, mu, a, slope, k, out].map((t) => at(backend, t));

@@ -31,7 +31,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS } from '../batch-norm';
-import { nativeBatchNormInputGrad, nativeChannelAffine, nativeChannelSums, nativeConv2D, nativeFilterGrad, nativeInputGrad } from './native-conv';
+import { nativeBatchNormInputGrad, nativeChannelAffine, nativeChannelSums, nativeConv2D, nativeFilterGrad, nativeInputGrad, rowsOf } from './native-conv';
 
 /** What these kernels need of the wasm backend object (`BackendWasm`). */
 interface WasmBackendLike {
@@ -565,11 +565,10 @@ function fusedBatchNormKernel(args: KernelArgs): tf.TensorInfo {
   return out;
 }
 
-/** Rows (every axis but the last) and channels (the last) of a float32 tensor, for batch norm's kernels. */
+/** rowsOf(x) for batch norm's kernels, which take float32 tensors with the channels last. */
 function batchNormRows(kernelName: string, x: tf.TensorInfo): [rows: number, channels: number] {
   if (x.dtype !== 'float32' || x.shape.length === 0) throw new Error(`${kernelName} on wasm: x must be a float32 tensor with channels last`);
-  const c = x.shape[x.shape.length - 1];
-  return [c > 0 ? tf.util.sizeFromShape(x.shape) / c : 0, c];
+  return rowsOf(x);
 }
 
 /**
