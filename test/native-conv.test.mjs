@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { NativeConv, relaxedSimd, splitRange } from '../dist/backend/native-conv.js';
+import { NativeConv, relaxedSimd, splitRange, winogradPlan } from '../dist/backend/native-conv.js';
 
 /** Deterministic pseudo-random values in [-1, 1). */
 function values(n, seed) {
@@ -63,6 +63,8 @@ const CASES = [
   [3, 7, 9, 5, 12, 3, 1, 1, 1],
   [2, 9, 10, 8, 8, 3, 2, 0, 1],
   [2, 5, 3, 4, 4, 3, 1, 1, 1],
+  [2, 9, 10, 8, 8, 3, 1, 0, 0],
+  [2, 8, 7, 4, 20, 3, 1, 0, 1],
   [2, 6, 11, 3, 16, 5, 1, 2, 2],
   [3, 8, 8, 16, 4, 1, 2, 0, 0],
 ];
@@ -118,8 +120,20 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
           const parts = splitRange(n, native.threads);
           const pads = parts.map(() => place(new Float32Array(padFloats + 16).fill(NaN).fill(7, padFloats)));
           const shape = [h, w, cin, oh, ow, cout, k, k, s, s, pt, pl];
+          const winograd = []; // [output offset, tile rows a block]
           native.run(parts.map(([a, z], i) => ({ fn: 'conv2d', args: [xo, fo, bo, yo, pads[i], a, z, ...shape, 1] })));
           for (const o of pads) assert.deepEqual([...new Float32Array(memory.buffer, o + 4 * padFloats, 16)], new Array(16).fill(7), 'conv2d wrote past its padded image');
+          // 3×3 of stride 1 also by Winograd's F(2×2, 3×3): in one block of tile rows, one row a
+          // block, and 3 a block (the last one short); the same NaN-filled room and canary.
+          if (k === 3 && s === 1)
+            for (const rows of [undefined, 1, 3]) {
+              const { rb, floats } = winogradPlan(shape, rows);
+              const rooms = parts.map(() => place(new Float32Array(floats + 16).fill(NaN).fill(7, floats)));
+              const wo = place(new Float32Array(n * oh * ow * cout).fill(NaN));
+              native.run(parts.map(([a, z], i) => ({ fn: 'conv2d_winograd', args: [xo, fo, bo, wo, rooms[i], a, z, ...shape.slice(0, 6), pt, pl, rb, 1] })));
+              for (const o of rooms) assert.deepEqual([...new Float32Array(memory.buffer, o + 4 * floats, 16)], new Array(16).fill(7), 'conv2d_winograd wrote past its room');
+              winograd.push([wo, rb]);
+            }
           native.run(splitRange(cin, native.threads, 4).map(([a, z]) => ({ fn: 'conv_filter_grad', args: [xo, dyo, dwo, 0, n, a, z, ...shape] })));
           if (cin % 4 === 0) {
             native.run(splitRange(n, native.threads).map(([a, z]) => ({ fn: 'conv_input_grad', args: [dyo, fto, dxo, a, z, ...shape] })));
@@ -128,6 +142,7 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
           const yRef = ref.y.map((v, i) => Math.max(0, v + bias[i % cout])); // bias, then ReLU
           const name = `x [${xs}], ${k}×${k}×${cout}, stride ${s}, pad ${pt}/${pl}`;
           assertClose(new Float32Array(memory.buffer, yo, yRef.length), yRef, `conv2d ${name}`);
+          for (const [wo, rb] of winograd) assertClose(new Float32Array(memory.buffer, wo, yRef.length), yRef, `conv2d_winograd ${name}, ${rb} tile rows a block`);
           assertClose(new Float32Array(memory.buffer, dwo, ref.dw.length), ref.dw, `conv_filter_grad ${name}`);
           if (cin % 4 === 0) assertClose(new Float32Array(memory.buffer, dxo, ref.dx.length), ref.dx, `conv_input_grad ${name}`);
         }

@@ -140,12 +140,12 @@ void conv_filter_grad(const float *x, const float *dy, float *dw, int n0, int n1
 //   xq[r][q][kw][ci][j] = x[r − pt, (4q + j)·sw + kw − pl, ci]   (0 outside x: the padding)
 // so that a tile steps through one filter row's KW·Cin taps with one pointer, 4 floats per tap.
 // Built per image, with 4×4 transposes (cin a multiple of 4; else one float at a time).
-INLINE void interleave_image(float *xq, const float *x_img, int h, int w, int cin, int hp, int g_, int kw_, int sw,
-                             int pt, int pl) {
+INLINE void interleave_image(float *xq, int rs, const float *x_img, int h, int w, int cin, int hp, int g_, int kw_,
+                             int sw, int pt, int pl) {
   const v128_t z = wasm_f32x4_splat(0.f);
   const int group = kw_ * cin * 4; // floats of one (r, q)
   for (int r = 0; r < hp; r++) {
-    float *d = xq + r * g_ * group;
+    float *d = xq + r * rs;
     const int ih = r - pt;
     if (ih < 0 || ih >= h) {
       __builtin_memset(d, 0, g_ * group * sizeof(float));
@@ -215,7 +215,7 @@ void conv2d(const float *x, const float *wt, const float *bias, float *y, float 
             int relu) {
   const int hp = (oh_ - 1) * sh + kh_, g_ = (ow_ + 3) / 4;
   for (int n = n0; n < n1; n++) {
-    interleave_image(xq, x + n * h * w * cin, h, w, cin, hp, g_, kw_, sw, pt, pl);
+    interleave_image(xq, g_ * kw_ * cin * 4, x + n * h * w * cin, h, w, cin, hp, g_, kw_, sw, pt, pl);
     float *y_img = y + n * oh_ * ow_ * cout;
     for (int co = 0; co < cout; co += 8) {
       const float *wk = wt + co;
@@ -230,6 +230,178 @@ void conv2d(const float *x, const float *wt, const float *bias, float *y, float 
             conv_tile(1, y_row + 4 * q * cout, valid, xq, wk, bk, oh, q, g_, cin, cout, kh_, kw_, sh, relu);
         }
       }
+    }
+  }
+}
+
+// Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, 2016, "Fast Algorithms for Convolutional
+// Neural Networks") for 3×3 convolutions of stride 1: a 2×2 output tile is
+//   Y = Aᵀ [U ⊙ V] A,  U = G g Gᵀ (g the 3×3 filter),  V = Bᵀ d B (d the tile's 4×4 input patch)
+// for each pair of channels, 16 multiplies instead of 36. Summed over input channels, the 16
+// elementwise products become 16 matrix products M[ξ] = V[ξ] · U[ξ] (tiles × Cin by Cin × Cout),
+// run on the same register tile as conv2d: 4 tiles × 8 output channels.
+//
+// The 16 planes of V and of M (one per ξ) lie 16 floats further apart than their size: at a
+// power-of-two distance, 16 streams would fall on the same cache sets.
+#define PLANE(floats) ((floats) + 16)
+
+// U, one filter: U[ξ][ci][co], ξ = 4·a + b the entry of the 4×4 transform; wt [3, 3, Cin, Cout].
+INLINE void winograd_filter(float *u, const float *wt, int cin, int cout) {
+  const v128_t half = wasm_f32x4_splat(0.5f);
+  const int plane = cin * cout; // floats of one tap of wt, and of one ξ of U
+#define W(a, b) wasm_v128_load(wt + (3 * (a) + (b)) * plane + i)
+// The 1-D transform of (t0, t1, t2) = t0, (t0 + t1 + t2)/2, (t0 − t1 + t2)/2, t2, to o0 … o3.
+#define G3(t0, t1, t2, o0, o1, o2, o3)                                                        \
+  do {                                                                                       \
+    const v128_t s_ = wasm_f32x4_mul(wasm_f32x4_add(t0, t2), half), d_ = wasm_f32x4_mul(t1, half); \
+    o0 = t0, o1 = wasm_f32x4_add(s_, d_), o2 = wasm_f32x4_sub(s_, d_), o3 = t2;               \
+  } while (0)
+#define U_ROW(a, r0, r1, r2)                                        \
+  do {                                                              \
+    v128_t u0, u1, u2, u3;                                          \
+    G3(r0, r1, r2, u0, u1, u2, u3);                                 \
+    wasm_v128_store(u + (4 * (a)) * plane + i, u0);                 \
+    wasm_v128_store(u + (4 * (a) + 1) * plane + i, u1);             \
+    wasm_v128_store(u + (4 * (a) + 2) * plane + i, u2);             \
+    wasm_v128_store(u + (4 * (a) + 3) * plane + i, u3);             \
+  } while (0)
+  for (int i = 0; i < plane; i += 4) {
+    // G g, column by column (rows r0 … r3 of 3 columns), then each row times Gᵀ.
+    v128_t r00, r10, r20, r30, r01, r11, r21, r31, r02, r12, r22, r32;
+    G3(W(0, 0), W(1, 0), W(2, 0), r00, r10, r20, r30);
+    G3(W(0, 1), W(1, 1), W(2, 1), r01, r11, r21, r31);
+    G3(W(0, 2), W(1, 2), W(2, 2), r02, r12, r22, r32);
+    U_ROW(0, r00, r01, r02);
+    U_ROW(1, r10, r11, r12);
+    U_ROW(2, r20, r21, r22);
+    U_ROW(3, r30, r31, r32);
+  }
+}
+
+// V of a block of nr tile rows: V[ξ][qq][ci][j] for the group qq = row·G + q of 4 tiles (tile
+// column 4q + j), from the block's interleaved input xq (interleave_image with KW = 4, stride 2:
+// xq[r][q][c][ci][j] is column c of tile 4q + j's patch, row r of the block).
+INLINE void winograd_input(float *v, const float *xq, int nr, int g_, int cin) {
+  const int rs = PLANE(g_ * 16 * cin), step = PLANE(nr * g_ * cin * 4); // floats of one xq row, of one ξ
+  for (int rl = 0; rl < nr; rl++)
+    for (int q = 0; q < g_; q++) {
+      const float *p = xq + 2 * rl * rs + q * 16 * cin;
+      float *vq = v + (rl * g_ + q) * cin * 4;
+      for (int ci = 0; ci < cin; ci++) {
+        // Bᵀ d, column by column c (rows d0 − d2, d1 + d2, d2 − d1, d1 − d3) …
+#define BT_COLUMN(c, e0, e1, e2, e3)                                                     \
+  const float *p##c = p + ((c) * cin + ci) * 4;                                          \
+  const v128_t d0##c = wasm_v128_load(p##c), d1##c = wasm_v128_load(p##c + rs);         \
+  const v128_t d2##c = wasm_v128_load(p##c + 2 * rs), d3##c = wasm_v128_load(p##c + 3 * rs); \
+  const v128_t e0 = wasm_f32x4_sub(d0##c, d2##c), e1 = wasm_f32x4_add(d1##c, d2##c);    \
+  const v128_t e2 = wasm_f32x4_sub(d2##c, d1##c), e3 = wasm_f32x4_sub(d1##c, d3##c);
+        BT_COLUMN(0, e00, e10, e20, e30)
+        BT_COLUMN(1, e01, e11, e21, e31)
+        BT_COLUMN(2, e02, e12, e22, e32)
+        BT_COLUMN(3, e03, e13, e23, e33)
+        // … then each row times B, stored to V[4a + 0 … 3].
+#define V_ROW(a, t0, t1, t2, t3)                                      \
+  do {                                                                \
+    float *o = vq + 4 * (a) * step + ci * 4;                          \
+    wasm_v128_store(o, wasm_f32x4_sub(t0, t2));                       \
+    wasm_v128_store(o + step, wasm_f32x4_add(t1, t2));                \
+    wasm_v128_store(o + 2 * step, wasm_f32x4_sub(t2, t1));            \
+    wasm_v128_store(o + 3 * step, wasm_f32x4_sub(t1, t3));            \
+  } while (0)
+        V_ROW(0, e00, e01, e02, e03);
+        V_ROW(1, e10, e11, e12, e13);
+        V_ROW(2, e20, e21, e22, e23);
+        V_ROW(3, e30, e31, e32, e33);
+      }
+    }
+}
+
+// One register tile of M[ξ] = V[ξ] · U[ξ]: 4 tiles (vp: V[ξ][qq]) × 4·NV output channels (up:
+// U[ξ] at the tile's first channel), stored to mp (M[ξ][4·qq + j][co]).
+INLINE void winograd_tile(int NV, float *mp, const float *vp, const float *up, int cin, int cout) {
+  const v128_t z = wasm_f32x4_splat(0.f);
+  v128_t a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+  const float *p = vp, *g = up;
+  for (int ci = 0; ci < cin; ci++, g += cout, p += 4) {
+    const v128_t g0 = wasm_v128_load(g);
+    const v128_t g1 = NV == 2 ? wasm_v128_load(g + 4) : z;
+    MAC_ROWS(4, X_PIXEL);
+  }
+#define PUT(p, a) wasm_v128_store(p, a)
+  STORE_ROWS(4, PUT, mp, cout);
+}
+
+// Y = Aᵀ M A for the block's tiles (Aᵀ = [1 1 1 0; 0 1 −1 −1]), plus bias and activation, into the
+// output rows 2·tr0 … of image y_img (the pixels inside it).
+INLINE void winograd_output(float *y_img, const float *m, const float *bias, int tr0, int nr, int g_, int tw,
+                            int oh_, int ow_, int cout, int relu) {
+  const v128_t z = wasm_f32x4_splat(0.f);
+  const int step = PLANE(nr * g_ * 4 * cout); // floats of one ξ
+  for (int rl = 0; rl < nr; rl++) {
+    const int oh = 2 * (tr0 + rl);
+    for (int tc = 0; tc < tw; tc++) {
+      const int ow = 2 * tc;
+      const float *mt = m + (rl * g_ * 4 + tc) * cout;
+      float *yp = y_img + (oh * ow_ + ow) * cout;
+      for (int co = 0; co < cout; co += 4) {
+        // Aᵀ M, column by column c (rows m0 + m1 + m2 and m1 − m2 − m3) …
+#define AT_COLUMN(c, s0, s1)                                                                       \
+  const float *p##c = mt + (c) * step + co;                                                        \
+  const v128_t m0##c = wasm_v128_load(p##c), m1##c = wasm_v128_load(p##c + 4 * step);             \
+  const v128_t m2##c = wasm_v128_load(p##c + 8 * step), m3##c = wasm_v128_load(p##c + 12 * step); \
+  const v128_t s0 = wasm_f32x4_add(wasm_f32x4_add(m0##c, m1##c), m2##c);                           \
+  const v128_t s1 = wasm_f32x4_sub(wasm_f32x4_sub(m1##c, m2##c), m3##c);
+        AT_COLUMN(0, s00, s10)
+        AT_COLUMN(1, s01, s11)
+        AT_COLUMN(2, s02, s12)
+        AT_COLUMN(3, s03, s13)
+        // … then each row times A, plus the bias: output row oh + a, columns ow and ow + 1.
+        const v128_t b = bias ? wasm_v128_load(bias + co) : z;
+#define Y_ROW(a, t0, t1, t2, t3)                                                                \
+  if (oh + (a) < oh_) {                                                                         \
+    float *o = yp + (a) * ow_ * cout + co;                                                      \
+    OUT(o, wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(t0, t1), t2), b));                     \
+    if (ow + 1 < ow_) OUT(o + cout, wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(t1, t2), t3), b)); \
+  }
+        Y_ROW(0, s00, s01, s02, s03)
+        Y_ROW(1, s10, s11, s12, s13)
+      }
+    }
+  }
+}
+
+// Forward 3×3 convolution of stride 1 by F(2×2, 3×3), images [n0, n1): the same result as conv2d
+// with KH = KW = 3, sh = sw = 1 (up to rounding). Tile rows are taken rb at a time (the block's
+// V and M stay in cache). scratch: this thread's room, in floats,
+//   16·Cin·Cout (U) + (2·rb + 2)·(G·16·Cin + 16) (xq) + 16·(rb·G·4·Cin + 16) (V) + 16·(rb·G·4·Cout + 16) (M),
+// G = ⌈⌈OW / 2⌉ / 4⌉. cout must be a multiple of 4.
+__attribute__((export_name("conv2d_winograd")))
+void conv2d_winograd(const float *x, const float *wt, const float *bias, float *y, float *scratch, int n0, int n1,
+                     int h, int w, int cin, int oh_, int ow_, int cout, int pt, int pl, int rb, int relu) {
+  const int th = (oh_ + 1) / 2, tw = (ow_ + 1) / 2, g_ = (tw + 3) / 4;
+  float *u = scratch, *xq = u + 16 * cin * cout;
+  float *v = xq + (2 * rb + 2) * PLANE(g_ * 16 * cin), *m = v + 16 * PLANE(rb * g_ * 4 * cin);
+  winograd_filter(u, wt, cin, cout);
+  for (int n = n0; n < n1; n++) {
+    const float *x_img = x + n * h * w * cin;
+    float *y_img = y + n * oh_ * ow_ * cout;
+    for (int tr0 = 0; tr0 < th; tr0 += rb) {
+      const int nr = min_i(rb, th - tr0), nq = nr * g_;
+      // Rows 2·tr0 − pt … of x, columns (4q + j)·2 + c − pl: each tile's 4×4 patch.
+      interleave_image(xq, PLANE(g_ * 16 * cin), x_img, h, w, cin, 2 * nr + 2, g_, 4, 2, pt - 2 * tr0, pl);
+      winograd_input(v, xq, nr, g_, cin);
+      for (int xi = 0; xi < 16; xi++) {
+        const float *uk = u + xi * cin * cout, *vk = v + xi * PLANE(nq * cin * 4);
+        float *mk = m + xi * PLANE(nq * 4 * cout);
+        for (int co = 0; co < cout; co += 8)
+          for (int qq = 0; qq < nq; qq++) {
+            if (co + 8 <= cout)
+              winograd_tile(2, mk + qq * 4 * cout + co, vk + qq * cin * 4, uk + co, cin, cout);
+            else
+              winograd_tile(1, mk + qq * 4 * cout + co, vk + qq * cin * 4, uk + co, cin, cout);
+          }
+      }
+      winograd_output(y_img, m, bias, tr0, nr, g_, tw, oh_, ow_, cout, relu);
     }
   }
 }

@@ -18,6 +18,7 @@ import { wasmThreadsCount } from './wasm-threads';
 interface ConvExports {
   conv_filter_grad(...args: number[]): void;
   conv2d(...args: number[]): void;
+  conv2d_winograd(...args: number[]): void;
   conv_input_grad(...args: number[]): void;
   channel_affine(...args: number[]): void;
   channel_sums(...args: number[]): void;
@@ -47,7 +48,7 @@ export function relaxedSimd(): boolean {
 }
 
 /** Function ids, as the workers know them. */
-const FUNCTIONS = ['conv_filter_grad', 'conv2d', 'conv_input_grad', 'channel_affine', 'channel_sums', 'batch_norm_input_grad'] as const;
+const FUNCTIONS = ['conv_filter_grad', 'conv2d', 'conv2d_winograd', 'conv_input_grad', 'channel_affine', 'channel_sums', 'batch_norm_input_grad'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
 /** One job for one thread: a function and its arguments. */
@@ -216,24 +217,45 @@ function covered(info: tf.backend_util.Conv2DInfo, channels: number, ...ts: tf.T
   return ts.every((t) => t.dtype === 'float32') && info.dilationHeight === 1 && info.dilationWidth === 1 && channels % 4 === 0;
 }
 
+/** Shape of a forward convolution, as conv2d takes it: [H, W, Cin, OH, OW, Cout, KH, KW, sh, sw, pt, pl]. */
+export type ConvShape = [number, number, number, number, number, number, number, number, number, number, number, number];
+
 /**
- * Room on the backend's heap for `threads` interleaved images, one per thread, for conv2d (its
- * argument `xq`, see interleave_image in conv-kernels.c: ((OH − 1)·sh + KH) · ⌈OW / 4⌉ · KW · Cin · 4
- * floats each). Take the byte offsets with `at(i)` after every other makeOutput of the call (the
- * heap may grow), and dispose() after the run.
+ * Tile rows conv2d_winograd takes at a time (`rows`, or about 64 tiles), and the floats of one
+ * thread's scratch room (see conv2d_winograd in conv-kernels.c: U, the block's interleaved input,
+ * V and M); undefined where the convolution is not 3×3 with stride 1.
  */
-function convScratch(
-  backend: WasmBackend,
-  threads: number,
-  [oh, ow, kh, kw, sh, cin]: [number, number, number, number, number, number],
-): { at(i: number): number; dispose(): void } {
-  const floats = ((oh - 1) * sh + kh) * Math.ceil(ow / 4) * kw * cin * 4;
-  if (threads === 0) return { at: () => 0, dispose: () => {} };
-  const scratch = backend.makeOutput([threads * floats], 'float32');
-  return {
-    at: (i) => at(backend, scratch) + 4 * floats * i,
-    dispose: () => backend.disposeData(scratch.dataId),
-  };
+export function winogradPlan([, , cin, oh, ow, cout, kh, kw, sh, sw]: ConvShape, rows?: number): { rb: number; floats: number } | undefined {
+  if (kh !== 3 || kw !== 3 || sh !== 1 || sw !== 1) return undefined;
+  const g = Math.ceil(Math.ceil(ow / 2) / 4);
+  const rb = rows ?? Math.max(1, Math.min(Math.ceil(oh / 2), Math.floor(16 / g))); // about 64 tiles a block
+  const floats = 16 * cin * cout + (2 * rb + 2) * (g * 16 * cin + 16) + 16 * (rb * g * 4 * cin + 16) + 16 * (rb * g * 4 * cout + 16);
+  return { rb, floats };
+}
+
+/**
+ * Run a forward convolution y = act(conv(x, wt) + bias) (offsets in the backend's memory; bias 0
+ * for none), threads splitting the batch: 3×3 of stride 1 by Winograd's F(2×2, 3×3)
+ * (conv2d_winograd), any other by conv2d. Each thread gets scratch room on the heap (conv2d: one
+ * interleaved image of ((OH − 1)·sh + KH) · ⌈OW / 4⌉ · KW · Cin · 4 floats), freed afterwards.
+ */
+function runForward(backend: WasmBackend, native: NativeConv, [xo, fo, bo, yo]: number[], n: number, shape: ConvShape, relu: boolean): void {
+  const [, , cin, oh, ow, , kh, kw, sh] = shape;
+  const [pt, pl] = shape.slice(10);
+  const plan = winogradPlan(shape);
+  const floats = plan?.floats ?? ((oh - 1) * sh + kh) * Math.ceil(ow / 4) * kw * cin * 4;
+  const parts = splitRange(n, native.threads);
+  const scratch = backend.makeOutput([parts.length * floats], 'float32');
+  const so = at(backend, scratch);
+  native.run(
+    parts.map(([n0, n1], i) => {
+      const room = so + 4 * floats * i;
+      return plan
+        ? { fn: 'conv2d_winograd', args: [xo, fo, bo, yo, room, n0, n1, ...shape.slice(0, 6), pt, pl, plan.rb, relu ? 1 : 0] }
+        : { fn: 'conv2d', args: [xo, fo, bo, yo, room, n0, n1, ...shape, relu ? 1 : 0] };
+    }),
+  );
+  backend.disposeData(scratch.dataId);
 }
 
 /**
@@ -277,16 +299,8 @@ export function nativeConv2D(
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const out = backend.makeOutput([n, oh, ow, cout], 'float32');
-  const parts = splitRange(n, native.threads);
-  const scratch = convScratch(backend, parts.length, [oh, ow, kh, kw, sh, cin]);
-  const [xo, fo, bo, yo] = [at(backend, x), at(backend, filter), bias === undefined ? 0 : at(backend, bias), at(backend, out)];
-  native.run(
-    parts.map(([n0, n1], i) => ({
-      fn: 'conv2d',
-      args: [xo, fo, bo, yo, scratch.at(i), n0, n1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left, relu ? 1 : 0],
-    })),
-  );
-  scratch.dispose();
+  const offsets = [at(backend, x), at(backend, filter), bias === undefined ? 0 : at(backend, bias), at(backend, out)];
+  runForward(backend, native, offsets, n, [h, w, cin, oh, ow, cout, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left], relu);
   return out;
 }
 
@@ -315,18 +329,13 @@ export function nativeInputGrad(b: object, dy: tf.TensorInfo, filter: tf.TensorI
     }
   const out = backend.makeOutput([n, h, w, cin], 'float32');
   if (strided) backend.typedArrayFromHeap(out).fill(0); // conv_input_grad accumulates
-  const parts = splitRange(n, native.threads);
-  const scratch = convScratch(backend, strided ? 0 : parts.length, [h, w, kh, kw, 1, cout]);
   const [dyo, fo, xo] = [at(backend, dy), at(backend, swapped), at(backend, out)];
   const { top, left } = info.padInfo;
-  native.run(
-    parts.map(([n0, n1], i) =>
-      strided
-        ? { fn: 'conv_input_grad', args: [dyo, fo, xo, n0, n1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left] }
-        : { fn: 'conv2d', args: [dyo, fo, 0, xo, scratch.at(i), n0, n1, oh, ow, cout, h, w, cin, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left, 0] },
-    ),
-  );
-  scratch.dispose();
+  if (strided)
+    native.run(
+      splitRange(n, native.threads).map(([n0, n1]) => ({ fn: 'conv_input_grad', args: [dyo, fo, xo, n0, n1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left] })),
+    );
+  else runForward(backend, native, [dyo, fo, 0, xo], n, [oh, ow, cout, h, w, cin, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left], false);
   backend.disposeData(swapped.dataId);
   return out;
 }
