@@ -60,7 +60,7 @@ function build(shared, fma) {
   }
   // The kernels share the caller's memory: they must not touch it beyond the buffers they are
   // given, so no stack (the linker's __stack_pointer) and no data segment.
-  const dump = execFileSync('wasm-objdump', ['-d', '-x', out], { encoding: 'utf8' });
+  const dump = execFileSync('wasm-objdump', ['-d', '-x', out], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (/global\.(get|set)/.test(dump) || /^Data\[/m.test(dump)) {
     console.error(`build-wasm: ${path.relative(root, source)} uses the stack or static data (${name} build); keep the kernels to locals`);
     process.exit(1);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { NativeConv, relaxedSimd, splitRange, winogradPlan } from '../dist/backend/native-conv.js';
+import { NativeConv, relaxedSimd, splitRange, winogradGradPlan, winogradPlan } from '../dist/backend/native-conv.js';
 
 /** Deterministic pseudo-random values in [-1, 1). */
 function values(n, seed) {
@@ -134,6 +134,20 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
               for (const o of rooms) assert.deepEqual([...new Float32Array(memory.buffer, o + 4 * floats, 16)], new Array(16).fill(7), 'conv2d_winograd wrote past its room');
               winograd.push([wo, rb]);
             }
+          // … and its filter gradient by F(3×3, 2×2) (input channels a multiple of 4): each thread's
+          // S from its images, then dW = Gᵀ (ΣS) G.
+          const winogradDw = []; // [dW offset, tile rows a block]
+          if (k === 3 && s === 1 && cin % 4 === 0)
+            for (const rows of [undefined, 1, 3]) {
+              const { rb, floats } = winogradGradPlan(shape, rows);
+              const rooms = place(new Float32Array(parts.length * floats + 16).fill(NaN).fill(7, parts.length * floats));
+              const dw = place(new Float32Array(k * k * cin * cout).fill(NaN));
+              const room = (i) => rooms + 4 * floats * i;
+              native.run(parts.map(([a, z], i) => ({ fn: 'conv_filter_grad_winograd', args: [xo, dyo, room(i), room(i) + 4 * 16 * cin * cout, a, z, ...shape.slice(0, 6), pt, pl, rb] })));
+              native.run([{ fn: 'winograd_filter_grad_finish', args: [rooms, parts.length, floats, dw, cin, cout] }]);
+              assert.deepEqual([...new Float32Array(memory.buffer, room(parts.length), 16)], new Array(16).fill(7), 'conv_filter_grad_winograd wrote past its room');
+              winogradDw.push([dw, rb]);
+            }
           native.run(splitRange(cin, native.threads, 4).map(([a, z]) => ({ fn: 'conv_filter_grad', args: [xo, dyo, dwo, 0, n, a, z, ...shape] })));
           if (cin % 4 === 0) {
             native.run(splitRange(n, native.threads).map(([a, z]) => ({ fn: 'conv_input_grad', args: [dyo, fto, dxo, a, z, ...shape] })));
@@ -144,6 +158,7 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
           assertClose(new Float32Array(memory.buffer, yo, yRef.length), yRef, `conv2d ${name}`);
           for (const [wo, rb] of winograd) assertClose(new Float32Array(memory.buffer, wo, yRef.length), yRef, `conv2d_winograd ${name}, ${rb} tile rows a block`);
           assertClose(new Float32Array(memory.buffer, dwo, ref.dw.length), ref.dw, `conv_filter_grad ${name}`);
+          for (const [dw, rb] of winogradDw) assertClose(new Float32Array(memory.buffer, dw, ref.dw.length), ref.dw, `conv_filter_grad_winograd ${name}, ${rb} tile rows a block`);
           if (cin % 4 === 0) assertClose(new Float32Array(memory.buffer, dxo, ref.dx.length), ref.dx, `conv_input_grad ${name}`);
         }
         // channel_affine: y = act((x + a) · k + b), each of a, k, b present or not (0, 1, 0).

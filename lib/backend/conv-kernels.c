@@ -20,6 +20,12 @@ static int max_i(int a, int b) { return a > b ? a : b; }
 static int ceil_div(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 // ⌊a / b⌋ for b > 0 and any a.
 static int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+// The sum of the 4 floats at p + k·stride over k < parts.
+INLINE v128_t part_sum(const float *p, int parts, int stride) {
+  v128_t t = wasm_v128_load(p);
+  for (int k = 1; k < parts; k++) t = wasm_f32x4_add(t, wasm_v128_load(p + k * stride));
+  return t;
+}
 
 // One register tile of dW: CB (1 or 4) input channels × 4·NV (NV 1 or 2) output channels, over
 // output rows [oh0, oh1) and columns [ow0, ow1) of one image (x_img, dy_img point at that image).
@@ -278,6 +284,35 @@ INLINE void winograd_filter(float *u, const float *wt, int cin, int cout) {
   }
 }
 
+// V = Bᵀ d B of a 4×4 patch d (Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]): D(a, c) gives entry
+// (a, c) of d, PUT_V(ξ, value) takes entry ξ = 4·a + c of V. First Bᵀ d column by column (rows
+// d0 − d2, d1 + d2, d2 − d1, d1 − d3), then each row of it times B (the same on its columns).
+#define BT_COLUMN(D, c, e0, e1, e2, e3)                                  \
+  do {                                                                   \
+    const v128_t d0 = D(0, c), d1 = D(1, c), d2 = D(2, c), d3 = D(3, c); \
+    e0 = wasm_f32x4_sub(d0, d2), e1 = wasm_f32x4_add(d1, d2);            \
+    e2 = wasm_f32x4_sub(d2, d1), e3 = wasm_f32x4_sub(d1, d3);            \
+  } while (0)
+#define BT_ROW(PUT_V, a, t0, t1, t2, t3)         \
+  do {                                           \
+    PUT_V(4 * (a), wasm_f32x4_sub(t0, t2));     \
+    PUT_V(4 * (a) + 1, wasm_f32x4_add(t1, t2)); \
+    PUT_V(4 * (a) + 2, wasm_f32x4_sub(t2, t1)); \
+    PUT_V(4 * (a) + 3, wasm_f32x4_sub(t1, t3)); \
+  } while (0)
+#define WINOGRAD_BT(D, PUT_V)                                                                         \
+  do {                                                                                                \
+    v128_t e00, e10, e20, e30, e01, e11, e21, e31, e02, e12, e22, e32, e03, e13, e23, e33;            \
+    BT_COLUMN(D, 0, e00, e10, e20, e30);                                                              \
+    BT_COLUMN(D, 1, e01, e11, e21, e31);                                                              \
+    BT_COLUMN(D, 2, e02, e12, e22, e32);                                                              \
+    BT_COLUMN(D, 3, e03, e13, e23, e33);                                                              \
+    BT_ROW(PUT_V, 0, e00, e01, e02, e03);                                                             \
+    BT_ROW(PUT_V, 1, e10, e11, e12, e13);                                                             \
+    BT_ROW(PUT_V, 2, e20, e21, e22, e23);                                                             \
+    BT_ROW(PUT_V, 3, e30, e31, e32, e33);                                                             \
+  } while (0)
+
 // V of a block of nr tile rows: V[ξ][qq][ci][j] for the group qq = row·G + q of 4 tiles (tile
 // column 4q + j), from the block's interleaved input xq (interleave_image with KW = 4, stride 2:
 // xq[r][q][c][ci][j] is column c of tile 4q + j's patch, row r of the block).
@@ -288,30 +323,9 @@ INLINE void winograd_input(float *v, const float *xq, int nr, int g_, int cin) {
       const float *p = xq + 2 * rl * rs + q * 16 * cin;
       float *vq = v + (rl * g_ + q) * cin * 4;
       for (int ci = 0; ci < cin; ci++) {
-        // Bᵀ d, column by column c (rows d0 − d2, d1 + d2, d2 − d1, d1 − d3) …
-#define BT_COLUMN(c, e0, e1, e2, e3)                                                     \
-  const float *p##c = p + ((c) * cin + ci) * 4;                                          \
-  const v128_t d0##c = wasm_v128_load(p##c), d1##c = wasm_v128_load(p##c + rs);         \
-  const v128_t d2##c = wasm_v128_load(p##c + 2 * rs), d3##c = wasm_v128_load(p##c + 3 * rs); \
-  const v128_t e0 = wasm_f32x4_sub(d0##c, d2##c), e1 = wasm_f32x4_add(d1##c, d2##c);    \
-  const v128_t e2 = wasm_f32x4_sub(d2##c, d1##c), e3 = wasm_f32x4_sub(d1##c, d3##c);
-        BT_COLUMN(0, e00, e10, e20, e30)
-        BT_COLUMN(1, e01, e11, e21, e31)
-        BT_COLUMN(2, e02, e12, e22, e32)
-        BT_COLUMN(3, e03, e13, e23, e33)
-        // … then each row times B, stored to V[4a + 0 … 3].
-#define V_ROW(a, t0, t1, t2, t3)                                      \
-  do {                                                                \
-    float *o = vq + 4 * (a) * step + ci * 4;                          \
-    wasm_v128_store(o, wasm_f32x4_sub(t0, t2));                       \
-    wasm_v128_store(o + step, wasm_f32x4_add(t1, t2));                \
-    wasm_v128_store(o + 2 * step, wasm_f32x4_sub(t2, t1));            \
-    wasm_v128_store(o + 3 * step, wasm_f32x4_sub(t1, t3));            \
-  } while (0)
-        V_ROW(0, e00, e01, e02, e03);
-        V_ROW(1, e10, e11, e12, e13);
-        V_ROW(2, e20, e21, e22, e23);
-        V_ROW(3, e30, e31, e32, e33);
+#define XQ(a, c) wasm_v128_load(p + ((c) * cin + ci) * 4 + (a) * rs)
+#define PUT_VQ(xi, value) wasm_v128_store(vq + (xi) * step + ci * 4, value)
+        WINOGRAD_BT(XQ, PUT_VQ);
       }
     }
 }
@@ -403,6 +417,132 @@ void conv2d_winograd(const float *x, const float *wt, const float *bias, float *
       }
       winograd_output(y_img, m, bias, tr0, nr, g_, tw, oh_, ow_, cout, relu);
     }
+  }
+}
+
+// The filter gradient of a 3×3 convolution of stride 1 by F(3×3, 2×2), the transpose of F(2×2, 3×3)
+// (Lavin & Gray, 2016, §4): for a 2×2 tile of dy and its 4×4 input patch d,
+//   dW += Gᵀ [(A dy Aᵀ) ⊙ (Bᵀ d B)] G   (A 4×2, G 4×3: the forward's matrices, roles swapped)
+// since Σ dy · y = Σ g · dW for y = Aᵀ[(G g) ⊙ (Bᵀ d B)]A. Summed over every tile t of every image,
+// the bracket becomes 16 matrix products S[ξ] = Σ_t V[ξ][t]ᵀ Ũ[ξ][t] (Cin × tiles by tiles × Cout),
+// V[ξ][t][ci] = (Bᵀ d B)[ξ], Ũ[ξ][t][co] = (A dy Aᵀ)[ξ]; then dW = Gᵀ S G once
+// (winograd_filter_grad_finish), after the threads' S are summed.
+//
+// Ũ = A dy Aᵀ of a 2×2 tile (A = [1 0; 1 1; 1 −1; 0 −1]): Y(a, b) gives entry (a, b) of dy,
+// PUT_U(ξ, value) takes entry ξ of Ũ. Columns first (y0, y0 + y1, y0 − y1, −y1), then each row.
+#define A_COLUMN(Y, b, r0, r1, r2, r3)                                                                 \
+  do {                                                                                                 \
+    const v128_t y0 = Y(0, b), y1 = Y(1, b);                                                           \
+    r0 = y0, r1 = wasm_f32x4_add(y0, y1), r2 = wasm_f32x4_sub(y0, y1), r3 = wasm_f32x4_neg(y1);        \
+  } while (0)
+#define A_ROW(PUT_U, a, t0, t1)                   \
+  do {                                            \
+    PUT_U(4 * (a), t0);                           \
+    PUT_U(4 * (a) + 1, wasm_f32x4_add(t0, t1));  \
+    PUT_U(4 * (a) + 2, wasm_f32x4_sub(t0, t1));  \
+    PUT_U(4 * (a) + 3, wasm_f32x4_neg(t1));      \
+  } while (0)
+
+// One register tile of S[ξ] += V[ξ]ᵀ Ũ[ξ] over nt tiles: 4 input channels (vp: V[ξ][0][ci]) × 4·NV
+// output channels (up: Ũ[ξ][0][co]), added to sp (S[ξ][ci][co]).
+INLINE void winograd_grad_tile(int NV, float *sp, const float *vp, const float *up, int nt, int cin, int cout) {
+  const v128_t z = wasm_f32x4_splat(0.f);
+  v128_t a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+  const float *p = vp, *g = up;
+  for (int t = 0; t < nt; t++, p += cin, g += cout) {
+    const v128_t g0 = wasm_v128_load(g);
+    const v128_t g1 = NV == 2 ? wasm_v128_load(g + 4) : z;
+    MAC_ROWS(4, X_PIXEL); // X_PIXEL(j): V[ξ][t][ci + j]
+  }
+  STORE_ROWS(4, ADD_TO, sp, cout);
+}
+
+// This thread's part of S for the images [n0, n1), written to s (16·Cin·Cout floats, S[ξ][ci][co]).
+// Tile rows of all its images are taken rb at a time; scratch: 16·(rb·⌈OW/2⌉·Cin + 16) floats for V,
+// then 16·(rb·⌈OW/2⌉·Cout + 16) for Ũ. cin and cout must be multiples of 4.
+__attribute__((export_name("conv_filter_grad_winograd")))
+void conv_filter_grad_winograd(const float *x, const float *dy, float *s, float *scratch, int n0, int n1,
+                               int h, int w, int cin, int oh_, int ow_, int cout, int pt, int pl, int rb) {
+  const v128_t z = wasm_f32x4_splat(0.f);
+  const int th = (oh_ + 1) / 2, tw = (ow_ + 1) / 2;
+  float *v = scratch, *u = v + 16 * PLANE(rb * tw * cin);
+  __builtin_memset(s, 0, 16 * cin * cout * sizeof(float));
+  for (int r0 = n0 * th; r0 < n1 * th; r0 += rb) {
+    const int nr = min_i(rb, n1 * th - r0), nt = nr * tw;
+    const int vs = PLANE(nt * cin), us = PLANE(nt * cout); // floats of one ξ
+    for (int rl = 0; rl < nr; rl++) {
+      const int n = (r0 + rl) / th, tr = (r0 + rl) % th;
+      const float *x_img = x + n * h * w * cin, *dy_img = dy + n * oh_ * ow_ * cout;
+      const int ih0 = 2 * tr - pt, oh = 2 * tr;
+      for (int tc = 0; tc < tw; tc++) {
+        const int t = rl * tw + tc, iw0 = 2 * tc - pl, ow = 2 * tc;
+        const int inside = ih0 >= 0 && ih0 + 4 <= h && iw0 >= 0 && iw0 + 4 <= w;
+        const float *xp = x_img + (ih0 * w + iw0) * cin;
+        for (int ci = 0; ci < cin; ci += 4) {
+#define X_AT(a, c)                                                                                       \
+  (inside || ((unsigned)(ih0 + (a)) < (unsigned)h && (unsigned)(iw0 + (c)) < (unsigned)w)                 \
+       ? wasm_v128_load(xp + ((a) * w + (c)) * cin + ci)                                                 \
+       : z)
+#define PUT_V(xi, value) wasm_v128_store(v + (xi) * vs + t * cin + ci, value)
+          WINOGRAD_BT(X_AT, PUT_V);
+        }
+        const float *yp = dy_img + (oh * ow_ + ow) * cout;
+        const int down = oh + 1 < oh_, right = ow + 1 < ow_; // the tile's second row, column
+        for (int co = 0; co < cout; co += 4) {
+#define DY_AT(a, b) (((a) && !down) || ((b) && !right) ? z : wasm_v128_load(yp + ((a) * ow_ + (b)) * cout + co))
+#define PUT_U(xi, value) wasm_v128_store(u + (xi) * us + t * cout + co, value)
+          v128_t r00, r10, r20, r30, r01, r11, r21, r31;
+          A_COLUMN(DY_AT, 0, r00, r10, r20, r30);
+          A_COLUMN(DY_AT, 1, r01, r11, r21, r31);
+          A_ROW(PUT_U, 0, r00, r01);
+          A_ROW(PUT_U, 1, r10, r11);
+          A_ROW(PUT_U, 2, r20, r21);
+          A_ROW(PUT_U, 3, r30, r31);
+        }
+      }
+    }
+    for (int xi = 0; xi < 16; xi++) {
+      const float *vk = v + xi * vs, *uk = u + xi * us;
+      float *sk = s + xi * cin * cout;
+      for (int ci = 0; ci < cin; ci += 4) {
+        int co = 0;
+        for (; co + 8 <= cout; co += 8) winograd_grad_tile(2, sk + ci * cout + co, vk + ci, uk + co, nt, cin, cout);
+        if (co < cout) winograd_grad_tile(1, sk + ci * cout + co, vk + ci, uk + co, nt, cin, cout);
+      }
+    }
+  }
+}
+
+// dW = Gᵀ (Σ_p S_p) G from the parts' S (s + p·stride floats, p < parts), written to dw [3, 3, Cin, Cout]
+// (Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]: rows first, then each row's columns).
+__attribute__((export_name("winograd_filter_grad_finish")))
+void winograd_filter_grad_finish(const float *s, int parts, int stride, float *dw, int cin, int cout) {
+  const v128_t half = wasm_f32x4_splat(0.5f);
+  const int plane = cin * cout;
+  for (int i = 0; i < plane; i += 4) {
+#define S_AT(a, b) part_sum(s + (4 * (a) + (b)) * plane + i, parts, stride)
+// (t0, t1, t2, t3) → t0 + (t1 + t2)/2, (t1 − t2)/2, (t1 + t2)/2 + t3
+#define GT4(t0, t1, t2, t3, o0, o1, o2)                                                         \
+  do {                                                                                          \
+    const v128_t s_ = wasm_f32x4_mul(wasm_f32x4_add(t1, t2), half);                             \
+    o0 = wasm_f32x4_add(t0, s_), o1 = wasm_f32x4_mul(wasm_f32x4_sub(t1, t2), half), o2 = wasm_f32x4_add(s_, t3); \
+  } while (0)
+    v128_t q00, q10, q20, q01, q11, q21, q02, q12, q22, q03, q13, q23;
+    GT4(S_AT(0, 0), S_AT(1, 0), S_AT(2, 0), S_AT(3, 0), q00, q10, q20);
+    GT4(S_AT(0, 1), S_AT(1, 1), S_AT(2, 1), S_AT(3, 1), q01, q11, q21);
+    GT4(S_AT(0, 2), S_AT(1, 2), S_AT(2, 2), S_AT(3, 2), q02, q12, q22);
+    GT4(S_AT(0, 3), S_AT(1, 3), S_AT(2, 3), S_AT(3, 3), q03, q13, q23);
+#define DW_ROW(k, t0, t1, t2, t3)                                   \
+  do {                                                              \
+    v128_t o0, o1, o2;                                              \
+    GT4(t0, t1, t2, t3, o0, o1, o2);                                \
+    wasm_v128_store(dw + (3 * (k)) * plane + i, o0);                \
+    wasm_v128_store(dw + (3 * (k) + 1) * plane + i, o1);            \
+    wasm_v128_store(dw + (3 * (k) + 2) * plane + i, o2);            \
+  } while (0)
+    DW_ROW(0, q00, q01, q02, q03);
+    DW_ROW(1, q10, q11, q12, q13);
+    DW_ROW(2, q20, q21, q22, q23);
   }
 }
 

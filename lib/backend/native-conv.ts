@@ -17,6 +17,8 @@ import { wasmThreadsCount } from './wasm-threads';
 /** The functions conv-kernels.c exports (all arguments are i32: byte offsets and sizes). */
 interface ConvExports {
   conv_filter_grad(...args: number[]): void;
+  conv_filter_grad_winograd(...args: number[]): void;
+  winograd_filter_grad_finish(...args: number[]): void;
   conv2d(...args: number[]): void;
   conv2d_winograd(...args: number[]): void;
   conv_input_grad(...args: number[]): void;
@@ -48,7 +50,7 @@ export function relaxedSimd(): boolean {
 }
 
 /** Function ids, as the workers know them. */
-const FUNCTIONS = ['conv_filter_grad', 'conv2d', 'conv2d_winograd', 'conv_input_grad', 'channel_affine', 'channel_sums', 'batch_norm_input_grad'] as const;
+const FUNCTIONS = ['conv_filter_grad', 'conv_filter_grad_winograd', 'winograd_filter_grad_finish', 'conv2d', 'conv2d_winograd', 'conv_input_grad', 'channel_affine', 'channel_sums', 'batch_norm_input_grad'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
 /** One job for one thread: a function and its arguments. */
@@ -259,8 +261,23 @@ function runForward(backend: WasmBackend, native: NativeConv, [xo, fo, bo, yo]: 
 }
 
 /**
- * dW of a convolution (see conv_filter_grad in conv-kernels.c), threads splitting the input
- * channels; undefined where not covered.
+ * Tile rows conv_filter_grad_winograd takes at a time (`rows`, or about 64 tiles), and the floats
+ * of one thread's room: its S (16·Cin·Cout), then V and Ũ for a block (see conv-kernels.c);
+ * undefined where the convolution is not 3×3 with stride 1 or the input channels are not a
+ * multiple of 4.
+ */
+export function winogradGradPlan([, , cin, , ow, cout, kh, kw, sh, sw]: ConvShape, rows?: number): { rb: number; floats: number } | undefined {
+  if (kh !== 3 || kw !== 3 || sh !== 1 || sw !== 1 || cin % 4 !== 0) return undefined;
+  const tw = Math.ceil(ow / 2);
+  const rb = rows ?? Math.max(1, Math.floor(64 / tw));
+  return { rb, floats: 16 * cin * cout + 16 * (rb * tw * cin + 16) + 16 * (rb * tw * cout + 16) };
+}
+
+/**
+ * dW of a convolution, undefined where not covered. 3×3 of stride 1 (input channels a multiple of
+ * 4): Winograd's F(3×3, 2×2), threads splitting the batch, each summing its images into its own S,
+ * then dW = Gᵀ (ΣS) G on this thread (conv_filter_grad_winograd, winograd_filter_grad_finish).
+ * Others: conv_filter_grad, threads splitting the input channels.
  */
 export function nativeFilterGrad(b: object, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
@@ -268,13 +285,29 @@ export function nativeFilterGrad(b: object, x: tf.TensorInfo, dy: tf.TensorInfo,
   if (native === undefined) return undefined;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const plan = winogradGradPlan([h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left]);
   const out = backend.makeOutput([kh, kw, cin, cout], 'float32');
-  backend.typedArrayFromHeap(out).fill(0); // the kernel accumulates
+  if (plan) {
+    const parts = splitRange(n, native.threads);
+    const scratch = backend.makeOutput([parts.length * plan.floats], 'float32');
+    const [xo, dyo, dwo, so] = [at(backend, x), at(backend, dy), at(backend, out), at(backend, scratch)];
+    native.run(
+      parts.map(([n0, n1], i) => ({
+        fn: 'conv_filter_grad_winograd',
+        args: [xo, dyo, so + 4 * plan.floats * i, so + 4 * (plan.floats * i + 16 * cin * cout), n0, n1, h, w, cin, oh, ow, cout, top, left, plan.rb],
+      })),
+    );
+    native.run([{ fn: 'winograd_filter_grad_finish', args: [so, parts.length, plan.floats, dwo, cin, cout] }]);
+    backend.disposeData(scratch.dataId);
+    return out;
+  }
+  backend.typedArrayFromHeap(out).fill(0); // conv_filter_grad accumulates
   const [xo, dyo, dwo] = [at(backend, x), at(backend, dy), at(backend, out)];
   native.run(
     splitRange(cin, native.threads, 4).map(([c0, c1]) => ({
       fn: 'conv_filter_grad',
-      args: [xo, dyo, dwo, 0, n, c0, c1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left],
+      args: [xo, dyo, dwo, 0, n, c0, c1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left],
     })),
   );
   return out;
