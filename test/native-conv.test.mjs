@@ -55,8 +55,9 @@ function assertClose(actual, expected, what) {
 }
 
 // [n, h, w, cin, cout, k, stride, padTop, padLeft]: odd sizes, channel remainders (cin 5, cout 12 =
-// 8 + 4), stride 2, padding on one side only, rows shorter than a 4-pixel tile. (conv_input_grad
-// takes cin a multiple of 4: it runs on those.)
+// 8 + 4), stride 2, padding on one side only, rows shorter than a 4-pixel tile; 3×3 of stride 1
+// (Winograd) with odd and even sizes, 'valid' and 'same' padding and cout 20 = 8 + 8 + 4.
+// (conv_input_grad and the Winograd filter gradient take cin a multiple of 4: they run on those.)
 const CASES = [
   [2, 9, 9, 12, 8, 3, 2, 1, 1],
   [2, 10, 7, 4, 4, 3, 3, 1, 0],
@@ -65,6 +66,7 @@ const CASES = [
   [2, 5, 3, 4, 4, 3, 1, 1, 1],
   [2, 9, 10, 8, 8, 3, 1, 0, 0],
   [2, 8, 7, 4, 20, 3, 1, 0, 1],
+  [2, 6, 6, 8, 8, 3, 1, 1, 1],
   [2, 6, 11, 3, 16, 5, 1, 2, 2],
   [3, 8, 8, 16, 4, 1, 2, 0, 0],
 ];
