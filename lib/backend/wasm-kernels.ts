@@ -5,8 +5,9 @@
  * throws), and its `Conv2DBackpropInput` is a naive loop about ten times slower than a forward
  * convolution. Back-propagation through a convolution (the chain rule of §3 of He et al., 2015,
  * applied to every 3×3 and 1×1 layer) is itself a convolution. The convolutions, forward and both
- * gradients, run on the library's own WebAssembly SIMD kernels (lib/backend/native-conv.ts) where
- * they apply (float32, channels out a multiple of 4, no dilation); elsewhere both gradients are
+ * gradients, run on the library's own WebAssembly SIMD kernels (lib/backend/native-conv.ts; 3×3
+ * of stride 1 by Winograd's minimal filtering) where they apply (float32, channels out a multiple
+ * of 4, no dilation); elsewhere both gradients are
  * written as the backend's own fast kernels (`Conv2D`, `Transpose`, `PadV2`, `BatchMatMul`, …)
  * composed:
  *
