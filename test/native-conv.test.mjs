@@ -125,9 +125,11 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
           const winograd = []; // [output offset, tile rows a block]
           native.run(parts.map(([a, z], i) => ({ fn: 'conv2d', args: [xo, fo, bo, yo, pads[i], a, z, ...shape, 1] })));
           for (const o of pads) assert.deepEqual([...new Float32Array(memory.buffer, o + 4 * padFloats, 16)], new Array(16).fill(7), 'conv2d wrote past its padded image');
-          // 3×3 of stride 1 also by Winograd's F(2×2, 3×3): in one block of tile rows, one row a
-          // block, and 3 a block (the last one short); the same NaN-filled room and canary.
-          if (k === 3 && s === 1)
+          // 3×3 of stride 1 (input channels a multiple of 4) also by Winograd's F(2×2, 3×3): in one
+          // block of tile rows, one row a block, and 3 a block (the last one short); the same
+          // NaN-filled room and canary.
+          assert.equal(winogradPlan(shape) !== undefined, k === 3 && s === 1 && cin % 4 === 0);
+          if (winogradPlan(shape))
             for (const rows of [undefined, 1, 3]) {
               const { rb, floats } = winogradPlan(shape, rows);
               const rooms = parts.map(() => place(new Float32Array(floats + 16).fill(NaN).fill(7, floats)));
@@ -139,7 +141,8 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
           // … and its filter gradient by F(3×3, 2×2) (input channels a multiple of 4): each thread's
           // S from its images, then dW = Gᵀ (ΣS) G.
           const winogradDw = []; // [dW offset, tile rows a block]
-          if (k === 3 && s === 1 && cin % 4 === 0)
+          assert.equal(winogradGradPlan(shape) !== undefined, k === 3 && s === 1 && cin % 4 === 0);
+          if (winogradGradPlan(shape))
             for (const rows of [undefined, 1, 3]) {
               const { rb, floats } = winogradGradPlan(shape, rows);
               const rooms = place(new Float32Array(parts.length * floats + 16).fill(NaN).fill(7, parts.length * floats));

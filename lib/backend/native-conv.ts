@@ -225,10 +225,11 @@ export type ConvShape = [number, number, number, number, number, number, number,
 /**
  * Tile rows conv2d_winograd takes at a time (`rows`, or about 64 tiles), and the floats of one
  * thread's scratch room (see conv2d_winograd in conv-kernels.c: U, the block's interleaved input,
- * V and M); undefined where the convolution is not 3×3 with stride 1.
+ * V and M); undefined where the convolution is not 3×3 with stride 1, or where the input
+ * channels are not a multiple of 4 (the first layer's 3: conv2d is faster there).
  */
 export function winogradPlan([, , cin, oh, ow, cout, kh, kw, sh, sw]: ConvShape, rows?: number): { rb: number; floats: number } | undefined {
-  if (kh !== 3 || kw !== 3 || sh !== 1 || sw !== 1) return undefined;
+  if (kh !== 3 || kw !== 3 || sh !== 1 || sw !== 1 || cin % 4 !== 0) return undefined;
   const g = Math.ceil(Math.ceil(ow / 2) / 4);
   const rb = rows ?? Math.max(1, Math.min(Math.ceil(oh / 2), Math.floor(16 / g))); // about 64 tiles a block
   const floats = 16 * cin * cout + (2 * rb + 2) * (g * 16 * cin + 16) + 16 * (rb * g * 4 * cin + 16) + 16 * (rb * g * 4 * cout + 16);
@@ -341,26 +342,32 @@ export function nativeConv2D(
  * dx of a convolution. Stride 1: the forward convolution of dy with the filter rotated 180° and
  * its channel axes swapped, padded KH − 1 − top above and KW − 1 − left on the left. Larger
  * strides: conv_input_grad (each dy pixel adds its taps to the dx pixels it came from), with the
- * filter's channel axes swapped. Undefined where not covered (input channels not a multiple of 4).
+ * filter's channel axes swapped. Undefined where not covered (strided, with input channels not a
+ * multiple of 4).
  */
 export function nativeInputGrad(b: object, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const native = covered(info, cin, dy, filter) ? nativeFor(backend) : undefined;
-  if (native === undefined) return undefined;
   const strided = sh > 1 || sw > 1;
-  // [KH, KW, Cout, Cin]: swapped channel axes; for stride 1 also rotated 180°.
-  const swapped = backend.makeOutput([kh, kw, cout, cin], 'float32');
+  // Stride 1 takes any Cin: the convolution computes c4 channels (a multiple of 4, the extra ones
+  // from zero filters) and dx keeps the first Cin (the first layer's 3: its dx is not needed, but
+  // tfjs's fused convolution computes it).
+  const c4 = strided ? cin : Math.ceil(cin / 4) * 4;
+  const native = covered(info, c4, dy, filter) ? nativeFor(backend) : undefined;
+  if (native === undefined) return undefined;
+  // [KH, KW, Cout, c4]: swapped channel axes; for stride 1 also rotated 180°.
+  const swapped = backend.makeOutput([kh, kw, cout, c4], 'float32');
   const src = backend.typedArrayFromHeap(filter) as Float32Array; // views after makeOutput (heap growth)
   const dst = backend.typedArrayFromHeap(swapped) as Float32Array;
+  if (c4 !== cin) dst.fill(0);
   for (let i = 0; i < kh; i++)
     for (let j = 0; j < kw; j++) {
       const [fi, fj] = strided ? [i, j] : [kh - 1 - i, kw - 1 - j];
       for (let ci = 0; ci < cin; ci++)
-        for (let co = 0; co < cout; co++) dst[((i * kw + j) * cout + co) * cin + ci] = src[((fi * kw + fj) * cin + ci) * cout + co];
+        for (let co = 0; co < cout; co++) dst[((i * kw + j) * cout + co) * c4 + ci] = src[((fi * kw + fj) * cin + ci) * cout + co];
     }
-  const out = backend.makeOutput([n, h, w, cin], 'float32');
+  const out = backend.makeOutput([n, h, w, c4], 'float32');
   if (strided) backend.typedArrayFromHeap(out).fill(0); // conv_input_grad accumulates
   const [dyo, fo, xo] = [at(backend, dy), at(backend, swapped), at(backend, out)];
   const { top, left } = info.padInfo;
@@ -368,9 +375,14 @@ export function nativeInputGrad(b: object, dy: tf.TensorInfo, filter: tf.TensorI
     native.run(
       splitRange(n, native.threads).map(([n0, n1]) => ({ fn: 'conv_input_grad', args: [dyo, fo, xo, n0, n1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left] })),
     );
-  else runForward(backend, native, [dyo, fo, 0, xo], n, [oh, ow, cout, h, w, cin, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left], false);
+  else runForward(backend, native, [dyo, fo, 0, xo], n, [oh, ow, cout, h, w, c4, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left], false);
   backend.disposeData(swapped.dataId);
-  return out;
+  if (c4 === cin) return out;
+  const dx = backend.makeOutput([n, h, w, cin], 'float32');
+  const [full, kept] = [backend.typedArrayFromHeap(out) as Float32Array, backend.typedArrayFromHeap(dx) as Float32Array];
+  for (let p = 0, q = 0; q < kept.length; p += c4) for (let c = 0; c < cin; c++) kept[q++] = full[p + c];
+  backend.disposeData(out.dataId);
+  return dx;
 }
 
 /**
