@@ -426,7 +426,8 @@ void conv2d_winograd(const float *x, const float *wt, const float *bias, float *
 }
 
 // The filter gradient of a 3×3 convolution of stride 1 by F(3×3, 2×2), the transpose of F(2×2, 3×3)
-// (Lavin & Gray, 2016, §4): for a 2×2 tile of dy and its 4×4 input patch d,
+// (as Lavin & Gray, 2016, do for the weight gradient): for a 2×2 tile of dy and its 4×4 input
+// patch d,
 //   dW += Gᵀ [(A dy Aᵀ) ⊙ (Bᵀ d B)] G   (A 4×2, G 4×3: the forward's matrices, roles swapped)
 // since Σ dy · y = Σ g · dW for y = Aᵀ[(G g) ⊙ (Bᵀ d B)]A. Summed over every tile t of every image,
 // the bracket becomes 16 matrix products S[ξ] = Σ_t V[ξ][t]ᵀ Ũ[ξ][t] (Cin × tiles by tiles × Cout),
