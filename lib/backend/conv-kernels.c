@@ -7,7 +7,7 @@
 // threads can run them on one memory at once, each on its own range of images or rows (and, for
 // the convolutions, with its own scratch room: an interleaved image, Winograd's transforms).
 //
-// 3×3 convolutions of stride 1 (all but three of a CIFAR ResNet's) run by Winograd's F(2×2, 3×3)
+// 3×3 convolutions of stride 1 (16 of ResNet-20's 21 convolutions) run by Winograd's F(2×2, 3×3)
 // (conv2d_winograd; the stride-1 input gradient is the same forward convolution) and their filter
 // gradient by its transpose F(3×3, 2×2) (conv_filter_grad_winograd): 2.25× fewer multiplies than
 // the direct kernels (conv2d, conv_filter_grad), which take every other shape.
