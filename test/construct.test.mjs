@@ -53,7 +53,10 @@ describe('constructDeeper (§1)', { skip: !existsSync(subset) && !process.env.CI
     const scale = tf.max(tf.abs(a)).dataSync()[0];
     assert.ok(maxDiff <= 1e-5 * Math.max(1, scale), `max |Δlogit| = ${maxDiff} (logits up to ${scale})`);
     const loss = (m) => tf.losses.softmaxCrossEntropy(y, m.predict(x)).dataSync()[0];
-    assert.ok(Math.abs(loss(shallow) - loss(deep)) < 1e-5, 'the same training loss');
+    // The same loss up to float32 rounding (the wasm backend's 3×3 convolutions run by Winograd's
+    // transforms, where an identity filter is exact only to rounding).
+    const [ls, ld] = [loss(shallow), loss(deep)];
+    assert.ok(Math.abs(ls - ld) <= 1e-6 * Math.max(1, ls), `the same training loss (${ls} vs ${ld})`);
     assert.ok(Number.isFinite(loss(deep)) && loss(deep) > 0);
   });
 
