@@ -68,9 +68,10 @@ async function tryTensorflow(): Promise<string | undefined> {
 /**
  * Threads of the wasm backend (its convolutions and batch norm, lib/backend/native-conv.ts):
  * `RESIDUAL_WASM_THREADS` (a whole number ≥ 1; 1 is the single-threaded build), default the
- * machine's cores. On 2 quiet cores the threaded build trains ResNet-20 1.5× faster than one thread
- * and infers 1.8× faster (161 → 239 and 510 → 933 img/s, `npm run bench`); on cores already busy
- * with other work it gains nothing, and then `RESIDUAL_WASM_THREADS=1` is the better choice.
+ * machine's cores. On 2 cores the threaded build trains ResNet-20 about 1.5× faster than one
+ * thread and infers about 1.6× faster (192 → 295 and 672 → 1056 img/s in one `npm run bench`
+ * run); on cores already busy with other work it gains nothing, and then
+ * `RESIDUAL_WASM_THREADS=1` is the better choice.
  */
 export function wasmThreadsFromEnv(value: string | undefined = process.env.RESIDUAL_WASM_THREADS): number {
   if (value === undefined || value.trim() === '') return os.availableParallelism();

@@ -38,7 +38,8 @@ function build(shared, fma) {
   const name = `${shared ? 'shared' : 'single'}${fma ? '-fma' : ''}`;
   const out = path.join(tmp, `${name}.wasm`);
   const flags = shared ? ['-matomics', '-Wl,--shared-memory', '-Wl,--max-memory=4294967296'] : [];
-  // bulk memory: the padding copy's memcpy/memset become memory.copy/memory.fill (no libc here).
+  // bulk memory: memset (an interleaved image's zero rows, the Winograd sums) becomes memory.fill
+  // (no libc here).
   const cflags = ['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', ...(fma ? ['-mrelaxed-simd', '-DRELAXED_FMA'] : [])];
   execFileSync('clang', [
     ...cflags, '-nostdlib', '-ffile-prefix-map=' + root + '=.',

@@ -256,6 +256,16 @@ describe('Sub and FusedBatchNorm on wasm equal the cpu backend', () => {
     }, 'batch norm', 1e-5);
   });
 
+  test('6 channels (not a multiple of 4: the XNNPACK fallback): x − m and batch norm', async () => {
+    const xv = values(4 * 16 * 16 * 6, 43);
+    const pv = values(6, 44);
+    await sameOnBothBackends(() => {
+      const x = tf.tensor(xv, [4, 16, 16, 6]);
+      const p = tf.tensor(pv, [6]);
+      return [tf.sub(x, p), tf.batchNorm(tf.add(x, 20), p, tf.add(tf.abs(p), 0.1), tf.mul(p, 2), tf.sub(1, p), 1e-5)];
+    }, 'x − m and batch norm, 6 channels', 1e-5);
+  });
+
   test('the gradient of training-mode batch norm equals cpu', async () => {
     const xv = values(4 * 8 * 8 * 16, 51);
     const gv = values(16, 52);

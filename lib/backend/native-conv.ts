@@ -222,14 +222,20 @@ function covered(info: tf.backend_util.Conv2DInfo, channels: number, ...ts: tf.T
 /** Shape of a forward convolution, as conv2d takes it: [H, W, Cin, OH, OW, Cout, KH, KW, sh, sw, pt, pl]. */
 export type ConvShape = [number, number, number, number, number, number, number, number, number, number, number, number];
 
+/** Whether Winograd's kernels take a convolution: 3×3, stride 1, input channels a multiple of 4. */
+function winogradShape([, , cin, , , , kh, kw, sh, sw]: ConvShape): boolean {
+  return kh === 3 && kw === 3 && sh === 1 && sw === 1 && cin % 4 === 0;
+}
+
 /**
  * Tile rows conv2d_winograd takes at a time (`rows`, or about 64 tiles), and the floats of one
  * thread's scratch room (see conv2d_winograd in conv-kernels.c: U, the block's interleaved input,
  * V and M); undefined where the convolution is not 3×3 with stride 1, or where the input
  * channels are not a multiple of 4 (the first layer's 3: conv2d is faster there).
  */
-export function winogradPlan([, , cin, oh, ow, cout, kh, kw, sh, sw]: ConvShape, rows?: number): { rb: number; floats: number } | undefined {
-  if (kh !== 3 || kw !== 3 || sh !== 1 || sw !== 1 || cin % 4 !== 0) return undefined;
+export function winogradPlan(shape: ConvShape, rows?: number): { rb: number; floats: number } | undefined {
+  if (!winogradShape(shape)) return undefined;
+  const [, , cin, oh, ow, cout] = shape;
   const g = Math.ceil(Math.ceil(ow / 2) / 4);
   const rb = rows ?? Math.max(1, Math.min(Math.ceil(oh / 2), Math.floor(16 / g))); // about 64 tiles a block
   const floats = 16 * cin * cout + (2 * rb + 2) * (g * 16 * cin + 16) + 16 * (rb * g * 4 * cin + 16) + 16 * (rb * g * 4 * cout + 16);
@@ -267,8 +273,9 @@ function runForward(backend: WasmBackend, native: NativeConv, [xo, fo, bo, yo]: 
  * undefined where the convolution is not 3×3 with stride 1 or the input channels are not a
  * multiple of 4.
  */
-export function winogradGradPlan([, , cin, , ow, cout, kh, kw, sh, sw]: ConvShape, rows?: number): { rb: number; floats: number } | undefined {
-  if (kh !== 3 || kw !== 3 || sh !== 1 || sw !== 1 || cin % 4 !== 0) return undefined;
+export function winogradGradPlan(shape: ConvShape, rows?: number): { rb: number; floats: number } | undefined {
+  if (!winogradShape(shape)) return undefined;
+  const [, , cin, , ow, cout] = shape;
   const tw = Math.ceil(ow / 2);
   const rb = rows ?? Math.max(1, Math.floor(64 / tw));
   return { rb, floats: 16 * cin * cout + 16 * (rb * tw * cin + 16) + 16 * (rb * tw * cout + 16) };
@@ -414,7 +421,6 @@ export function nativeChannelAffine(
   );
   return out;
 }
-
 
 /**
  * Batch norm's per-channel sums over all rows of x (see channel_sums in conv-kernels.c), threads

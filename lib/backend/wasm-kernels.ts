@@ -7,9 +7,8 @@
  * applied to every 3×3 and 1×1 layer) is itself a convolution. The convolutions, forward and both
  * gradients, run on the library's own WebAssembly SIMD kernels (lib/backend/native-conv.ts; 3×3
  * of stride 1 by Winograd's minimal filtering) where they apply (float32, channels out a multiple
- * of 4, no dilation); elsewhere both gradients are
- * written as the backend's own fast kernels (`Conv2D`, `Transpose`, `PadV2`, `BatchMatMul`, …)
- * composed:
+ * of 4, no dilation); elsewhere both gradients are written as the backend's own fast kernels
+ * (`Conv2D`, `Transpose`, `PadV2`, `BatchMatMul`, …) composed:
  *
  * - dW (filter gradient): a forward convolution of the input x, laid out as [Cin, H, W, N]
  *   (channels ← batch), with the output gradient dy as the filter, laid out [OH, OW, N, Cout],
@@ -472,15 +471,20 @@ function affinePerChannel(backend: WasmBackendLike, x: tf.TensorInfo, scale: tf.
   );
 }
 
-/** x − m for per-channel values m: x + (−m) natively, or x·1 + (−m) on XNNPACK; exactly x − m. */
+/** x + n for a per-channel vector n (the negated means): natively, or x·1 + n on XNNPACK; exact. */
+function addPerChannel(backend: WasmBackendLike, x: tf.TensorInfo, n: tf.TensorInfo): tf.TensorInfo {
+  const native = nativeChannelAffine(backend, x, { add: n });
+  if (native !== undefined) return native;
+  const ones = vectorOf(backend, n.shape[0], () => 1);
+  const out = affinePerChannel(backend, x, ones, n);
+  release(backend, ones);
+  return out;
+}
+
+/** x − m for per-channel values m: x + (−m), exactly x − m. */
 function subtractPerChannel(backend: WasmBackendLike, x: tf.TensorInfo, m: ArrayLike<number>): tf.TensorInfo {
   const negated = vectorOf(backend, m.length, (i) => -m[i]);
-  let out = nativeChannelAffine(backend, x, { add: negated });
-  if (out === undefined) {
-    const ones = vectorOf(backend, m.length, () => 1);
-    out = affinePerChannel(backend, x, ones, negated);
-    release(backend, ones);
-  }
+  const out = addPerChannel(backend, x, negated);
   release(backend, negated);
   return out;
 }
@@ -558,7 +562,7 @@ function fusedBatchNormKernel(args: KernelArgs): tf.TensorInfo {
   const negated = vectorOf(backend, c, (i) => -mu[i]);
   let out = nativeChannelAffine(backend, X, { add: negated, scale: k, shift: b });
   if (out === undefined) {
-    const centred = subtractPerChannel(backend, X, mu);
+    const centred = addPerChannel(backend, X, negated);
     out = affinePerChannel(backend, centred, k, b);
     release(backend, centred);
   }
@@ -683,8 +687,8 @@ export const WASM_TRAINING_KERNELS: readonly string[] = Object.keys(OURS);
  * Register on the `wasm` backend the kernels that training a ResNet needs and tfjs-backend-wasm
  * lacks (`Conv2DBackpropFilter`), and replace slow ones (`Conv2DBackpropInput`, `Tile`, …), and
  * the forward convolution (`Conv2D`, `FusedConv2D`): WebAssembly SIMD kernels of the library's
- * own where they apply, the backend's fast XNNPACK kernels composed elsewhere. Idempotent; call it before or after
- * `tf.setBackend('wasm')`. It does not load the wasm backend itself.
+ * own where they apply, the backend's fast XNNPACK kernels composed elsewhere. Idempotent; call
+ * it before or after `tf.setBackend('wasm')`. It does not load the wasm backend itself.
  *
  * @example
  * ```ts
