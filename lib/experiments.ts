@@ -19,20 +19,42 @@ export const DEPTH_EXPERIMENT_MODELS = ['plain8', 'plain20', 'plain56', 'resnet2
 /** The repository's `runs/` folder (ignored by git), where the depth experiments keep their runs. */
 export const RUNS_DIR = resolve(__dirname, '..', 'runs');
 
-/**
- * The run folder of one net of the depth experiments: `<runs>/depth-<subset|full>-<epochs>/<model>`,
- * `runs` defaulting to {@link RUNS_DIR}. Quick mode keeps no runs (see {@link trainDepthNet}).
- */
-export function depthRunDir(model: string, location: DataLocation, epochs: number, runs: string = RUNS_DIR): string {
-  return join(runs, `depth-${location.kind}-${epochs}`, model);
+/** Which run of a net: its seed (initialisation, shuffling, augmentation) and its width. */
+export interface DepthRunOptions {
+  /** Seed of the weights, the shuffling and the augmentation, default 0. */
+  seed?: number;
+  /** Filters of the first stage (see `CifarNetOptions.width`), default 16: the paper's nets. */
+  width?: number;
+  /** The runs folder, default {@link RUNS_DIR}. */
+  runs?: string;
+}
+
+/** The net of the depth experiments: plain, or a ResNet with the paper's option A shortcuts (§4.2). */
+export function depthNet(model: string, width: number = 16): tf.LayersModel {
+  // Option A (zero-padded identity) keeps a ResNet's parameters exactly its plain twin's (§4.2).
+  return cifarNetByName(model, { width, ...(model.startsWith('resnet') ? { shortcut: 'zero-pad' as const } : {}) });
+}
+
+/** A net's name with its width when that is not the paper's: `resnet56`, `resnet56_w4`. */
+export function depthNetLabel(model: string, width: number = 16): string {
+  return width === 16 ? model : `${model}_w${width}`;
 }
 
 /**
- * The settings `residual train` records for a CIFAR net built by name (and checks on `--resume`),
- * so that a run started by the CLI can be continued by {@link trainDepthNet} and the other way round.
+ * The run folder of one net of the depth experiments:
+ * `<runs>/depth-<subset|full>-<epochs>/<model>[_w<width>]/seed-<seed>`, `runs` defaulting to
+ * {@link RUNS_DIR}. Quick mode keeps no runs (see {@link trainDepthNet}).
  */
-export function depthRunConfig(model: string, trainImages: number): Record<string, string | number | boolean> {
-  return { model, init: 'he', limitTrain: trainImages, augment: true };
+export function depthRunDir(model: string, location: DataLocation, epochs: number, options: DepthRunOptions = {}): string {
+  return join(options.runs ?? RUNS_DIR, `depth-${location.kind}-${epochs}`, depthNetLabel(model, options.width), `seed-${options.seed ?? 0}`);
+}
+
+/**
+ * The settings a depth run records (and checks on resume), so that a run started by
+ * `npm run experiments` can be continued by {@link trainDepthNet} and the other way round.
+ */
+export function depthRunConfig(model: string, trainImages: number, width: number = 16): Record<string, string | number | boolean> {
+  return { model, init: 'he', limitTrain: trainImages, augment: true, width, shortcut: model.startsWith('resnet') ? 'zero-pad' : 'none' };
 }
 
 /** What {@link trainDepthNet} returns. */
@@ -48,28 +70,31 @@ export interface DepthRun {
 /**
  * Train one net of the depth experiments with the course recipe (§4.2 with the cosine schedule of
  * the PyTorch reference: SGD momentum 0.9, weight decay 1e-4, batch 128, lr 0.1, crops and flips,
- * He initialisation and seed 0), checkpointing every epoch in {@link depthRunDir}. A run that
- * `npm run experiments` (or an interrupted notebook) started is continued, a finished one is
- * loaded as it is. In quick mode nothing is kept on disk.
+ * He initialisation; option A shortcuts), checkpointing every epoch in {@link depthRunDir}. A run
+ * that `npm run experiments` (or an interrupted notebook) started is continued, a finished one is
+ * loaded as it is; one saved from another architecture is refused. In quick mode nothing is kept.
  */
-export async function trainDepthNet(name: string, course: CourseData, epochs: number, options: { runs?: string } = {}): Promise<DepthRun> {
-  const model = cifarNetByName(name);
-  initializeWeights(model, { scheme: 'he', seed: 0 });
-  const runDir = course.quick ? undefined : depthRunDir(name, course.location, epochs, options.runs);
+export async function trainDepthNet(name: string, course: CourseData, epochs: number, options: DepthRunOptions = {}): Promise<DepthRun> {
+  const seed = options.seed ?? 0;
+  const width = options.width ?? 16;
+  const label = `${depthNetLabel(name, width)} seed ${seed}`;
+  const model = depthNet(name, width);
+  initializeWeights(model, { scheme: 'he', seed });
+  const runDir = course.quick ? undefined : depthRunDir(name, course.location, epochs, options);
   if (runDir !== undefined) {
     const ckpt = await loadCheckpoint(runDir);
     const shown = relative(process.cwd(), runDir);
-    if (ckpt === undefined) console.log(`${name}: training from scratch, checkpoints in ${shown}`);
-    else if (ckpt.state.epoch >= epochs) console.log(`${name}: the finished run in ${shown} is loaded (${ckpt.state.epoch} epochs, ${formatDuration(ckpt.state.seconds)} of training)`);
-    else console.log(`${name}: continuing the run in ${shown} from epoch ${ckpt.state.epoch} of ${epochs}`);
+    if (ckpt === undefined) console.log(`${label}: training from scratch, checkpoints in ${shown}`);
+    else if (ckpt.state.epoch >= epochs) console.log(`${label}: the finished run in ${shown} is loaded (${ckpt.state.epoch} epochs, ${formatDuration(ckpt.state.seconds)} of training)`);
+    else console.log(`${label}: continuing the run in ${shown} from epoch ${ckpt.state.epoch} of ${epochs}`);
   }
   const history = await train(model, course.cifar, {
     epochs,
-    seed: 0,
+    seed,
     stats: course.stats,
     outDir: runDir,
     resume: true,
-    config: depthRunConfig(name, course.cifar.train.n),
+    config: depthRunConfig(name, course.cifar.train.n, width),
   });
   return { model, history, runDir };
 }

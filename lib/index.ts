@@ -74,6 +74,7 @@ export {
   saveCheckpoint,
   loadCheckpoint,
   restoreCheckpoint,
+  checkCheckpointTopology,
   latestCheckpointDir,
   MODEL_JSON,
   WEIGHTS_BIN,
@@ -82,6 +83,7 @@ export {
   type CheckpointState,
   type NormStats,
 } from './train/checkpoint';
+export { topologyFingerprint, topologyLines, modelTopologyLines, topologyDifference, checkSameTopology } from './train/topology';
 export { displayBundle, newLiveDisplay, insideTslab, bundleText, escapeHtml, type MimeBundle, type LiveDisplay } from './display';
 export {
   show,
@@ -142,8 +144,19 @@ export {
 } from './data/download';
 export { extractTarGz } from './data/tar';
 export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './analysis';
-export { quickMode, findCifar10, loadCourseData, depthExperimentEpochs, type DataLocation, type CourseData } from './course';
-export { trainDepthNet, depthRunDir, depthRunConfig, DEPTH_EXPERIMENT_MODELS, RUNS_DIR, type DepthRun } from './experiments';
+export {
+  quickMode,
+  findCifar10,
+  findOrDownloadCifar10,
+  loadCourseData,
+  courseDataDir,
+  CIFAR10_SAMPLE_DIR,
+  depthExperimentEpochs,
+  type DataLocation,
+  type CourseData,
+  type CourseDataOptions,
+} from './course';
+export { trainDepthNet, depthNet, depthNetLabel, depthRunDir, depthRunConfig, DEPTH_EXPERIMENT_MODELS, RUNS_DIR, type DepthRun, type DepthRunOptions } from './experiments';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
 export { resultsFile, writeResults, readResults, mergeResults } from './results';

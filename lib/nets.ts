@@ -22,7 +22,13 @@ export interface CifarNetOptions {
   numClasses?: number;
   /** Input [height, width, channels], default [32, 32, 3]. */
   inputShape?: [number, number, number];
-  /** Model name, default `resnet<depth>` or `plain<depth>`. */
+  /**
+   * Filters of the first stage, default 16 (§4.2); the stages have `width`, `2·width` and
+   * `4·width` filters. A smaller width gives a reduced-width replica of the paper's net (the same
+   * depth and shortcuts, fewer filters), cheap enough to train many more iterations on a CPU.
+   */
+  width?: number;
+  /** Model name, default `resnet<depth>` or `plain<depth>` (with `_w<width>` when the width is not 16). */
   name?: string;
 }
 
@@ -51,10 +57,12 @@ function cifarNet(depth: number, kind: 'resnet' | 'plain', o: CifarNetOptions): 
   if (!Number.isInteger(numClasses) || numClasses < 2) {
     throw new UsageError(`numClasses must be an integer ≥ 2, got ${numClasses}`);
   }
-  const name = o.name ?? `${kind}${depth}`;
+  const width = o.width ?? CIFAR_STAGE_FILTERS[0];
+  if (!Number.isInteger(width) || width < 1) throw new UsageError(`width must be a positive integer, got ${width}`);
+  const name = o.name ?? `${kind}${depth}${width === CIFAR_STAGE_FILTERS[0] ? '' : `_w${width}`}`;
   const input = tf.input({ shape: o.inputShape ?? [32, 32, 3], name: `${name}_input` });
-  let h = convBnRelu(input, { filters: CIFAR_STAGE_FILTERS[0], kernelSize: 3, name: `${name}_conv1` });
-  CIFAR_STAGE_FILTERS.forEach((filters, stage) => {
+  let h = convBnRelu(input, { filters: width, kernelSize: 3, name: `${name}_conv1` });
+  CIFAR_STAGE_FILTERS.map((f) => (f / CIFAR_STAGE_FILTERS[0]) * width).forEach((filters, stage) => {
     for (let b = 0; b < n; b++) {
       const strides = stage > 0 && b === 0 ? 2 : 1;
       const blockName = `${name}_stage${stage + 1}_block${b + 1}`;

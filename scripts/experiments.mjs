@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Train the nets of the depth experiments (chapters 2 and 3: plain-8, plain-20, plain-56, ResNet-20,
-// ResNet-56) side by side, one process per core, into the run folders the notebooks use
-// (runs/depth-<subset|full>-<epochs>/<model>). The notebooks then load the finished runs instead of
-// training them one after the other; an interrupted run is continued from its last epoch.
+// ResNet-56, option A shortcuts) for several seeds side by side, one process per core, into the run
+// folders the notebooks use (runs/depth-<subset|full>-<epochs>/<model>[_w<width>]/seed-<seed>). The
+// notebooks then load the finished runs; an interrupted run is continued from its last epoch.
 //
-//   npm run experiments [-- --jobs N] [--models plain20,resnet56] [--runs DIR]
+//   npm run experiments [-- --jobs N] [--models plain20,resnet56] [--seeds 0,1,2] [--width 16]
+//                          [--epochs 12,40] [--runs DIR]
 //
-// The data is the course's (RESIDUAL_DATA, data/cifar10, or the shared subset); the budget is
-// depthExperimentEpochs() of lib/course.ts. Each job runs single-threaded unless RESIDUAL_WASM_THREADS
-// is set.
+// The data is the course's (RESIDUAL_DATA, or data/cifar10 downloaded on first use); the budget defaults to
+// depthExperimentEpochs() of lib/course.ts. Each job runs single-threaded unless
+// RESIDUAL_WASM_THREADS is set.
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
@@ -27,6 +28,9 @@ try {
     options: {
       jobs: { type: 'string' },
       models: { type: 'string' },
+      seeds: { type: 'string' },
+      width: { type: 'string' },
+      epochs: { type: 'string' },
       runs: { type: 'string' },
       worker: { type: 'string' },
     },
@@ -44,10 +48,10 @@ if (a.worker !== undefined) {
   try {
     await lib.useBestBackend({ verbose: false });
     const course = await lib.loadCourseData();
-    const epochs = lib.depthExperimentEpochs(course.location);
-    const run = await lib.trainDepthNet(a.worker, course, epochs, { runs: a.runs });
+    const [model, seed, width, epochs] = a.worker.split(':');
+    const run = await lib.trainDepthNet(model, course, Number(epochs), { runs: a.runs, seed: Number(seed), width: Number(width) });
     const last = run.history.toRecords().at(-1);
-    console.log(`done: ${epochs} epochs, training error ${(100 * last.train_err).toFixed(1)}% (running), test error ${(100 * last.test_err).toFixed(1)}%`);
+    console.log(`done: ${run.history.height} epochs, training error ${(100 * last.train_err).toFixed(1)}% (running), test error ${(100 * last.test_err).toFixed(1)}%`);
     run.model.dispose();
   } catch (e) {
     fail(e.message);
@@ -64,22 +68,34 @@ for (const m of models) {
     fail(`--models ${m}: ${e.message}`);
   }
 }
-const jobs = a.jobs === undefined ? Math.min(models.length, availableParallelism()) : Number(a.jobs);
+const integers = (flag, text) => {
+  const list = text.split(',').map((v) => v.trim()).filter(Boolean).map(Number);
+  if (list.length === 0 || list.some((v) => !Number.isInteger(v) || v < 0)) fail(`--${flag} takes integers separated by commas, got '${text}'`);
+  return list;
+};
+const seeds = integers('seeds', a.seeds ?? '0,1,2');
+const [width] = integers('width', a.width ?? '16');
+if (width < 1) fail(`--width must be a positive integer, got '${a.width}'`);
+const runsOf = []; // [model, seed, epochs]
+const jobs = a.jobs === undefined ? availableParallelism() : Number(a.jobs);
 if (!Number.isInteger(jobs) || jobs < 1) fail(`--jobs must be a positive integer, got '${a.jobs}'`);
 if (lib.quickMode()) fail('RESIDUAL_QUICK is set: quick runs keep no checkpoints, so there is nothing to train ahead (unset it)');
 let location;
 try {
-  location = lib.findCifar10();
+  location = await lib.findOrDownloadCifar10();
 } catch (e) {
   fail(e.message);
 }
-const epochs = lib.depthExperimentEpochs(location);
-console.log(`${models.length} nets, ${epochs} epochs each, ${jobs} at a time, on ${location.description}`);
-for (const m of models) console.log(`  ${m} → ${relative(process.cwd(), lib.depthRunDir(m, location, epochs, a.runs))}`);
+const budgets = a.epochs === undefined ? [lib.depthExperimentEpochs(location)] : integers('epochs', a.epochs);
+if (budgets.includes(0)) fail('--epochs: a budget must be at least 1 epoch');
+for (const epochs of budgets) for (const seed of seeds) for (const m of models) runsOf.push([m, seed, epochs]);
+console.log(`${runsOf.length} runs (${models.length} nets × ${seeds.length} seeds × ${budgets.length} budgets), width ${width}, ${Math.min(jobs, runsOf.length)} at a time, on ${location.description}`);
+const dirOf = ([m, seed, epochs]) => lib.depthRunDir(m, location, epochs, { runs: a.runs, seed, width });
+for (const r of runsOf) console.log(`  ${lib.depthNetLabel(r[0], width)} seed ${r[1]}, ${r[2]} epochs → ${relative(process.cwd(), dirOf(r))}`);
 
-// The longest first, so that the last job to start is a short one.
-const cost = (m) => Number(m.replace(/^\D+/, ''));
-const queue = [...models].sort((x, y) => cost(y) - cost(x));
+// The longest first (depth × epochs), so that the last job to start is a short one.
+const cost = ([m, , epochs]) => Number(m.replace(/^\D+/, '')) * epochs;
+const queue = [...runsOf].sort((x, y) => cost(y) - cost(x));
 const failed = [];
 // Stopping this script stops its trainings (each keeps its last finished epoch for a later call).
 const children = new Set();
@@ -91,23 +107,25 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-function runOne(model) {
+function runOne([model, seed, epochs]) {
+  const tag = `${lib.depthNetLabel(model, width)}/${seed}/${epochs}`;
   return new Promise((res) => {
     const env = { ...process.env };
     if (env.RESIDUAL_WASM_THREADS === undefined && jobs > 1) env.RESIDUAL_WASM_THREADS = '1';
-    const args = [SCRIPT, '--worker', model, ...(a.runs ? ['--runs', a.runs] : [])];
+    env.RESIDUAL_DATA = location.dir; // found (or downloaded) once, here
+    const args = [SCRIPT, '--worker', `${model}:${seed}:${width}:${epochs}`, ...(a.runs ? ['--runs', a.runs] : [])];
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let tail = '';
     const relay = (d) => {
       tail = (tail + d).slice(-2000);
-      for (const line of String(d).split(/\r|\n/)) if (line.trim() !== '') console.log(`[${model}] ${line}`);
+      for (const line of String(d).split(/\r|\n/)) if (line.trim() !== '') console.log(`[${tag}] ${line}`);
     };
     child.stdout.on('data', relay);
     child.stderr.on('data', relay);
     child.on('close', (code) => {
       children.delete(child);
-      if (code !== 0) failed.push(`${model} (exit ${code}): ${tail.trim().split('\n').at(-1)}`);
+      if (code !== 0) failed.push(`${tag} (exit ${code}): ${tail.trim().split('\n').at(-1)}`);
       res();
     });
   });

@@ -1,5 +1,6 @@
-// CIFAR-10 loading (real subset and bad fixtures), channel stats, seeded batches, §4.2 augmentation.
+// CIFAR-10 loading (the bundled sample of real images, and bad fixtures), channel stats, seeded batches, §4.2 augmentation.
 import { test } from 'node:test';
+import { SAMPLE } from './helpers.mjs';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,7 @@ import {
   permutation,
 } from '../dist/index.js';
 
-const SUBSET = '/work/shared/datasets/cifar10-subset';
-const DATA = process.env.CIFAR10_SUBSET ?? SUBSET;
+const DATA = SAMPLE;
 const data = await loadCifar10(DATA);
 
 /** Raw record k of a binary file. */
@@ -54,11 +54,11 @@ async function refuses(promise, ...patterns) {
   });
 }
 
-test('loads the real subset: 5000 train, 500 test, labels 0–9, class names', () => {
-  assert.equal(data.train.n, 5000);
-  assert.equal(data.test.n, 500);
-  assert.equal(data.train.images.length, 5000 * 3072);
-  assert.equal(data.test.labels.length, 500);
+test('loads the bundled sample: 500 train, 200 test, labels 0–9, class names', () => {
+  assert.equal(data.train.n, 500);
+  assert.equal(data.test.n, 200);
+  assert.equal(data.train.images.length, 500 * 3072);
+  assert.equal(data.test.labels.length, 200);
   assert.ok(data.train.images instanceof Uint8Array);
   assert.deepEqual(data.classNames, [...CIFAR10_CLASSES]);
   const seen = new Set(data.train.labels);
@@ -72,25 +72,25 @@ test('pixels land in HWC order: record bytes spot-checked against the raw files'
   // First test image's first R, G, B bytes are HWC positions 0, 1, 2.
   assert.deepEqual([...data.test.images.subarray(0, 3)], [t0[1], t0[1 + 1024], t0[1 + 2048]]);
   // Pixel (row 5, col 7) of the last training image (last record of data_batch_5).
-  const last = rawRecord('data_batch_5.bin', 999);
+  const last = rawRecord('data_batch_5.bin', 99);
   const p = 5 * 32 + 7;
-  const o = 4999 * 3072 + p * 3;
+  const o = 499 * 3072 + p * 3;
   assert.deepEqual([...data.train.images.subarray(o, o + 3)], [last[1 + p], last[1 + 1024 + p], last[1 + 2048 + p]]);
-  assert.equal(data.train.labels[4999], last[0]);
+  assert.equal(data.train.labels[499], last[0]);
 });
 
 test('limits read only the first images, across file boundaries', async () => {
-  const part = await loadCifar10Split(DATA, 'train', 1500);
-  assert.equal(part.n, 1500);
-  assert.deepEqual(part.images.subarray(0, 1500 * 3072), data.train.images.subarray(0, 1500 * 3072));
+  const part = await loadCifar10Split(DATA, 'train', 150);
+  assert.equal(part.n, 150);
+  assert.deepEqual(part.images.subarray(0, 150 * 3072), data.train.images.subarray(0, 150 * 3072));
   const r = rawRecord('data_batch_2.bin', 0);
-  assert.equal(part.labels[1000], r[0]);
-  assert.equal(part.images[1000 * 3072 + 2], r[1 + 2048]);
+  assert.equal(part.labels[100], r[0]);
+  assert.equal(part.images[100 * 3072 + 2], r[1 + 2048]);
   const small = await loadCifar10(DATA, { limitTrain: 10, limitTest: 7 });
   assert.equal(small.train.n, 10);
   assert.equal(small.test.n, 7);
   const more = await loadCifar10Split(DATA, 'test', 100000);
-  assert.equal(more.n, 500);
+  assert.equal(more.n, 200);
   await refuses(loadCifar10Split(DATA, 'test', 0), /positive whole number/);
   await refuses(loadCifar10Split(DATA, 'valid'), /'train' or 'test'/);
 });
@@ -142,11 +142,11 @@ test('bad files are refused with the file and the fault named', async () => {
   }
 });
 
-test('channel stats: the numpy values on the subset, close to the known CIFAR-10 ones', () => {
+test('channel stats: the numpy values on the sample, near the known CIFAR-10 ones', () => {
   const s = channelStats(data.train);
-  // numpy: x.mean(axis=(0,2,3)), x.std(axis=(0,2,3)) on the same 5000 images.
-  const npMean = [0.49342418, 0.48418248, 0.44809115];
-  const npStd = [0.24810934, 0.24451794, 0.26215717];
+  // numpy: x.mean(axis=(0,2,3)), x.std(axis=(0,2,3)) on the same 500 images.
+  const npMean = [0.49201692, 0.47818121, 0.43727351];
+  const npStd = [0.24737747, 0.24135295, 0.25622442];
   for (let c = 0; c < 3; c++) {
     assert.ok(Math.abs(s.mean[c] - npMean[c]) < 1e-6, `mean[${c}] ${s.mean[c]}`);
     assert.ok(Math.abs(s.std[c] - npStd[c]) < 1e-6, `std[${c}] ${s.std[c]}`);

@@ -1,16 +1,15 @@
 // §1's constructed solution: a deeper net = the shallow one's layers + identity layers.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { lib, ready, tf } from './helpers.mjs';
+import { lib, ready, SAMPLE, tf } from './helpers.mjs';
 
 const { constructDeeper, plainCifar, resnetCifar, UsageError } = lib;
-const subset = fileURLToPath(new URL('../../shared/datasets/cifar10-subset/', import.meta.url));
 
 /** The first n test images of real CIFAR-10 as a [n,32,32,3] tensor in [0,1], and their labels. */
 function cifarImages(n) {
-  const raw = readFileSync(`${subset}test_batch.bin`);
+  const raw = readFileSync(join(SAMPLE, 'test_batch.bin'));
   const x = new Float32Array(n * 3072);
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -39,7 +38,7 @@ function perturb(model, seed) {
 
 before(ready);
 
-describe('constructDeeper (§1)', { skip: !existsSync(subset) && !process.env.CI && 'the shared CIFAR-10 subset is not beside the repository' }, () => {
+describe('constructDeeper (§1)', () => {
   test('plain-8 + 12 identity layers predicts exactly as plain-8 on real CIFAR-10 images', () => {
     const shallow = plainCifar(8);
     perturb(shallow, 1);

@@ -1,68 +1,117 @@
+// Which CIFAR-10 the course uses: a folder RESIDUAL_DATA names, the full set in data/cifar10
+// (downloaded on first use from a real HTTP server on 127.0.0.1 here), or the sample that ships with
+// the package, with one line when the download fails; quick mode never asks the network.
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { lib } from './helpers.mjs';
+import { lib, SAMPLE, withEnv } from './helpers.mjs';
 
-const { findCifar10, quickMode, loadCourseData, depthExperimentEpochs, UsageError } = lib;
+const { findCifar10, findOrDownloadCifar10, quickMode, loadCourseData, depthExperimentEpochs, UsageError } = lib;
 
-function withEnv(vars, fn) {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  Object.entries(vars).forEach(([k, v]) => (v === undefined ? delete process.env[k] : (process.env[k] = v)));
+// The sample as the official archive lays it out (cifar-10-batches-bin/…), served by a local server.
+const root = mkdtempSync(join(tmpdir(), 'course-'));
+const staging = join(root, 'staging', 'cifar-10-batches-bin');
+mkdirSync(staging, { recursive: true });
+for (const f of readdirSync(SAMPLE)) if (f !== 'README.md') writeFileSync(join(staging, f), readFileSync(join(SAMPLE, f)));
+execFileSync('tar', ['czf', join(root, 'archive.tar.gz'), '-C', join(root, 'staging'), 'cifar-10-batches-bin']);
+const archive = readFileSync(join(root, 'archive.tar.gz'));
+const requests = [];
+const server = createServer((req, res) => {
+  requests.push(req.url);
+  if (req.url === '/cifar.tar.gz') {
+    res.writeHead(200, { 'content-length': String(archive.length) });
+    res.end(archive);
+  } else {
+    res.writeHead(503);
+    res.end('down for maintenance');
+  }
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${server.address().port}`;
+after(() => {
+  server.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** Captures console.log while `fn` runs. */
+async function logged(fn) {
+  const lines = [];
+  const log = console.log;
+  console.log = (...a) => lines.push(a.join(' '));
   try {
-    return fn();
+    return { value: await fn(), lines };
   } finally {
-    Object.entries(saved).forEach(([k, v]) => (v === undefined ? delete process.env[k] : (process.env[k] = v)));
+    console.log = log;
   }
 }
 
-describe('course settings', () => {
-  const root = mkdtempSync(join(tmpdir(), 'course-'));
-  after(() => rmSync(root, { recursive: true, force: true }));
-
+describe('course data', () => {
   test('quick mode follows RESIDUAL_QUICK', () => {
     assert.equal(withEnv({ RESIDUAL_QUICK: '1' }, quickMode), true);
     assert.equal(withEnv({ RESIDUAL_QUICK: '0' }, quickMode), false);
     assert.equal(withEnv({ RESIDUAL_QUICK: undefined }, quickMode), false);
   });
 
-  test('finds the full set in data/cifar10 before the shared subset, and tells them apart', () => {
-    const repo = join(root, 'repo');
-    const full = join(repo, 'data', 'cifar10');
-    const subset = join(root, 'shared', 'datasets', 'cifar10-subset');
-    for (const [dir, records] of [[full, 10000], [subset, 1000]]) {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'data_batch_1.bin'), Buffer.alloc(records * 3073));
-      writeFileSync(join(dir, 'test_batch.bin'), Buffer.alloc(3073));
-    }
-    const found = withEnv({ RESIDUAL_DATA: undefined }, () => findCifar10(repo));
-    assert.equal(found.dir, full);
-    assert.equal(found.kind, 'full');
-    rmSync(full, { recursive: true });
-    const fallback = withEnv({ RESIDUAL_DATA: undefined }, () => findCifar10(repo));
-    assert.equal(fallback.kind, 'subset');
-    assert.match(fallback.description, /subset of real CIFAR-10/);
+  test('findCifar10: the full set in data/cifar10, else the bundled sample; never a folder outside the package', () => {
+    const full = join(root, 'lookup', 'cifar10');
+    mkdirSync(full, { recursive: true });
+    writeFileSync(join(full, 'data_batch_1.bin'), Buffer.alloc(10000 * 3073));
+    writeFileSync(join(full, 'test_batch.bin'), Buffer.alloc(3073));
+    const found = withEnv({ RESIDUAL_DATA: undefined }, () => findCifar10(full));
+    assert.deepEqual([found.dir, found.kind], [full, 'full']);
+    const sample = withEnv({ RESIDUAL_DATA: undefined }, () => findCifar10(join(root, 'nothing-here')));
+    assert.deepEqual([sample.dir, sample.kind], [SAMPLE, 'sample']);
+    assert.match(sample.description, /sample of CIFAR-10 that ships with the course \(500 training and 200 test images\)/);
   });
 
-  test('no data: a clear error that says how to get it; RESIDUAL_DATA is the only place then', () => {
-    const repoWithSubsetBeside = join(root, 'repo');
+  test('RESIDUAL_DATA is the only place looked at, and a folder without CIFAR-10 there is named', () => {
+    const ok = withEnv({ RESIDUAL_DATA: SAMPLE }, () => findCifar10(join(root, 'nothing-here')));
+    assert.equal(ok.dir, SAMPLE);
     assert.throws(
-      () => withEnv({ RESIDUAL_DATA: join(root, 'nowhere') }, () => findCifar10(repoWithSubsetBeside)),
-      (e) => e instanceof UsageError && /RESIDUAL_DATA=.*nowhere has no CIFAR-10 files/.test(e.message) && /residual data download --dir data\/cifar10/.test(e.message),
+      () => withEnv({ RESIDUAL_DATA: join(root, 'nowhere') }, () => findCifar10()),
+      (e) => e instanceof UsageError && /RESIDUAL_DATA=.*nowhere has no CIFAR-10 files/.test(e.message),
     );
   });
 
-  test('the course data: the shared subset in full, 512 + 200 images in quick mode; the depth experiments\' epochs', async () => {
-    const subset = '/work/shared/datasets/cifar10-subset';
-    const full = await withEnv({ RESIDUAL_QUICK: undefined, RESIDUAL_DATA: subset }, () => loadCourseData());
-    assert.equal(full.location.kind, 'subset');
-    assert.deepEqual([full.cifar.train.n, full.cifar.test.n, full.quick], [5000, 500, false]);
-    assert.equal(full.stats.mean.length, 3);
-    assert.equal(withEnv({ RESIDUAL_QUICK: undefined }, () => depthExperimentEpochs(full.location)), 12);
-    assert.equal(withEnv({ RESIDUAL_QUICK: undefined }, () => depthExperimentEpochs({ ...full.location, kind: 'full' })), 30);
-    const quick = await withEnv({ RESIDUAL_QUICK: '1', RESIDUAL_DATA: subset }, () => loadCourseData());
-    assert.deepEqual([quick.cifar.train.n, quick.cifar.test.n, quick.quick], [512, 200, true]);
+  test('the first use downloads the full set into data/cifar10 (atomically), later uses find it there', async () => {
+    const dataDir = join(root, 'first-use', 'cifar10');
+    const before = requests.length;
+    const { value } = await logged(() =>
+      withEnv({ RESIDUAL_DATA: undefined, RESIDUAL_QUICK: undefined }, () =>
+        findOrDownloadCifar10({ dataDir, from: `${base}/cifar.tar.gz`, md5: createHash('md5').update(archive).digest('hex'), size: archive.length }),
+      ),
+    );
+    assert.equal(requests.length, before + 1);
+    assert.equal(value.dir, dataDir);
+    assert.ok(existsSync(join(dataDir, 'data_batch_5.bin')));
+    assert.deepEqual(readdirSync(join(root, 'first-use')), ['cifar10'], 'no temporary folder is left beside it');
+    const again = await withEnv({ RESIDUAL_DATA: undefined, RESIDUAL_QUICK: undefined }, () => findOrDownloadCifar10({ dataDir, from: `${base}/cifar.tar.gz` }));
+    assert.equal(again.dir, dataDir);
+    assert.equal(requests.length, before + 1, 'no second download');
+  });
+
+  test('a failed download falls back to the bundled sample with one line saying so', async () => {
+    const dataDir = join(root, 'offline', 'cifar10');
+    const { value, lines } = await logged(() =>
+      withEnv({ RESIDUAL_DATA: undefined, RESIDUAL_QUICK: undefined }, () => loadCourseData({ dataDir, from: `${base}/missing.tar.gz` })),
+    );
+    assert.equal(value.location.kind, 'sample');
+    assert.deepEqual([value.cifar.train.n, value.cifar.test.n], [500, 200]);
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0], /^CIFAR-10 could not be downloaded \(.*503.*\): this run uses the sample .* numbers will differ from the committed ones/);
+    assert.equal(existsSync(join(root, 'offline')) ? readdirSync(join(root, 'offline')).length : 0, 0, 'nothing is left behind');
+  });
+
+  test('quick mode makes no request: the sample, 500 + 200 images; the depth experiments train 1 epoch', async () => {
+    const before = requests.length;
+    const quick = await withEnv({ RESIDUAL_QUICK: '1', RESIDUAL_DATA: undefined }, () => loadCourseData({ dataDir: join(root, 'quick', 'cifar10'), from: `${base}/cifar.tar.gz` }));
+    assert.equal(requests.length, before);
+    assert.deepEqual([quick.location.kind, quick.cifar.train.n, quick.cifar.test.n, quick.quick], ['sample', 500, 200, true]);
     assert.equal(withEnv({ RESIDUAL_QUICK: '1' }, () => depthExperimentEpochs(quick.location)), 1);
   });
 });

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { lib } from './helpers.mjs';
+import { lib, SAMPLE } from './helpers.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../scripts/experiments.mjs', import.meta.url));
-const DATA = '/work/shared/datasets/cifar10-subset';
+const DATA = SAMPLE;
 const RECORD = 3073;
 
 function tinyCopy(dir) {
@@ -21,29 +21,62 @@ function tinyCopy(dir) {
   writeFileSync(path.join(dir, 'batches.meta.txt'), readFileSync(path.join(DATA, 'batches.meta.txt')));
 }
 
-test('experiments: trains into depthRunDir, then loads the finished run', { timeout: 600_000 }, () => {
+test('experiments: trains each seed into depthRunDir, then loads the finished runs', { timeout: 600_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'residual-experiments-'));
   const data = path.join(dir, 'data');
   tinyCopy(data);
   const runs = path.join(dir, 'runs');
   const env = { ...process.env, RESIDUAL_DATA: data, RESIDUAL_QUICK: '', RESIDUAL_WASM_THREADS: '1' };
-  const args = [SCRIPT, '--models', 'plain8', '--runs', runs];
+  const epochs = 2;
+  const args = [SCRIPT, '--models', 'plain8', '--seeds', '0,1', '--width', '4', '--epochs', String(epochs), '--runs', runs];
   const first = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
   assert.equal(first.status, 0, first.stderr + first.stdout);
   const location = { dir: data, kind: 'subset', description: '' };
-  const epochs = 12; // depthExperimentEpochs on a subset
-  const runDir = lib.depthRunDir('plain8', location, epochs, runs);
-  assert.equal(runDir, path.join(runs, 'depth-subset-12', 'plain8'));
-  assert.ok(existsSync(path.join(runDir, 'LATEST')), 'a checkpoint');
-  const history = readFileSync(path.join(runDir, 'history.csv'), 'utf8').trim().split('\n');
-  assert.equal(history.length, 1 + epochs);
-  assert.match(first.stdout, /\[plain8\] plain8: training from scratch/);
-  assert.match(first.stdout, /\[plain8\] done: 12 epochs, training error \d+\.\d% \(running\)/);
+  const histories = [0, 1].map((seed) => {
+    const runDir = lib.depthRunDir('plain8', location, epochs, { runs, seed, width: 4 });
+    assert.equal(runDir, path.join(runs, `depth-subset-${epochs}`, 'plain8_w4', `seed-${seed}`));
+    assert.ok(existsSync(path.join(runDir, 'LATEST')), 'a checkpoint');
+    const history = readFileSync(path.join(runDir, 'history.csv'), 'utf8').trim().split('\n');
+    assert.equal(history.length, 1 + epochs);
+    return history;
+  });
+  assert.notDeepEqual(histories[0], histories[1], 'another seed, another run');
+  assert.match(first.stdout, /\[plain8_w4\/1\/2\] plain8_w4 seed 1: training from scratch/);
+  assert.match(first.stdout, /\[plain8_w4\/0\/2\] done: 2 epochs, training error \d+\.\d% \(running\)/);
 
   const second = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
   assert.equal(second.status, 0, second.stderr);
-  assert.match(second.stdout, /the finished run in .* is loaded \(12 epochs/);
-  assert.equal(readFileSync(path.join(runDir, 'history.csv'), 'utf8').trim().split('\n').length, 1 + epochs);
+  assert.match(second.stdout, /plain8_w4 seed 0: the finished run in .* is loaded \(2 epochs/);
+});
+
+test('a depth run never continues on another architecture: an option-A ResNet refuses its plain twin\'s run', { timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'residual-topology-'));
+  const course = { quick: false, location: { dir, kind: 'subset', description: '' }, cifar: await lib.loadCifar10(SAMPLE, { limitTrain: 64, limitTest: 20 }) };
+  course.stats = lib.channelStats(course.cifar.train);
+  const opts = { runs: dir, width: 2 };
+  const plain = await lib.trainDepthNet('plain20', course, 1, opts);
+  plain.model.dispose();
+  // The same weights, counts and shapes (option A adds no parameter), another topology.
+  const twin = lib.depthNet('resnet20', 2);
+  assert.equal(twin.countParams(), lib.depthNet('plain20', 2).countParams());
+  const runDir = lib.depthRunDir('plain20', course.location, 1, opts);
+  const ckpt = await lib.loadCheckpoint(runDir);
+  assert.match(ckpt.state.topology, /^[0-9a-f]{16}$/);
+  const optimizer = new lib.SgdMomentum();
+  await assert.rejects(lib.restoreCheckpoint(ckpt, twin, optimizer), (e) => {
+    assert.ok(e instanceof lib.UsageError, String(e));
+    assert.ok(e.message.startsWith(`${runDir} was trained on another architecture`), e.message);
+    assert.match(e.message, /\(62 layers saved, the model has 73; layer 9 was #9 ReLU .* the model's is #9 Add \{\} ← #8, #3\)/);
+    return true;
+  });
+  await assert.rejects(
+    lib.train(twin, course.cifar, { epochs: 1, outDir: runDir, resume: true, progress: false }),
+    (e) => e instanceof lib.UsageError && /was trained on another architecture/.test(e.message),
+  );
+  // The run is untouched.
+  assert.equal((await lib.loadCheckpoint(runDir)).state.epoch, 1);
+  optimizer.dispose();
+  twin.dispose();
 });
 
 test('experiments: a bad model or --jobs is named in a one-line error, exit 1', () => {

@@ -26,3 +26,23 @@ export function blockModel(block, inputShape, options) {
   const x = tf.input({ shape: inputShape });
   return tf.model({ inputs: x, outputs: block(x, options) });
 }
+
+/** The sample of real CIFAR-10 that ships with the package (500 training, 200 test images). */
+export const SAMPLE = lib.CIFAR10_SAMPLE_DIR;
+
+/** Runs `fn` with environment variables set (undefined: unset), restoring them after, also for a promise. */
+export function withEnv(vars, fn) {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const set = (entries) => entries.forEach(([k, v]) => (v === undefined ? delete process.env[k] : (process.env[k] = v)));
+  set(Object.entries(vars));
+  let result;
+  try {
+    result = fn();
+  } catch (e) {
+    set(Object.entries(saved));
+    throw e;
+  }
+  if (result instanceof Promise) return result.finally(() => set(Object.entries(saved)));
+  set(Object.entries(saved));
+  return result;
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { lib, ready, tf } from './helpers.mjs';
+import { lib, ready, SAMPLE, tf } from './helpers.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 before(ready);
@@ -66,7 +66,7 @@ test('a bad scheme or seed is refused by name', () => {
 });
 
 test('residual train --init: a bad scheme is named, no stack trace', () => {
-  const r = spawnSync(process.execPath, [CLI, 'train', '--model', 'resnet20', '--data', '/work/shared/datasets/cifar10-subset', '--epochs', '1', '--out', '/tmp/x', '--init', 'glorot'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, 'train', '--model', 'resnet20', '--data', SAMPLE, '--epochs', '1', '--out', '/tmp/x', '--init', 'glorot'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--init must be he or pytorch, got 'glorot'/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);

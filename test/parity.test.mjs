@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SAMPLE } from './helpers.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../scripts/parity.mjs', import.meta.url));
-const DATA = '/work/shared/datasets/cifar10-subset';
+const DATA = SAMPLE;
 const RECORD = 3073;
 const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 

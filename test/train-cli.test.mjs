@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SAMPLE } from './helpers.mjs';
 import * as lib from '../dist/index.js';
 
 const { tf } = lib;
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const DATA = '/work/shared/datasets/cifar10-subset';
+const DATA = SAMPLE;
 const env = { ...process.env, RESIDUAL_BACKEND: 'cpu' };
 let tiny;
 
@@ -88,7 +89,7 @@ describe('residual train / evaluate', () => {
     const ev = residual('evaluate', '--model-dir', out, '--data', DATA, '--json');
     assert.equal(ev.status, 0, ev.stderr);
     const last = JSON.parse(ev.stdout.trim().split('\n').pop());
-    assert.equal(last.n, 500);
+    assert.equal(last.n, 200);
     assert.ok(last.accuracy >= 0 && last.accuracy <= 1 && Number.isFinite(last.loss));
     // The same numbers as the test columns of the last epoch (both in inference mode, same stats).
     const row = csv[4].split(',');

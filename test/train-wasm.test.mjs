@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import * as lib from '../dist/index.js';
+import { SAMPLE } from './helpers.mjs';
 
 const { tf } = lib;
 let data;
 
 before(async () => {
   await lib.useBestBackend({ prefer: 'wasm', verbose: false });
-  data = await lib.loadCifar10('/work/shared/datasets/cifar10-subset', { limitTrain: 128, limitTest: 50 });
+  data = await lib.loadCifar10(SAMPLE, { limitTrain: 128, limitTest: 50 });
 });
 
 test('ResNet-8 on wasm: loss falls, tensors flat, a killed run resumes to the same weights', async () => {

@@ -7,9 +7,10 @@ import path from 'node:path';
 import http from 'node:http';
 import { before, describe, test } from 'node:test';
 import * as lib from '../dist/index.js';
+import { SAMPLE } from './helpers.mjs';
 
 const { tf } = lib;
-const DATA = '/work/shared/datasets/cifar10-subset';
+const DATA = SAMPLE;
 let data;
 
 before(async () => {

@@ -16,6 +16,7 @@ import { UsageError } from '../errors';
 import { syncDir, writeFileAtomic, writeFileSynced } from './atomic';
 import type { HistoryRow } from './history';
 import type { SgdMomentum, SgdState } from './sgd';
+import { checkSameTopology } from './topology';
 
 /** Name of the model topology file. */
 export const MODEL_JSON = 'model.json';
@@ -160,6 +161,11 @@ export interface CheckpointState {
   warmupDone: boolean;
   /** The settings of the run, to refuse resuming with different ones. */
   config: Record<string, string | number | boolean>;
+  /**
+   * Fingerprint of the model's topology (`topologyFingerprint`), for readers of the run; the check
+   * on resume compares the checkpoint's whole `model.json` with the model (absent in older runs).
+   */
+  topology?: string;
 }
 
 /** A checkpoint read back by {@link loadCheckpoint}. */
@@ -259,10 +265,28 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undef
 }
 
 /**
- * Put a checkpoint's weights into `model` (which must have the same architecture) and its momentum
- * buffers into `optimizer`.
+ * Refuse a checkpoint whose saved topology (its `model.json`) is not `model`'s: a `UsageError`
+ * naming the run folder and the first layer that differs. Weights of the same count and shapes
+ * can belong to another architecture (a plain net and its option-A ResNet twin, or strided
+ * convolutions padded another way), so comparing weights is not enough.
+ */
+export async function checkCheckpointTopology(checkpoint: Checkpoint, model: tf.LayersModel): Promise<void> {
+  const file = path.join(checkpoint.dir, MODEL_JSON);
+  let saved: unknown;
+  try {
+    saved = (JSON.parse(await fsp.readFile(file, 'utf8')) as { modelTopology?: unknown }).modelTopology;
+  } catch (err) {
+    throw new UsageError(`${file}: cannot be read as a saved model (${(err as Error).message})`);
+  }
+  checkSameTopology(saved, model, path.dirname(path.dirname(checkpoint.dir)));
+}
+
+/**
+ * Put a checkpoint's weights into `model` (which must have the same architecture: checked with
+ * {@link checkCheckpointTopology}) and its momentum buffers into `optimizer`.
  */
 export async function restoreCheckpoint(checkpoint: Checkpoint, model: tf.LayersModel, optimizer: SgdMomentum): Promise<void> {
+  await checkCheckpointTopology(checkpoint, model);
   const artifacts = await fileModelHandler(checkpoint.dir).load();
   const specs = artifacts.weightSpecs ?? [];
   const named = tf.io.decodeWeights(artifacts.weightData ?? new ArrayBuffer(0), specs);

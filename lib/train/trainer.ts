@@ -11,13 +11,14 @@ import * as path from 'node:path';
 import { batches } from '../data/batches';
 import { channelStats, type ChannelStats, type Cifar10Split } from '../data/cifar10';
 import { UsageError } from '../errors';
-import { loadCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
+import { checkCheckpointTopology, loadCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
 import { batchLossAndCorrect, evaluate } from './evaluate';
 import { historyFrame, writeHistoryCsv, type HistoryRow } from './history';
 import { lockRunDir } from './lock';
 import { formatDuration, ProgressBar, type ProgressOptions } from './progress';
 import { scheduleByName, type Schedule, type ScheduleName, type WarmupOptions } from './schedule';
 import { SgdMomentum, type WeightDecayScope } from './sgd';
+import { topologyFingerprint } from './topology';
 
 /** The data a run trains and evaluates on (the data module's `Cifar10`, or any two splits). */
 export interface TrainData {
@@ -182,12 +183,14 @@ async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: Tr
   let step = 0;
   let secondsBefore = 0;
   let warmupDone = warm === undefined;
+  const topology = outDir !== undefined ? topologyFingerprint(model) : undefined;
   if (outDir !== undefined) {
     const ckpt = await loadCheckpoint(outDir);
     if (ckpt !== undefined && !options.resume) {
       throw new UsageError(`${outDir} already holds a run (epoch ${ckpt.state.epoch}): pass --resume to continue it, or choose another --out`);
     }
     if (ckpt !== undefined) {
+      await checkCheckpointTopology(ckpt, model); // first: a run never continues on another architecture
       for (const [k, v] of Object.entries(config)) {
         const was = ckpt.state.config[k];
         if (was !== undefined && was !== v) {
@@ -270,7 +273,7 @@ async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: Tr
       };
       history.push(row);
       if (outDir !== undefined) {
-        const state: CheckpointState = { version: 1, epoch, step, seed, stats, history, seconds: row.seconds, warmupDone, config };
+        const state: CheckpointState = { version: 1, epoch, step, seed, stats, history, seconds: row.seconds, warmupDone, config, topology };
         await saveCheckpoint(outDir, model, optimizer, state);
         await writeHistoryCsv(path.join(outDir, 'history.csv'), history);
       }
