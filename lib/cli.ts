@@ -12,6 +12,8 @@ const commands: Record<string, Command> = {
   evaluate: { summary: 'test accuracy and loss of a saved model or run (--json)', load: () => import('./commands/evaluate.js') },
   bench: { summary: 'training/inference images per second of ResNet-20/56 on each backend (--vs-pytorch)', load: () => import('./commands/bench.js') },
   data: { summary: 'download CIFAR-10 (data download), or describe it (data info)', load: () => import('./commands/data.js') },
+  kernel: { summary: 'register the TypeScript (tslab) kernel with Jupyter (kernel install)', load: () => import('./commands/kernel.js') },
+  course: { summary: 'copy the course notebooks into a folder (default ./residual-course) and open Jupyter', load: () => import('./commands/course.js') },
 };
 
 function usage(): string {

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Parity with PyTorch: the same recipe (ResNet-20, option-B shortcuts, SGD momentum 0.9, weight decay
 // 1e-4, batch 128, lr 0.1 cosine, pad-crop-flip) on the same data, in the reference trainer
-// (../shared/ref/torch_cifar_ref.py) and in `residual train`, then `residual evaluate` on the test set.
+// (scripts/torch_cifar_ref.py) and in `residual train`, then `residual evaluate` on the test set.
 // Writes results/parity.csv (one row per framework and epoch; the test error on the last epoch's row).
 //
-//   npm run parity [-- --data DIR] [--epochs 30] [--init pytorch|he] [--seed 0] [--out DIR] [--python /usr/bin/python3]
+//   npm run parity [-- --data DIR (default: the course's data)] [--epochs 30] [--init pytorch|he] [--seed 0] [--out DIR] [--python /usr/bin/python3]
 //
 // --skip-ours / --skip-pytorch run one side only (the other side's rows in the CSV are kept).
 // --init pytorch (default) initialises our weights as PyTorch's nn.Conv2d / nn.Linear defaults, which the
@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readHistoryCsv } from '../dist/index.js';
+import { findOrDownloadCifar10, readHistoryCsv } from '../dist/index.js';
 import pl from 'nodejs-polars';
 import { mergeCsv } from '../dist/results.js';
 
@@ -25,13 +25,13 @@ let a;
 try {
   ({ values: a } = parseArgs({
     options: {
-      data: { type: 'string', default: join(root, '..', 'shared', 'datasets', 'cifar10-subset') },
+      data: { type: 'string' },
       epochs: { type: 'string', default: '30' },
       out: { type: 'string' },
       init: { type: 'string', default: 'pytorch' },
       seed: { type: 'string', default: '0' },
       python: { type: 'string', default: '/usr/bin/python3' },
-      ref: { type: 'string', default: join(root, '..', 'shared', 'ref', 'torch_cifar_ref.py') },
+      ref: { type: 'string', default: join(root, 'scripts', 'torch_cifar_ref.py') },
       results: { type: 'string', default: join(root, 'results', 'parity.csv') },
       'skip-pytorch': { type: 'boolean', default: false },
       'skip-ours': { type: 'boolean', default: false },
@@ -53,6 +53,8 @@ if (a.init !== 'pytorch' && a.init !== 'he') fail(`--init must be pytorch or he,
 const out = a.out ?? join(root, 'runs', `parity-resnet20-${a.init}-seed${seed}`);
 const ours = 'residual-learning (tfjs wasm)';
 const theirs = 'pytorch (reference)';
+// Default: the course's data (RESIDUAL_DATA, or data/cifar10, downloaded on first use).
+a.data ??= (await findOrDownloadCifar10()).dir;
 if (!existsSync(join(a.data, 'data_batch_1.bin'))) fail(`--data ${a.data} holds no CIFAR-10 binary files (data_batch_1.bin …)`);
 if (!a['skip-pytorch'] && !existsSync(a.ref)) fail(`the reference trainer ${a.ref} is missing (--ref PATH)`);
 

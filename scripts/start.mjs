@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // `npm start`: open the course in Jupyter (JupyterLab where installed, else the classic
-// Notebook) on notebooks/, with the tslab kernel. Without Jupyter, say how to install it.
+// Notebook) on notebooks/ (or RESIDUAL_COURSE_DIR, set by `residual course`), with the tslab kernel.
+// Without Jupyter, say how to install it.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findJupyterPython, jupyterInstallHelp, kernelProblem, pythonCandidates } from './jupyter.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const notebooks = join(root, 'notebooks');
+const notebooks = process.env.RESIDUAL_COURSE_DIR || join(root, 'notebooks');
 
 /** The Python and module of the best Jupyter frontend here: JupyterLab, else Notebook. */
 export function findFrontend() {

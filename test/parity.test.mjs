@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SAMPLE } from './helpers.mjs';
+import { lib, SAMPLE } from './helpers.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../scripts/parity.mjs', import.meta.url));
 const DATA = SAMPLE;
@@ -55,4 +55,17 @@ test('parity: a folder without CIFAR-10 is named in a one-line error, exit 1', (
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^parity: --data \/nonexistent\/cifar holds no CIFAR-10 binary files/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+const NO_TORCH = !hasTorch && 'PyTorch is not installed: `sudo apt-get install -y python3-torch` (Debian/Ubuntu) or `pip install torch`';
+
+test("the project's PyTorch reference builds the same nets as ours (parameter counts, option B)", { skip: NO_TORCH }, () => {
+  const ref = fileURLToPath(new URL('../scripts/torch_cifar_ref.py', import.meta.url));
+  const code = `import importlib.util, sys\nspec = importlib.util.spec_from_file_location('ref', sys.argv[1]); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\nfor d in (20, 56):\n    for plain in (False, True): print(sum(p.numel() for p in m.net(d, plain).parameters()))`;
+  const r = spawnSync('/usr/bin/python3', ['-c', code, ref], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  // PyTorch counts BN's γ, β (trainable); tfjs's countParams also counts BN's moving mean/variance.
+  const trainable = (m) => m.trainableWeights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+  const ours = [lib.resnetCifar(20), lib.plainCifar(20), lib.resnetCifar(56), lib.plainCifar(56)].map(trainable);
+  assert.deepEqual(r.stdout.trim().split('\n').map(Number), ours);
 });

@@ -56,7 +56,7 @@ test('a kernel registered with a program that is gone is reported, with the comm
   mkdirSync(join(dir, 'kernels', 'stale-ts'), { recursive: true });
   writeFileSync(join(dir, 'kernels', 'stale-ts', 'kernel.json'), JSON.stringify({ argv: ['/usr/bin/node', '/moved/away/node_modules/tslab/bin/tslab', 'kernel', '--config-path', '{connection_file}'], display_name: 'stale', language: 'typescript' }));
   const env = { ...process.env, JUPYTER_PATH: dir };
-  assert.match(kernelProblem(python, 'stale-ts', env), /runs \/moved\/away\/node_modules\/tslab\/bin\/tslab, which no longer exists .*npm run setup/);
-  assert.match(kernelProblem(python, 'no-such-kernel', env), /has no "no-such-kernel" kernel: run `npm run setup`/);
+  assert.match(kernelProblem(python, 'stale-ts', env), /runs \/moved\/away\/node_modules\/tslab\/bin\/tslab, which no longer exists .*residual kernel install/);
+  assert.match(kernelProblem(python, 'no-such-kernel', env), /has no "no-such-kernel" kernel: run `npx residual kernel install`/);
   if (hasKernel(python)) assert.equal(kernelProblem(python, 'tslab', env), undefined, 'the registered tslab kernel is fine');
 });

@@ -1,6 +1,6 @@
 /**
  * The same benchmark in PyTorch, the project's reference: the reference trainer's `net(depth)`
- * (shared/ref/torch_cifar_ref.py), its SGD step (lr 0.1, momentum 0.9, weight decay 1e-4,
+ * (scripts/torch_cifar_ref.py), its SGD step (lr 0.1, momentum 0.9, weight decay 1e-4,
  * cross-entropy), 2 threads, random inputs of the same batch size.
  */
 import { spawn } from 'node:child_process';
@@ -10,7 +10,7 @@ import { UsageError } from '../errors';
 import type { BenchResult, MeasureOptions } from './measure';
 
 /** Where the reference trainer lives, relative to the repository root. */
-export const DEFAULT_REF = path.join('..', 'shared', 'ref', 'torch_cifar_ref.py');
+export const DEFAULT_REF = path.join('scripts', 'torch_cifar_ref.py');
 
 const SCRIPT = String.raw`
 import importlib.util, json, resource, sys, time, torch, torch.nn.functional as F
