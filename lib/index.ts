@@ -89,6 +89,7 @@ export {
   show,
   figureBundle,
   figureHtml,
+  figureStaticImg,
   figureText,
   liveFigure,
   plotlyJs,

@@ -94,7 +94,8 @@ test('a notebook runs through Jupyter and tslab, exports to offline HTML, and it
   assert.match(html, /<title>Fixture chapter<\/title>/);
 
   assert.match(text(plot.data['image/svg+xml']), /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, 'a static SVG is stored beside the plotly JSON');
-  assert.ok(text(plot.data['text/html']).includes(`<div class="residual-static">${text(plot.data['image/svg+xml'])}</div>`), 'and inside the HTML output');
+  const svgUri = `src="data:image/svg+xml;base64,${Buffer.from(text(plot.data['image/svg+xml'])).toString('base64')}"`;
+  assert.ok(text(plot.data['text/html']).includes(svgUri), 'and inside the HTML output, as an image');
 
   const profile = mkdtempSync(join(tmpdir(), 'residual-chromium-'));
   t.after(() => rmSync(profile, { recursive: true, force: true }));
@@ -118,8 +119,9 @@ test('a notebook runs through Jupyter and tslab, exports to offline HTML, and it
   assert.equal(bareStarts.length, 2, 'two plot containers without plotly.js');
   bareStarts.forEach((start, i) => {
     const container = bare.slice(start, bareStarts[i + 1] ?? bare.length);
-    assert.match(container, /^<div id="residual-plot-[0-9a-f]+-\d+" class="residual-plot"><div class="residual-static"><svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, `plot ${i + 1} shows its static SVG`);
-    assert.match(container, /<path d="M[^"]+" fill="none" stroke="#[0-9A-Fa-f]{6}" stroke-width="1"[^>]*stroke-dasharray=/, `plot ${i + 1} has its dashed training curve`);
+    const img = /^<div id="residual-plot-[0-9a-f]+-\d+" class="residual-plot"><div class="residual-static"><img [^>]*src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)"/.exec(container);
+    assert.ok(img, `plot ${i + 1} shows its static SVG as an image`);
+    assert.match(Buffer.from(img[1], 'base64').toString('utf8'), /<path d="M[^"]+" fill="none" stroke="#[0-9A-Fa-f]{6}" stroke-width="1"[^>]*stroke-dasharray=/, `plot ${i + 1} has its dashed training curve`);
   });
 
   const dom = dumpDom(page);

@@ -75,14 +75,22 @@ test('figureSvg: self-contained, deterministic, escaped, sized from the layout',
   assert.match(figureSvg(figures.grid), /<image [^>]*href="data:image\/png;base64,[A-Za-z0-9+/=]+"/, 'an image grid embeds its PNG');
 });
 
-test('figureBundle: image/svg+xml for drawn figures, the PNG alone for picture figures; the HTML holds the SVG', () => {
+/** The SVG inside the static <img> of an HTML output (its data URI decoded). */
+function staticSvg(html) {
+  const m = /<div class="residual-static"><img class="residual-static-img" alt="[^"]*" width="\d+" height="\d+" style="[^"]*" src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)"><\/div>/.exec(html);
+  assert.ok(m, 'a static <img> of the SVG inside the plot div');
+  return Buffer.from(m[1], 'base64').toString('utf8');
+}
+
+test('figureBundle: image/svg+xml for drawn figures, the PNG alone for picture figures; the HTML holds the SVG as an image, never inline', () => {
   const b = figureBundle(figures.bars, { includePlotly: false });
   assert.equal(b['image/svg+xml'], figureSvg(figures.bars));
-  assert.ok(b['text/html'].includes(`<div class="residual-static">${figureSvg(figures.bars)}</div>`), 'the static SVG inside the plot div');
+  assert.equal(staticSvg(b['text/html']), figureSvg(figures.bars));
+  assert.doesNotMatch(b['text/html'], /<svg/, 'no inline SVG (an untrusted notebook would show its text)');
   const g = figureBundle(figures.grid, { includePlotly: false });
   assert.equal(g['image/svg+xml'], undefined);
   assert.equal(typeof g['image/png'], 'string');
-  assert.match(g['text/html'], /<svg[\s\S]*<image /);
+  assert.match(staticSvg(g['text/html']), /<svg[\s\S]*<image /);
 });
 
 /** Runs `script` in a page in headless Chromium; returns the text it writes into #out. */
@@ -210,7 +218,7 @@ test('in Chromium: every SVG is well-formed XML, draws ink, and holds the marks 
 test('in Chromium: the HTML output shows the SVG without plotly.js, and plotly.js replaces it when present', { skip, timeout: 120_000 }, (t) => {
   const fig = figures.bars;
   const staticOnly = inChromium(t, `<!DOCTYPE html><html><body>${figureHtml(fig, false)}</body></html>`);
-  assert.match(staticOnly, /<div id="residual-plot-[0-9a-f]+-\d+" class="residual-plot"><div class="residual-static"><svg/, 'the static picture without plotly.js');
+  assert.match(staticOnly, /<div id="residual-plot-[0-9a-f]+-\d+" class="residual-plot"><div class="residual-static"><img class="residual-static-img"/, 'the static picture without plotly.js');
   assert.match(staticOnly, /<p class="residual-plot-note"[ >]/, 'a note says how to get the interactive figure');
   const drawn = inChromium(t, `<!DOCTYPE html><html><body>${figureHtml(fig, true)}</body></html>`);
   assert.ok(drawn.includes('class="main-svg"'), 'plotly.js drew');

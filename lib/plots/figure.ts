@@ -1,9 +1,11 @@
 // A plotly.js figure as plain data, and how it is shown: one MIME bundle with the plotly JSON
 // (JupyterLab draws it), HTML that draws it with plotly.js embedded (classic Notebook, exported
-// HTML, any trusted page) and a text summary (terminals, untrusted or code-host views).
+// HTML, any trusted page) over a static picture (an image, shown where scripts do not run:
+// untrusted notebooks, code hosts), the picture itself as image/svg+xml or image/png, and a text
+// summary (terminals).
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { displayBundle, newLiveDisplay, type MimeBundle } from '../display';
+import { displayBundle, escapeHtml, newLiveDisplay, type MimeBundle } from '../display';
 import { figureSvg } from './svg';
 
 /** One plotly.js trace (`{ type: 'scatter', x, y, ... }`); see plotly.js's reference. */
@@ -59,8 +61,22 @@ let figuresDrawn = 0;
 let plotlySent = false;
 
 /**
- * HTML that draws `fig` with plotly.js, holding its static SVG ({@link figureSvg}) until then
- * (and where scripts do not run). With `includePlotly` the library is embedded first
+ * The static picture of a figure as an `<img>` of its SVG ({@link figureSvg}) in a data URI. An
+ * image, not inline SVG: Jupyter sanitizes the HTML of a notebook it does not trust (one that
+ * someone else ran), and the sanitizer keeps an `<img>` with a data URI but reduces an inline
+ * `<svg>` to its text.
+ */
+export function figureStaticImg(fig: Figure): string {
+  const svg = figureSvg(fig);
+  const size = /^<svg[^>]* width="(\d+)" height="(\d+)"/.exec(svg);
+  const dims = size === null ? '' : ` width="${size[1]}" height="${size[2]}"`;
+  const alt = escapeHtml(figureText(fig).split('\n')[0]!);
+  return `<img class="residual-static-img" alt="${alt}"${dims} style="max-width: 100%; height: auto" src="data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}">`;
+}
+
+/**
+ * HTML that draws `fig` with plotly.js, holding its static picture ({@link figureStaticImg}) until
+ * then (and where scripts do not run). With `includePlotly` the library is embedded first
  * (guarded, so a page that has it does not run it twice); without it the drawing waits a few
  * seconds for `window.Plotly` and otherwise says how to get the plot.
  */
@@ -91,8 +107,8 @@ export function figureHtml(fig: Figure, includePlotly: boolean): string {
     '  draw();',
     '})();',
   ].join('\n');
-  // The static SVG inside the div: the picture before (or without) JavaScript.
-  const div = `<div id="${id}" class="residual-plot"><div class="residual-static">${figureSvg(fig)}</div></div>`;
+  // The static picture inside the div: the picture before (or without) JavaScript.
+  const div = `<div id="${id}" class="residual-plot"><div class="residual-static">${figureStaticImg(fig)}</div></div>`;
   return `${includePlotly ? plotlyScriptTag() : ''}${div}<script type="text/javascript">\n${draw}\n</script>`;
 }
 
