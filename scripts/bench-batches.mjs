@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Benchmark: time to build one augmented, shuffled 128-image batch (CIFAR-10 pipeline).
-// usage: node scripts/bench-batches.mjs [DATA_DIR]   (after `npx tsc -p .`)
-import { loadCifar10Split, channelStats, batches } from '../dist/index.js';
+// usage: node scripts/bench-batches.mjs [DATA_DIR]   (after `npx tsc -p .`; default: the course's data)
+import { loadCifar10Split, channelStats, batches, findCifar10 } from '../dist/index.js';
 
-const dir = process.argv[2] ?? process.env.CIFAR10 ?? '/work/shared/datasets/cifar10-subset';
+const dir = process.argv[2] ?? findCifar10().dir;
 const t0 = performance.now();
 const train = await loadCifar10Split(dir, 'train');
 const t1 = performance.now();

@@ -1,6 +1,8 @@
 // initializeWeights: the paper's He initialisation and PyTorch's default, seeded; `residual train --init`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { lib, ready, SAMPLE, tf } from './helpers.mjs';
@@ -68,7 +70,7 @@ test('a bad scheme or seed is refused by name', () => {
 });
 
 test('residual train --init: a bad scheme is named, no stack trace', () => {
-  const r = spawnSync(process.execPath, [CLI, 'train', '--model', 'resnet20', '--data', SAMPLE, '--epochs', '1', '--out', '/tmp/x', '--init', 'glorot'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, 'train', '--model', 'resnet20', '--data', SAMPLE, '--epochs', '1', '--out', join(tmpdir(), 'residual-never-written'), '--init', 'glorot'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--init must be he or pytorch, got 'glorot'/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);

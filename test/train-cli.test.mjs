@@ -14,6 +14,8 @@ import * as lib from '../dist/index.js';
 const { tf } = lib;
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const DATA = SAMPLE;
+// An --out the refused calls never get to write.
+const NEVER = path.join(tmpdir(), 'residual-never-written');
 const env = { ...process.env, RESIDUAL_BACKEND: 'cpu' };
 let tiny;
 
@@ -37,13 +39,13 @@ before(async () => {
 describe('residual train / evaluate', () => {
   test('bad arguments: a message naming the argument, no stack trace, status 2', () => {
     const cases = [
-      [['train', '--data', DATA, '--epochs', '1', '--out', '/tmp/x'], /--model is required/],
-      [['train', '--model', 'resnet21', '--data', DATA, '--epochs', '1', '--out', '/tmp/x'], /--model resnet21: depth 21 is not of the form 6n\+2/],
-      [['train', '--model', 'vgg16', '--data', DATA, '--epochs', '1', '--out', '/tmp/x'], /--model 'vgg16' is neither/],
-      [['train', '--model', 'resnet20', '--data', DATA, '--epochs', 'two', '--out', '/tmp/x'], /--epochs must be a whole number ≥ 1, got 'two'/],
-      [['train', '--model', 'resnet20', '--data', DATA, '--epochs', '1', '--out', '/tmp/x', '--lr', '0'], /--lr must be a number > 0, got '0'/],
-      [['train', '--model', 'resnet20', '--data', DATA, '--epochs', '1', '--out', '/tmp/x', '--schedule', 'linear'], /--schedule must be cosine or step/],
-      [['train', '--model', 'resnet20', '--data', '/nonexistent', '--epochs', '1', '--out', '/tmp/x'], /--data \/nonexistent: no such folder/],
+      [['train', '--data', DATA, '--epochs', '1', '--out', NEVER], /--model is required/],
+      [['train', '--model', 'resnet21', '--data', DATA, '--epochs', '1', '--out', NEVER], /--model resnet21: depth 21 is not of the form 6n\+2/],
+      [['train', '--model', 'vgg16', '--data', DATA, '--epochs', '1', '--out', NEVER], /--model 'vgg16' is neither/],
+      [['train', '--model', 'resnet20', '--data', DATA, '--epochs', 'two', '--out', NEVER], /--epochs must be a whole number ≥ 1, got 'two'/],
+      [['train', '--model', 'resnet20', '--data', DATA, '--epochs', '1', '--out', NEVER, '--lr', '0'], /--lr must be a number > 0, got '0'/],
+      [['train', '--model', 'resnet20', '--data', DATA, '--epochs', '1', '--out', NEVER, '--schedule', 'linear'], /--schedule must be cosine or step/],
+      [['train', '--model', 'resnet20', '--data', '/nonexistent', '--epochs', '1', '--out', NEVER], /--data \/nonexistent: no such folder/],
       [['train', '--model', 'resnet20', '--bogus'], /Unknown option '--bogus'/],
       [['evaluate', '--data', DATA], /--model-dir is required/],
       [['evaluate', '--model-dir', '/nonexistent', '--data', DATA], /--model-dir \/nonexistent: neither a saved model/],
