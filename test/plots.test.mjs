@@ -215,3 +215,23 @@ test("inside tslab: one message per bundle to the kernel's writer, live displays
     delete require.cache[filename];
   }
 });
+
+test('trainingCurves over seeds: the mean curve and a band from the least to the greatest run', async () => {
+  const { figureSvg } = await import('../dist/index.js');
+  const seeds = [0.5, 0.4, 0.3].flatMap((e1, seed) => [
+    { model: 'plain-56', seed, epoch: 1, train_err: e1, test_err: e1 + 0.05 },
+    { model: 'plain-56', seed, epoch: 2, train_err: e1 - 0.2, test_err: e1 - 0.1 },
+  ]);
+  const fig = trainingCurves(seeds, { curves: 'train' });
+  assert.equal(fig.data.length, 2, 'a band and a mean, training error only');
+  const [band, mean] = fig.data;
+  assert.equal(band.fill, 'toself');
+  assert.equal(band.showlegend, false);
+  assert.deepEqual(band.x, [1, 2, 2, 1]);
+  assert.deepEqual(band.y.map((v) => Math.round(v)), [50, 30, 10, 30], 'greatest runs forward, least back');
+  assert.equal(mean.name, 'plain-56 train (mean of 3)');
+  assert.deepEqual(mean.y.map((v) => Math.round(v)), [40, 20]);
+  assert.match(figureSvg(fig), /<path d="M[^"]+Z" fill="rgba\(0, 114, 178, 0\.18\)" stroke="none"\/>/, 'the SVG draws the band');
+  // One run per x: no band, as before.
+  assert.ok(trainingCurves(log).data.every((t) => t.fill === undefined));
+});

@@ -501,7 +501,14 @@ function scatterElements(t: Trace, index: number, xAxis: Axis, yAxis: Axis, px: 
     return ux === undefined || uy === undefined ? null : [px(ux), py(uy)];
   });
   const out: string[] = [];
-  if (mode.includes('lines')) {
+  if (t['fill'] === 'toself' && typeof t['fillcolor'] === 'string') {
+    // A closed area (a spread band): the points in order, closed back to the first.
+    const shape = points.filter((p): p is [number, number] => p !== null);
+    const d = shape.map((p, i) => `${i === 0 ? 'M' : 'L'}${num(clamp(p[0], box.left - 1e4, box.right + 1e4))},${num(clamp(p[1], box.top - 1e4, box.bottom + 1e4))}`).join('');
+    if (shape.length > 2) out.push(`<path d="${d}Z" fill="${xml(t['fillcolor'])}" stroke="none"/>`);
+    if (w === 0) return out;
+  }
+  if (mode.includes('lines') && w > 0) {
     // One path per trace; a missing point starts a new run (M) as plotly's gaps do.
     let d = '';
     let pen = false;

@@ -32,11 +32,40 @@ export interface TrainingCurvesOptions {
   /** Width and height in pixels (defaults 640 × 400). */
   width?: number;
   height?: number;
+  /** Which curves: `'both'` (default), or only `'train'` or `'test'` errors. */
+  curves?: 'both' | 'train' | 'test';
+}
+
+/** A colour `#rrggbb` as `rgba(r, g, b, alpha)`. */
+function translucent(color: string, alpha: number): string {
+  const n = Number.parseInt(color.slice(1), 16);
+  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+}
+
+/** Mean, least and greatest value at each x of several runs (seeds) of one model. */
+function spread(points: readonly TrainingRow[], axis: 'epoch' | 'iteration', kind: 'train_err' | 'test_err'): { x: number[]; mean: number[]; lo: number[]; hi: number[]; runs: number } {
+  const byX = new Map<number, number[]>();
+  for (const r of points) {
+    const v = r[kind];
+    if (typeof v !== 'number') continue;
+    const x = r[axis] as number;
+    byX.set(x, [...(byX.get(x) ?? []), v]);
+  }
+  const x = [...byX.keys()].sort((a, b) => a - b);
+  const at = (f: (vs: number[]) => number) => x.map((k) => f(byX.get(k)!));
+  return {
+    x,
+    mean: at((vs) => vs.reduce((s, v) => s + v, 0) / vs.length),
+    lo: at((vs) => Math.min(...vs)),
+    hi: at((vs) => Math.max(...vs)),
+    runs: Math.max(0, ...x.map((k) => byX.get(k)!.length)),
+  };
 }
 
 /**
  * Training (thin dashed) and test (bold) error curves per model, in the style of the paper's
- * Fig. 1 and 6 (§4.2). `log` is long format: rows ({@link TrainingRow}, or `df.toRecords()`),
+ * Fig. 1 and 6 (§4.2). Where a model has several rows at one x (runs of several seeds), its
+ * curve is their mean and a shaded band spans the least to the greatest run. `log` is long format: rows ({@link TrainingRow}, or `df.toRecords()`),
  * or a nodejs-polars DataFrame, with `model`, `epoch` or `iteration`, `train_err`, `test_err`
  * (checked when drawn: a {@link UsageError} names the first bad row).
  */
@@ -54,22 +83,39 @@ export function trainingCurves(log: readonly TrainingRow[] | readonly Record<str
 
   const models = [...new Set(rows.map((r) => r.model))];
   const data: Trace[] = [];
+  const kinds = options.curves === 'train' ? (['train_err'] as const) : options.curves === 'test' ? (['test_err'] as const) : (['train_err', 'test_err'] as const);
   models.forEach((model, index) => {
     const color = colorAt(index);
-    const mine = rows.filter((r) => r.model === model).sort((a, b) => (a[axis] as number) - (b[axis] as number));
-    for (const kind of ['train_err', 'test_err'] as const) {
-      const points = mine.filter((r) => typeof r[kind] === 'number');
-      if (points.length === 0) continue;
+    const mine = rows.filter((r) => r.model === model);
+    for (const kind of kinds) {
+      const s = spread(mine, axis, kind);
+      if (s.x.length === 0) continue;
       const test = kind === 'test_err';
+      const label = `${model} ${test ? 'test' : 'train'}${s.runs > 1 ? ` (mean of ${s.runs})` : ''}`;
+      if (s.runs > 1) {
+        data.push({
+          type: 'scatter',
+          mode: 'lines',
+          fill: 'toself',
+          fillcolor: translucent(color, 0.18),
+          line: { color, width: 0 },
+          name: `${model} ${test ? 'test' : 'train'} range`,
+          legendgroup: model,
+          showlegend: false,
+          hoverinfo: 'skip',
+          x: [...s.x, ...[...s.x].reverse()],
+          y: [...s.hi, ...[...s.lo].reverse()].map((v) => v * scale),
+        });
+      }
       data.push({
         type: 'scatter',
         mode: 'lines',
-        name: `${model} ${test ? 'test' : 'train'}`,
+        name: label,
         legendgroup: model,
-        x: points.map((r) => r[axis] as number),
-        y: points.map((r) => (r[kind] as number) * scale),
-        line: test ? { color, width: 3, dash: 'solid' } : { color, width: 1, dash: 'dash' },
-        hovertemplate: `${model} ${test ? 'test' : 'train'}: %{y:.2f}%<extra>${axis} %{x}</extra>`,
+        x: s.x,
+        y: s.mean.map((v) => v * scale),
+        line: test ? { color, width: 3, dash: 'solid' } : { color, width: options.curves === 'train' ? 2 : 1, dash: options.curves === 'train' ? 'solid' : 'dash' },
+        hovertemplate: `${label}: %{y:.2f}%<extra>${axis} %{x}</extra>`,
       });
     }
   });
