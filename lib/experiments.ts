@@ -4,12 +4,14 @@
  * `npm run experiments` (which trains several side by side, one per core) share the same runs.
  */
 import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import * as pl from 'nodejs-polars';
 import { type CourseData, type DataLocation } from './course';
 import { initializeWeights } from './init';
 import { cifarNetByName } from './nets';
 import { loadCheckpoint } from './train/checkpoint';
+import { readHistoryCsv } from './train/history';
 import { formatDuration } from './train/progress';
 import { train } from './train/trainer';
 
@@ -97,4 +99,44 @@ export async function trainDepthNet(name: string, course: CourseData, epochs: nu
     config: depthRunConfig(name, course.cifar.train.n, width),
   });
   return { model, history, runDir };
+}
+
+/** One row of {@link collectDepthRuns}: a net's errors at one epoch of one run. */
+export interface DepthRunRow {
+  model: string;
+  width: number;
+  seed: number;
+  /** The run's budget in epochs (its cosine schedule spans them). */
+  budget: number;
+  epoch: number;
+  /** Running training error of the epoch (augmented batches, training mode), a fraction. */
+  train_err: number;
+  /** Test error after the epoch (inference mode), a fraction. */
+  test_err: number;
+}
+
+/**
+ * The epochs of every depth run found on disk for these nets, seeds, widths and budgets (runs not
+ * started yet are left out; an unfinished run gives the epochs it has), from each run's
+ * `history.csv`: the rows `results/degradation.csv` keeps.
+ */
+export function collectDepthRuns(
+  location: DataLocation,
+  o: { models: readonly string[]; seeds: readonly number[]; widths: readonly number[]; budgets: readonly number[]; runs?: string },
+): DepthRunRow[] {
+  const rows: DepthRunRow[] = [];
+  for (const budget of o.budgets) {
+    for (const width of o.widths) {
+      for (const model of o.models) {
+        for (const seed of o.seeds) {
+          const file = join(depthRunDir(model, location, budget, { runs: o.runs, seed, width }), 'history.csv');
+          if (!existsSync(file)) continue;
+          for (const r of readHistoryCsv(file).toRecords()) {
+            rows.push({ model, width, seed, budget, epoch: Number(r['epoch']), train_err: Number(r['train_err']), test_err: Number(r['test_err']) });
+          }
+        }
+      }
+    }
+  }
+  return rows;
 }

@@ -157,7 +157,19 @@ export {
   type CourseData,
   type CourseDataOptions,
 } from './course';
-export { trainDepthNet, depthNet, depthNetLabel, depthRunDir, depthRunConfig, DEPTH_EXPERIMENT_MODELS, RUNS_DIR, type DepthRun, type DepthRunOptions } from './experiments';
+export {
+  trainDepthNet,
+  depthNet,
+  depthNetLabel,
+  depthRunDir,
+  depthRunConfig,
+  collectDepthRuns,
+  DEPTH_EXPERIMENT_MODELS,
+  RUNS_DIR,
+  type DepthRun,
+  type DepthRunOptions,
+  type DepthRunRow,
+} from './experiments';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
 export { resultsFile, writeResults, readResults, mergeResults } from './results';
