@@ -33,22 +33,25 @@ interface TslabJupyterModule {
 const JUPYTER_JS = /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/;
 
 /**
- * The `tslab/dist/jupyter` module instance of the kernel this process runs, or undefined when
- * the process is not a tslab kernel. tslab keeps the writer of the cell being executed in that
+ * The `tslab/dist/jupyter` module instance that runs the current cell, or undefined when the
+ * process is not a tslab kernel. tslab keeps the writer of the cell being executed in that
  * module's `lastWriteDisplayData`; it must be the kernel's own instance (a second copy of tslab
  * resolved from this library would never be set), so it is looked up among the modules the
- * process has already loaded rather than required.
+ * process has already loaded rather than required. A process can hold two copies: the `tslab`
+ * that Jupyter launched (registered from one project) hands the kernel over to the `tslab`
+ * installed where the notebook is; the one whose writer is set is the one running cells.
  */
 function tslabJupyter(): TslabJupyterModule | undefined {
   if (typeof require === 'undefined' || require.cache === undefined) return undefined;
+  let loaded: TslabJupyterModule | undefined;
   for (const [filename, mod] of Object.entries(require.cache)) {
     if (mod === undefined || !JUPYTER_JS.test(filename)) continue;
     const exported: unknown = mod.exports;
-    if (typeof exported === 'object' && exported !== null && 'lastWriteDisplayData' in exported) {
-      return exported as TslabJupyterModule;
-    }
+    if (typeof exported !== 'object' || exported === null || !('lastWriteDisplayData' in exported)) continue;
+    loaded = exported as TslabJupyterModule;
+    if (typeof loaded.lastWriteDisplayData === 'function') return loaded;
   }
-  return undefined;
+  return loaded;
 }
 
 type SendFn = (this: object, message: unknown) => unknown;
