@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as os from 'node:os';
+import { UsageError } from './errors';
 import { registerWasmTrainingKernels } from './backend/wasm-kernels';
 import { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
 
@@ -46,7 +47,7 @@ export function backendFromEnv(value: string | undefined = process.env.RESIDUAL_
   if (value === undefined || value.trim() === '') return undefined;
   const v = value.trim().toLowerCase();
   if ((BACKENDS as readonly string[]).includes(v)) return v as BackendName;
-  throw new Error(`RESIDUAL_BACKEND='${value}' is not a backend: use one of ${BACKENDS.join(', ')}`);
+  throw new UsageError(`RESIDUAL_BACKEND='${value}' is not a backend: use one of ${BACKENDS.join(', ')}`);
 }
 
 async function tryTensorflow(): Promise<string | undefined> {
@@ -76,9 +77,16 @@ async function tryTensorflow(): Promise<string | undefined> {
 export function wasmThreadsFromEnv(value: string | undefined = process.env.RESIDUAL_WASM_THREADS): number {
   if (value === undefined || value.trim() === '') return os.availableParallelism();
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`RESIDUAL_WASM_THREADS='${value}' must be a whole number ≥ 1`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`RESIDUAL_WASM_THREADS='${value}' must be a whole number ≥ 1`);
+  const cores = os.availableParallelism();
+  if (n > cores && !warnedThreads) {
+    warnedThreads = true;
+    // More threads than cores take turns on them: 64 threads ran 3× slower than 2 on 2 cores.
+    console.warn(`RESIDUAL_WASM_THREADS=${n} is more than this machine's ${cores} cores: the threads will take turns and run slower; ${cores} is the most that helps`);
+  }
   return n;
 }
+let warnedThreads = false;
 
 async function tryWasm(): Promise<string | undefined> {
   const threads = wasmThreadsFromEnv(); // a bad value is the reader's error, not a reason to fall back
@@ -132,7 +140,7 @@ const attempts: Record<BackendName, () => Promise<string | undefined>> = {
 async function choose(prefer: BackendName | undefined): Promise<BackendChoice> {
   if (prefer !== undefined) {
     const failure = await attempts[prefer]();
-    if (failure !== undefined) throw new Error(`backend '${prefer}' was asked for but cannot start: ${failure}`);
+    if (failure !== undefined) throw new UsageError(`backend '${prefer}' was asked for but cannot start: ${failure}`);
     await tf.ready();
     return { name: prefer, reason: `asked for (${process.env.RESIDUAL_BACKEND ? 'RESIDUAL_BACKEND' : 'prefer'}=${prefer})` };
   }
@@ -166,6 +174,16 @@ async function choose(prefer: BackendName | undefined): Promise<BackendChoice> {
  * const { name, reason } = await useBestBackend();
  * ```
  */
+/**
+ * tfjs's cpu backend prints a banner on its first use in Node ("install our node backend"), on
+ * stderr, also under the wasm backend (some small ops run there) and in the middle of a command's
+ * one-line error. The choice made here already says which backend runs and why.
+ */
+function quietCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as (tf.KernelBackend & { firstUse?: boolean }) | null;
+  if (cpu !== null && cpu.firstUse === true) cpu.firstUse = false;
+}
+
 export async function useBestBackend(options: BackendOptions = {}): Promise<BackendChoice> {
   const prefer = options.prefer ?? backendFromEnv();
   const key = prefer ?? 'auto';
@@ -175,6 +193,7 @@ export async function useBestBackend(options: BackendOptions = {}): Promise<Back
     announced = false;
   }
   const choice = await chosen;
+  quietCpuBanner();
   if (!announced && options.verbose !== false) {
     announced = true;
     console.log(`residual-learning: using the ${choice.name} backend (${choice.reason})`);

@@ -16,6 +16,32 @@ const commands: Record<string, Command> = {
   course: { summary: 'copy the course notebooks into a folder (default ./residual-course) and open Jupyter', load: () => import('./commands/course.js') },
 };
 
+/** File-system failures a user can meet (a full disk, a folder without write permission, …). */
+const FS_CODES: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'is a folder, not a file',
+  EMFILE: 'too many open files',
+};
+
+/**
+ * The one line a failure the user can act on is printed as (exit 2), or undefined for a bug (a
+ * stack trace): the library's usage errors, and file-system errors named with their path.
+ */
+function oneLine(err: unknown): string | undefined {
+  if (err instanceof UsageError) return err.message;
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && FS_CODES[e.code] !== undefined) {
+    return `${e.path !== undefined ? `${e.path}: ` : ''}${FS_CODES[e.code]} (${e.syscall ?? 'file operation'} failed; files written before are kept)`;
+  }
+  return undefined;
+}
+
 function usage(): string {
   const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
   return ['usage: residual <command> [options]', '', 'commands:', ...rows].join('\n');
@@ -36,8 +62,9 @@ async function run(argv: string[]): Promise<number> {
     await (await command.load()).main(rest);
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`residual ${name}: ${err.message}`);
+    const line = oneLine(err);
+    if (line !== undefined) {
+      console.error(`residual ${name}: ${line}`);
       return 2;
     }
     throw err;

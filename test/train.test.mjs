@@ -57,8 +57,9 @@ describe('schedules (§4.2)', () => {
     assert.ok(Math.abs(s(25) - 0.05 * (1 + Math.cos(Math.PI / 4))) < 1e-12);
     assert.ok(Math.abs(s(100)) < 1e-12);
   });
-  test('an unknown schedule name is refused naming --schedule', () => {
-    assert.throws(() => lib.scheduleByName('linear', 0.1, 10), (e) => e instanceof lib.UsageError && /--schedule 'linear'/.test(e.message));
+  test('an unknown schedule name is refused in the library\'s words (the option, not a CLI flag)', async () => {
+    assert.throws(() => lib.scheduleByName('linear', 0.1, 10), (e) => e instanceof lib.UsageError && /^schedule 'linear' is not a schedule: use 'cosine' or 'step'$/.test(e.message));
+    await assert.rejects(lib.train(tinyModel(), data, { epochs: 1, schedule: 'bogus', ...quiet }), (e) => e instanceof lib.UsageError && /^schedule 'bogus'/.test(e.message) && !/--/.test(e.message));
   });
 });
 
@@ -130,10 +131,10 @@ describe('training loop', () => {
   test('a folder holding a run is refused without resume', async () => {
     const dir = tmp();
     await lib.train(tinyModel(), data, { epochs: 1, batchSize: 128, outDir: dir, ...quiet });
-    await assert.rejects(lib.train(tinyModel(), data, { epochs: 2, batchSize: 128, outDir: dir, ...quiet }), /already holds a run \(epoch 1\): pass --resume/);
+    await assert.rejects(lib.train(tinyModel(), data, { epochs: 2, batchSize: 128, outDir: dir, ...quiet }), /already holds a run \(epoch 1\): continue it \(resume: true\)/);
     await assert.rejects(
       lib.train(tinyModel(), data, { epochs: 2, batchSize: 128, outDir: dir, resume: true, ...quiet }),
-      /--resume: .* was trained with epochs=1, not 2 \(the learning-rate schedule spans the planned epochs\)/,
+      /cannot continue .*: it was trained with epochs=1, not 2 \(the learning-rate schedule spans the planned epochs\)/,
     );
     await assert.rejects(lib.train(tinyModel(), data, { epochs: 1, batchSize: 64, outDir: dir, resume: true, ...quiet }), /batchSize=128, not 64/);
   });

@@ -13,9 +13,10 @@ import { intArg, numArg, parseFlags } from './args';
 import { initializeWeights, INIT_SCHEMES, type InitScheme } from '../init';
 import { cifarBlocksPerStage, cifarNetByName } from '../nets';
 import type { Shortcut } from '../blocks';
-import { fileModelHandler, MODEL_JSON } from '../train/checkpoint';
+import { fileModelHandler, loadCheckpoint, MODEL_JSON } from '../train/checkpoint';
+import { inspectRunDir } from '../train/run-dir';
 import type { WeightDecayScope } from '../train/sgd';
-import { train, TrainingDivergedError } from '../train/trainer';
+import { checkResumable, runSettings, train, TrainingDivergedError } from '../train/trainer';
 
 const USAGE = `usage: residual train --model NAME|DIR --data DIR --epochs N --out DIR [options]
 
@@ -104,40 +105,52 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   if (!existsSync(dataDir)) throw new UsageError(`--data ${dataDir}: no such folder`);
+  // The run folder is checked before anything is loaded or written (lib/train/run-dir.ts).
+  const run = inspectRunDir(out);
+  if (a.resume && run.latest === undefined) throw new UsageError(`--resume: nothing to resume in ${out}; drop --resume to start a run there`);
+  if (!a.resume && run.latest !== undefined) {
+    throw new UsageError(`${out} already holds a run (${run.latest}): pass --resume to continue it, or choose another --out`);
+  }
+  const depth = nameMatch !== null ? Number(nameMatch[2]) : 0;
+  const warmup = a.warmup === 'on' || (a.warmup === 'auto' && depth >= 110);
+  const options = {
+    epochs,
+    batchSize,
+    lr,
+    schedule: a.schedule as 'cosine' | 'step',
+    warmup,
+    weightDecay,
+    weightDecayScope: a['decay-scope'] as WeightDecayScope,
+    seed,
+    augment: !a['no-augment'],
+    outDir: out,
+    resume: a.resume,
+  };
+  const config = { model: fromDir ? `dir:${path.resolve(modelArg)}` : modelArg, init: fromDir ? 'from model' : a.init, augment: !a['no-augment'] };
+  if (a.resume) {
+    // The checkpoint parses and was trained with these settings (the number of training images is
+    // checked once the data is loaded).
+    const ckpt = await loadCheckpoint(out);
+    if (ckpt !== undefined) checkResumable(ckpt, runSettings({ ...options, config }), seed, out);
+  }
 
   const backend = await useBestBackend();
-  const data = await loadCifar10(dataDir, { limitTrain, limitTest });
   const model = fromDir
     ? await tf.loadLayersModel(fileModelHandler(modelArg))
     : cifarNetByName(modelArg, { shortcut: a.shortcut as Shortcut });
+  const input = model.inputs[0]?.shape ?? [];
+  if (input.length !== 4 || input[1] !== 32 || input[2] !== 32 || input[3] !== 3) {
+    throw new UsageError(`--model ${modelArg} takes inputs of shape [${input.slice(1).join(', ')}], but CIFAR-10 images are [32, 32, 3]`);
+  }
   // A model read from a folder keeps its weights; a new one is initialised from --seed.
   if (!fromDir) initializeWeights(model, { scheme: a.init as InitScheme, seed });
-  const depth = nameMatch !== null ? Number(nameMatch[2]) : 0;
-  const warmup = a.warmup === 'on' || (a.warmup === 'auto' && depth >= 110);
+  const data = await loadCifar10(dataDir, { limitTrain, limitTest });
   console.log(
     `training ${fromDir ? `${model.name} from ${modelArg}` : modelArg} (${model.countParams()} parameters) on ${data.train.n} images ` +
       `for ${epochs} epochs, batch ${batchSize}, lr ${lr} (${a.schedule}${warmup ? ', warm-up 0.01' : ''}), ${backend.name} backend → ${out}`,
   );
   try {
-    const history = await train(
-      model,
-      data,
-      {
-        epochs,
-        batchSize,
-        lr,
-        schedule: a.schedule,
-        warmup,
-        weightDecay,
-        weightDecayScope: a['decay-scope'] as WeightDecayScope,
-        seed,
-        augment: !a['no-augment'],
-        outDir: out,
-        resume: a.resume,
-        config: { model: fromDir ? `dir:${path.resolve(modelArg)}` : modelArg, init: fromDir ? 'from model' : a.init, limitTrain: limitTrain ?? data.train.n, augment: !a['no-augment'] },
-      },
-      {},
-    );
+    const history = await train(model, data, { ...options, config: { ...config, limitTrain: limitTrain ?? data.train.n } }, {});
     const last = history.height > 0 ? history.row(history.height - 1) : undefined;
     if (last !== undefined) {
       const cols = history.columns;
@@ -146,6 +159,8 @@ export async function main(argv: string[]): Promise<void> {
     }
   } catch (err) {
     if (err instanceof TrainingDivergedError) throw new UsageError(err.message);
+    // tfjs's layers refuse input of another shape with a ValueError (e.g. a --model folder of another input size).
+    if ((err as Error).name === 'ValueError') throw new UsageError(`the model does not fit the data: ${(err as Error).message}`);
     throw err;
   }
 }

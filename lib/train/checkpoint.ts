@@ -16,6 +16,7 @@ import { UsageError } from '../errors';
 import { syncDir, writeFileAtomic, writeFileSynced } from './atomic';
 import type { HistoryRow } from './history';
 import type { SgdMomentum, SgdState } from './sgd';
+import { CHECKPOINT_NAME, CHECKPOINT_TEMPORARY, inspectRunDir } from './run-dir';
 import { checkSameTopology } from './topology';
 
 /** Name of the model topology file. */
@@ -235,23 +236,53 @@ export async function saveCheckpoint(runDir: string, model: tf.LayersModel, opti
   await syncDir(root);
   // The switch: one atomic rename of the pointer file.
   await writeFileAtomic(path.join(runDir, LATEST), `${CHECKPOINTS}/${name}\n`);
+  // Only what this library wrote: the checkpoint it superseded (and leftovers of killed saves).
   for (const entry of await fsp.readdir(root)) {
-    if (entry !== name) await fsp.rm(path.join(root, entry), { recursive: true, force: true });
+    if (entry !== name && (CHECKPOINT_NAME.test(entry) || CHECKPOINT_TEMPORARY.test(entry))) {
+      await fsp.rm(path.join(root, entry), { recursive: true, force: true });
+    }
   }
   return final;
 }
 
-/** Read the current checkpoint of `runDir`, or undefined when there is none. */
+/** A JSON file of a checkpoint, or a `UsageError` naming it. */
+async function readJson<T>(file: string): Promise<T> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the checkpoint is damaged`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new UsageError(`${file}: not valid JSON (${(err as Error).message}): the checkpoint is damaged`);
+  }
+}
+
+/**
+ * Read the current checkpoint of `runDir`, or undefined when there is none. A damaged run (see
+ * `inspectRunDir`: a dangling `LATEST`, files that are not a run) or a checkpoint file that does
+ * not parse is refused with a `UsageError` naming the file.
+ */
 export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undefined> {
-  const dir = latestCheckpointDir(runDir);
-  if (dir === undefined) return undefined;
-  const state = JSON.parse(await fsp.readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState;
-  if (state.version !== 1) throw new UsageError(`${dir}/state.json: unknown checkpoint version ${String(state.version)}`);
-  const optJson = JSON.parse(await fsp.readFile(path.join(dir, 'optimizer.json'), 'utf8')) as {
-    iterations: number;
-    buffers: { name: string; shape: number[] }[];
-  };
-  const raw = await fsp.readFile(path.join(dir, 'optimizer.bin'));
+  const { latest } = inspectRunDir(runDir);
+  if (latest === undefined) return undefined;
+  const dir = path.join(runDir, latest);
+  const state = await readJson<CheckpointState>(path.join(dir, 'state.json'));
+  if (typeof state !== 'object' || state === null || state.version !== 1) {
+    throw new UsageError(`${dir}/state.json: not a checkpoint state of this library (version ${String((state as { version?: unknown } | null)?.version)})`);
+  }
+  const optJson = await readJson<{ iterations: number; buffers: { name: string; shape: number[] }[] }>(path.join(dir, 'optimizer.json'));
+  if (!Array.isArray(optJson?.buffers) || optJson.buffers.some((b) => !Array.isArray(b?.shape))) {
+    throw new UsageError(`${dir}/optimizer.json: not an optimizer state of this library (no buffers with shapes): the checkpoint is damaged`);
+  }
+  let raw: Buffer;
+  try {
+    raw = await fsp.readFile(path.join(dir, 'optimizer.bin'));
+  } catch (err) {
+    throw new UsageError(`${dir}/optimizer.bin: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the checkpoint is damaged`);
+  }
   const floats = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   let off = 0;
   const buffers: SgdState['buffers'] = optJson.buffers.map((b) => {

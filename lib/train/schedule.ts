@@ -96,7 +96,7 @@ export function cosineSchedule(options: CosineScheduleOptions): Schedule {
 export function scheduleByName(name: string, lr: number, totalSteps: number): Schedule {
   if (name === 'cosine') return cosineSchedule({ lr, totalSteps });
   if (name === 'step') return stepSchedule({ lr, totalSteps });
-  throw new UsageError(`--schedule '${name}' is not a schedule: use cosine or step`);
+  throw new UsageError(`schedule '${name}' is not a schedule: use 'cosine' or 'step'`);
 }
 
 /**

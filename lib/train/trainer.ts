@@ -11,10 +11,11 @@ import * as path from 'node:path';
 import { batches } from '../data/batches';
 import { channelStats, type ChannelStats, type Cifar10Split } from '../data/cifar10';
 import { UsageError } from '../errors';
-import { checkCheckpointTopology, loadCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
+import { checkCheckpointTopology, loadCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint';
 import { batchLossAndCorrect, evaluate } from './evaluate';
 import { historyFrame, writeHistoryCsv, type HistoryRow } from './history';
 import { lockRunDir } from './lock';
+import { inspectRunDir } from './run-dir';
 import { formatDuration, ProgressBar, type ProgressOptions } from './progress';
 import { scheduleByName, type Schedule, type ScheduleName, type WarmupOptions } from './schedule';
 import { SgdMomentum, type WeightDecayScope } from './sgd';
@@ -139,6 +140,8 @@ export async function train(
   options: TrainOptions,
   callbacks: TrainCallbacks = {},
 ): Promise<pl.DataFrame> {
+  // A folder that is not a run of ours, or a damaged run, is refused before anything is written.
+  if (options.outDir !== undefined) inspectRunDir(options.outDir);
   // One process per run folder: another one writing the same checkpoints is refused (lib/train/lock.ts).
   const unlock = options.outDir !== undefined ? lockRunDir(options.outDir) : undefined;
   try {
@@ -146,6 +149,48 @@ export async function train(
   } finally {
     unlock?.();
   }
+}
+
+function warmupOf(options: TrainOptions): Required<WarmupOptions> | undefined {
+  if (options.warmup === undefined || options.warmup === false) return undefined;
+  return { lr: 0.01, untilTrainErr: 0.8, maxSteps: 400, ...(options.warmup === true ? {} : options.warmup) };
+}
+
+/**
+ * The settings a run records in its checkpoints and checks when it is continued: those that change
+ * the result (the batch, the schedule and its length, the optimiser, augmentation, warm-up) and
+ * `options.config` (e.g. the model's name).
+ */
+export function runSettings(options: TrainOptions): Record<string, string | number | boolean> {
+  const warm = warmupOf(options);
+  return {
+    batchSize: options.batchSize ?? 128,
+    epochs: options.epochs, // the schedule spans the whole run: resuming with another length would bend it
+    lr: options.lr ?? 0.1,
+    schedule: typeof options.schedule === 'function' ? 'custom' : (options.schedule ?? 'cosine'),
+    // Runs saved before these were recorded are not checked on them.
+    momentum: options.momentum ?? 0.9,
+    weightDecay: options.weightDecay ?? 1e-4,
+    weightDecayScope: options.weightDecayScope ?? 'all',
+    augment: options.augment ?? true,
+    warmup: warm === undefined ? 'off' : `${warm.lr} until ${warm.untilTrainErr} or ${warm.maxSteps} steps`,
+    ...options.config,
+  };
+}
+
+/**
+ * Refuse to continue the run in `outDir` (its checkpoint `ckpt`) with other settings or another
+ * seed: a `UsageError` naming the folder and the first setting that differs.
+ */
+export function checkResumable(ckpt: Checkpoint, settings: Record<string, string | number | boolean>, seed: number, outDir: string): void {
+  for (const [k, v] of Object.entries(settings)) {
+    const was = ckpt.state.config[k];
+    if (was !== undefined && was !== v) {
+      const why = k === 'epochs' ? ' (the learning-rate schedule spans the planned epochs)' : '';
+      throw new UsageError(`cannot continue ${outDir}: it was trained with ${k}=${String(was)}, not ${String(v)}${why}`);
+    }
+  }
+  if (ckpt.state.seed !== seed) throw new UsageError(`cannot continue ${outDir}: it was trained with seed ${ckpt.state.seed}, not ${seed}`);
 }
 
 async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: TrainOptions, callbacks: TrainCallbacks): Promise<pl.DataFrame> {
@@ -159,17 +204,8 @@ async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: Tr
   const totalSteps = epochs * stepsPerEpoch;
   const schedule: Schedule =
     typeof options.schedule === 'function' ? options.schedule : scheduleByName(options.schedule ?? 'cosine', lr0, totalSteps);
-  const warm: Required<WarmupOptions> | undefined =
-    options.warmup === undefined || options.warmup === false
-      ? undefined
-      : { lr: 0.01, untilTrainErr: 0.8, maxSteps: 400, ...(options.warmup === true ? {} : options.warmup) };
-  const config: Record<string, string | number | boolean> = {
-    batchSize,
-    epochs, // the schedule spans the whole run: resuming with another length would bend it
-    lr: lr0,
-    schedule: typeof options.schedule === 'function' ? 'custom' : (options.schedule ?? 'cosine'),
-    ...options.config,
-  };
+  const warm = warmupOf(options);
+  const config = runSettings(options);
 
   const optimizer = new SgdMomentum({
     momentum: options.momentum,
@@ -187,18 +223,11 @@ async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: Tr
   if (outDir !== undefined) {
     const ckpt = await loadCheckpoint(outDir);
     if (ckpt !== undefined && !options.resume) {
-      throw new UsageError(`${outDir} already holds a run (epoch ${ckpt.state.epoch}): pass --resume to continue it, or choose another --out`);
+      throw new UsageError(`${outDir} already holds a run (epoch ${ckpt.state.epoch}): continue it (resume: true) or train into another folder`);
     }
     if (ckpt !== undefined) {
       await checkCheckpointTopology(ckpt, model); // first: a run never continues on another architecture
-      for (const [k, v] of Object.entries(config)) {
-        const was = ckpt.state.config[k];
-        if (was !== undefined && was !== v) {
-          const why = k === 'epochs' ? ' (the learning-rate schedule spans the planned epochs)' : '';
-          throw new UsageError(`--resume: ${outDir} was trained with ${k}=${String(was)}, not ${String(v)}${why}`);
-        }
-      }
-      if (ckpt.state.seed !== seed) throw new UsageError(`--resume: ${outDir} was trained with seed ${ckpt.state.seed}, not ${seed}`);
+      checkResumable(ckpt, config, seed, outDir);
       await restoreCheckpoint(ckpt, model, optimizer);
       ({ stats, history, epoch: epoch0, step, seconds: secondsBefore, warmupDone } = ckpt.state);
     }
