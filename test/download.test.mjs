@@ -100,6 +100,12 @@ const server = createServer((req, res) => {
     res.end();
     return;
   }
+  if (req.url === '/stall.tar.gz') {
+    // Promise the whole archive, send 40% of it, then wait (until the client goes away).
+    res.writeHead(200, { 'content-length': String(good.length), 'content-type': 'application/gzip' });
+    res.write(good.subarray(0, Math.floor(good.length * 0.4)));
+    return;
+  }
   if (req.url === '/drop.tar.gz') {
     // Promise the whole archive, send 40% of it, then drop the connection.
     res.writeHead(200, { 'content-length': String(good.length), 'content-type': 'application/gzip' });
@@ -287,6 +293,27 @@ test('CLI: residual data download — 404 gives exit 2 and one clean message; --
     const usage = await cli(['data', 'download', '--md5', 'xyz']);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--md5 must be 32 hexadecimal digits/);
+  } finally {
+    rmSync(ws.root, { recursive: true, force: true });
+  }
+});
+
+test('CLI: a download stopped by SIGTERM leaves no temporary file behind', async () => {
+  const ws = workspace();
+  try {
+    mkdirSync(ws.root, { recursive: true });
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'data', 'download', '--from', `${base}/stall.tar.gz`, '--dir', ws.dir], { cwd: ROOT });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // Wait until the download is under way (its temporary folder exists beside the target).
+    for (let i = 0; i < 200 && readdirSync(ws.root).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.notDeepEqual(readdirSync(ws.root), [], 'the download started');
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.on('close', r));
+    assert.equal(code, 2, stderr);
+    assert.doesNotMatch(stderr, /\n\s+at /);
+    assert.deepEqual(readdirSync(ws.root), [], 'nothing left beside the target');
   } finally {
     rmSync(ws.root, { recursive: true, force: true });
   }

@@ -43,9 +43,11 @@ export async function main(argv: string[]): Promise<void> {
     if (args.md5 !== undefined && !/^[0-9a-fA-F]{32}$/.test(args.md5)) {
       throw new UsageError(`--md5 must be 32 hexadecimal digits, got '${args.md5}'`);
     }
+    // Ctrl-C or a kill (SIGTERM) aborts the download, which removes its temporary folder.
     const controller = new AbortController();
     const onInt = (): void => controller.abort();
     process.once('SIGINT', onInt);
+    process.once('SIGTERM', onInt);
     try {
       const r = await downloadCifar10({
         dir: args.dir,
@@ -59,6 +61,7 @@ export async function main(argv: string[]): Promise<void> {
       else console.log(`CIFAR-10 is in ${r.dir} (${r.files.length} files; archive ${r.bytes} bytes, md5 ${r.md5})`);
     } finally {
       process.removeListener('SIGINT', onInt);
+      process.removeListener('SIGTERM', onInt);
     }
     return;
   }
