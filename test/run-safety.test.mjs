@@ -159,3 +159,9 @@ test('more wasm threads than cores: a one-line warning', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /^RESIDUAL_WASM_THREADS=512 is more than this machine's \d+ cores: the threads will take turns and run slower/);
 });
+
+test('--epochs that would take days says so after the first steps', () => {
+  const out = path.join(scratch, 'years');
+  const child = spawnSync(process.execPath, [CLI, ...trainArgs(out, '--epochs', '5000000')], { env, encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL' });
+  assert.match(child.stderr, /^at \d+ images\/s \(the first 5 steps\) this run needs about \d+ more days; stop it/m, child.stderr);
+});

@@ -151,6 +151,18 @@ export async function train(
   }
 }
 
+/** Steps after which a run estimates how long it will take. */
+const ETA_STEPS = 5;
+
+/** One line up front when the run will take more than a day at the speed of its first steps. */
+function warnIfLong(seconds: number, images: number, imagesLeft: number): void {
+  const ips = images / Math.max(seconds, 1e-9);
+  const left = imagesLeft / ips;
+  if (left > 86_400) {
+    console.warn(`at ${Math.round(ips)} images/s (the first ${ETA_STEPS} steps) this run needs about ${(left / 86_400).toFixed(left > 864_000 ? 0 : 1)} more days; stop it (Ctrl-C) and choose fewer epochs if that is not what you want`);
+  }
+}
+
 function warmupOf(options: TrainOptions): Required<WarmupOptions> | undefined {
   if (options.warmup === undefined || options.warmup === false) return undefined;
   return { lr: 0.01, untilTrainErr: 0.8, maxSteps: 400, ...(options.warmup === true ? {} : options.warmup) };
@@ -239,6 +251,7 @@ async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: Tr
   const progressOpts = options.progress === undefined || options.progress === true ? {} : options.progress;
   const bar = progressOpts === false ? undefined : new ProgressBar(progressOpts);
   const started = Date.now();
+  const firstStep = step;
   const warmErrs: number[] = [];
   try {
     for (let epoch = epoch0 + 1; epoch <= epochs; epoch++) {
@@ -285,6 +298,7 @@ async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: Tr
             imgPerSec: ips, secondsLeft: (stepsLeft * batchSize) / ips,
           });
         }
+        if (bar !== undefined && step === firstStep + ETA_STEPS) warnIfLong((Date.now() - started) / 1000, ETA_STEPS * batchSize, (totalSteps - step) * batchSize);
         await callbacks.onStep?.({ epoch, step, lr, loss, err });
       }
       const trainSeconds = (Date.now() - t0) / 1000;
