@@ -10,7 +10,9 @@ import * as pl from 'nodejs-polars';
 import { type CourseData, type DataLocation } from './course';
 import { initializeWeights } from './init';
 import { cifarNetByName } from './nets';
-import { loadCheckpoint } from './train/checkpoint';
+import { layerResponseStd } from './analysis';
+import { loadCheckpoint, restoreCheckpoint } from './train/checkpoint';
+import { SgdMomentum } from './train/sgd';
 import { readHistoryCsv } from './train/history';
 import { formatDuration } from './train/progress';
 import { train } from './train/trainer';
@@ -136,6 +138,53 @@ export function collectDepthRuns(
           }
         }
       }
+    }
+  }
+  return rows;
+}
+
+/** One row of {@link depthLayerResponses}: Fig. 7's measure for one 3×3 layer of one trained net. */
+export interface LayerResponseRow {
+  model: string;
+  width: number;
+  seed: number;
+  /** 1-based position of the 3×3 layer, input to output. */
+  layer: number;
+  /** Standard deviation of the layer's response (after batch norm, before the ReLU or the addition). */
+  std: number;
+}
+
+/**
+ * Fig. 7 (§4.4) on the trained nets of the depth experiments: the standard deviation of each 3×3
+ * layer's response, after batch norm and before the addition and the ReLU, with batch norm in
+ * inference mode (its stored statistics), over `images` test images. Runs that have not finished
+ * their budget are left out.
+ */
+export async function depthLayerResponses(
+  course: CourseData,
+  epochs: number,
+  o: { models: readonly string[]; seeds: readonly number[]; width?: number; runs?: string; images?: number },
+): Promise<LayerResponseRow[]> {
+  const width = o.width ?? 16;
+  const n = Math.min(o.images ?? 500, course.cifar.test.n);
+  const rows: LayerResponseRow[] = [];
+  for (const model of o.models) {
+    for (const seed of o.seeds) {
+      const runDir = depthRunDir(model, course.location, epochs, { runs: o.runs, seed, width });
+      const ckpt = await loadCheckpoint(runDir);
+      if (ckpt === undefined || ckpt.state.epoch < epochs) continue;
+      const net = depthNet(model, width);
+      const optimizer = new SgdMomentum();
+      await restoreCheckpoint(ckpt, net, optimizer);
+      optimizer.dispose();
+      const x = tf.tidy(() => {
+        const { stats } = ckpt.state;
+        const images = tf.tensor4d(course.cifar.test.images.subarray(0, n * 3072), [n, 32, 32, 3], 'float32').div(255);
+        return images.sub(tf.tensor1d(stats.mean)).div(tf.tensor1d(stats.std)) as tf.Tensor4D;
+      });
+      for (const s of layerResponseStd(net, x)) rows.push({ model, width, seed, layer: s.index, std: s.value });
+      x.dispose();
+      net.dispose();
     }
   }
   return rows;

@@ -164,11 +164,13 @@ export {
   depthRunDir,
   depthRunConfig,
   collectDepthRuns,
+  depthLayerResponses,
   DEPTH_EXPERIMENT_MODELS,
   RUNS_DIR,
   type DepthRun,
   type DepthRunOptions,
   type DepthRunRow,
+  type LayerResponseRow,
 } from './experiments';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';

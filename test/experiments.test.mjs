@@ -56,6 +56,10 @@ test('a depth run never continues on another architecture: an option-A ResNet re
   const opts = { runs: dir, width: 2 };
   const plain = await lib.trainDepthNet('plain20', course, 1, opts);
   plain.model.dispose();
+  // Fig. 7 on the finished run: one std per 3×3 layer (19 in plain-20), from the saved checkpoint.
+  const responses = await lib.depthLayerResponses(course, 1, { models: ['plain20', 'plain56'], seeds: [0, 1], width: 2, runs: dir, images: 20 });
+  assert.deepEqual(responses.map((r) => r.layer), Array.from({ length: 19 }, (_, i) => i + 1), 'only the run that exists');
+  assert.ok(responses.every((r) => r.model === 'plain20' && r.seed === 0 && r.width === 2 && Number.isFinite(r.std) && r.std > 0));
   // The same weights, counts and shapes (option A adds no parameter), another topology.
   const twin = lib.depthNet('resnet20', 2);
   assert.equal(twin.countParams(), lib.depthNet('plain20', 2).countParams());
