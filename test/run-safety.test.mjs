@@ -165,3 +165,18 @@ test('--epochs that would take days says so after the first steps', () => {
   const child = spawnSync(process.execPath, [CLI, ...trainArgs(out, '--epochs', '5000000')], { env, encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL' });
   assert.match(child.stderr, /^at \d+ images\/s \(the first 5 steps\) this run needs about \d+ more days; stop it/m, child.stderr);
 });
+
+const asRoot = process.getuid?.() === 0;
+test('a full disk while checkpointing is one line, and leaves no run folder it made', { skip: !asRoot && 'needs root to mount a tiny tmpfs' }, (t) => {
+  const disk = path.join(scratch, 'tiny-disk');
+  mkdirSync(disk);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=12k', 'tmpfs', disk]);
+  if (mounted.status !== 0) return t.skip(`cannot mount a tmpfs here: ${mounted.stderr}`);
+  t.after(() => spawnSync('umount', [disk]));
+  const out = path.join(disk, 'run');
+  const r = residual(trainArgs(out, '--epochs', '1'));
+  assert.equal(r.status, 2, r.stderr + r.stdout);
+  assert.match(r.stderr.trim(), /^residual train: .*run[/\\].*: no space left on the device \(\w+ failed; files written before are kept\)$/m);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.deepEqual(readdirSync(disk), [], 'no empty run folder or temporary file left');
+});

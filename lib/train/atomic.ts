@@ -11,6 +11,10 @@ export async function writeFileSynced(file: string, data: string | Uint8Array): 
   try {
     await fh.writeFile(data);
     await fh.sync();
+  } catch (err) {
+    // Writes through a file handle report no path: name the file (a full disk, say).
+    (err as NodeJS.ErrnoException).path ??= file;
+    throw err;
   } finally {
     await fh.close();
   }
@@ -32,7 +36,12 @@ export async function syncDir(dir: string): Promise<void> {
 /** Replace `file` atomically by `data` (temp file + rename). */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
-  await writeFileSynced(tmp, data);
-  await fsp.rename(tmp, file);
+  try {
+    await writeFileSynced(tmp, data);
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined); // no stray temporary file
+    throw err;
+  }
   await syncDir(path.dirname(file));
 }

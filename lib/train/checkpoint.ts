@@ -200,6 +200,25 @@ function variableNames(model: tf.LayersModel): Map<string, string> {
   return toOriginal;
 }
 
+/** The files of one checkpoint (model, momentum buffers, state) in the folder `dir`, flushed. */
+async function writeCheckpointFiles(dir: string, model: tf.LayersModel, optimizer: SgdMomentum, state: CheckpointState): Promise<void> {
+  await model.save(fileModelHandler(dir));
+  const opt = await optimizer.getState();
+  const toOriginal = variableNames(model);
+  const manifest: { name: string; shape: number[] }[] = [];
+  const bytes = new Uint8Array(opt.buffers.reduce((s, b) => s + b.values.byteLength, 0));
+  let off = 0;
+  for (const b of opt.buffers) {
+    manifest.push({ name: toOriginal.get(b.name) ?? b.name, shape: b.shape });
+    bytes.set(new Uint8Array(b.values.buffer, b.values.byteOffset, b.values.byteLength), off);
+    off += b.values.byteLength;
+  }
+  await writeFileSynced(path.join(dir, 'optimizer.bin'), bytes);
+  await writeFileSynced(path.join(dir, 'optimizer.json'), JSON.stringify({ iterations: opt.iterations, buffers: manifest }));
+  await writeFileSynced(path.join(dir, 'state.json'), JSON.stringify(state));
+  await syncDir(dir);
+}
+
 /**
  * Save a checkpoint of a run into `runDir`: model, momentum buffers, state. Atomic at the folder
  * level (see the module comment); older checkpoints are removed once the new one is current.
@@ -211,21 +230,12 @@ export async function saveCheckpoint(runDir: string, model: tf.LayersModel, opti
   const tmp = path.join(root, `.${name}.tmp-${process.pid}`);
   await fsp.rm(tmp, { recursive: true, force: true });
   await fsp.mkdir(tmp);
-  await model.save(fileModelHandler(tmp));
-  const opt = await optimizer.getState();
-  const toOriginal = variableNames(model);
-  const manifest: { name: string; shape: number[] }[] = [];
-  const bytes = new Uint8Array(opt.buffers.reduce((s, b) => s + b.values.byteLength, 0));
-  let off = 0;
-  for (const b of opt.buffers) {
-    manifest.push({ name: toOriginal.get(b.name) ?? b.name, shape: b.shape });
-    bytes.set(new Uint8Array(b.values.buffer, b.values.byteOffset, b.values.byteLength), off);
-    off += b.values.byteLength;
+  try {
+    await writeCheckpointFiles(tmp, model, optimizer, state);
+  } catch (err) {
+    await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined); // nothing half-written stays
+    throw err;
   }
-  await writeFileSynced(path.join(tmp, 'optimizer.bin'), bytes);
-  await writeFileSynced(path.join(tmp, 'optimizer.json'), JSON.stringify({ iterations: opt.iterations, buffers: manifest }));
-  await writeFileSynced(path.join(tmp, 'state.json'), JSON.stringify(state));
-  await syncDir(tmp);
   const final = path.join(root, name);
   const current = latestCheckpointDir(runDir);
   if (current !== undefined && path.resolve(current) === path.resolve(final)) {

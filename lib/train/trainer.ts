@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type pl from 'nodejs-polars';
+import { readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { batches } from '../data/batches';
 import { channelStats, type ChannelStats, type Cifar10Split } from '../data/cifar10';
@@ -141,13 +142,28 @@ export async function train(
   callbacks: TrainCallbacks = {},
 ): Promise<pl.DataFrame> {
   // A folder that is not a run of ours, or a damaged run, is refused before anything is written.
-  if (options.outDir !== undefined) inspectRunDir(options.outDir);
+  const fresh = options.outDir !== undefined && inspectRunDir(options.outDir).absent;
   // One process per run folder: another one writing the same checkpoints is refused (lib/train/lock.ts).
   const unlock = options.outDir !== undefined ? lockRunDir(options.outDir) : undefined;
   try {
     return await trainInRunDir(model, data, options, callbacks);
   } finally {
     unlock?.();
+    // A run that failed before its first checkpoint leaves no folder it made behind.
+    if (fresh) removeIfUnused(options.outDir!);
+  }
+}
+
+/** Removes a run folder this process made when it holds nothing but leftovers of failed writes. */
+function removeIfUnused(dir: string): void {
+  try {
+    const entries = readdirSync(dir);
+    const leftovers = entries.filter((e) => /^\.[\w.-]+\.tmp-\d+$/.test(e) || e === 'checkpoints');
+    if (leftovers.length !== entries.length) return;
+    if (entries.includes('checkpoints') && readdirSync(path.join(dir, 'checkpoints')).some((e) => !/^\.epoch-\d+\.tmp-\d+$/.test(e))) return;
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // Best effort: the failure being reported matters more.
   }
 }
 
