@@ -180,3 +180,10 @@ test('a full disk while checkpointing is one line, and leaves no run folder it m
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   assert.deepEqual(readdirSync(disk), [], 'no empty run folder or temporary file left');
 });
+
+test('a --model folder whose model.json is not a layers model is one line', () => {
+  const dir = path.join(scratch, 'garbled-model');
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ modelTopology: {}, weightsManifest: [] }));
+  refused(residual(['train', '--model', dir, '--data', SAMPLE, '--epochs', '1', '--out', path.join(scratch, 'r-garbled')]), /--model .*garbled-model: model\.json cannot be read as a TensorFlow\.js layers model/);
+});

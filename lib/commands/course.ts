@@ -4,9 +4,10 @@
  * notebooks import this package by name, so they run wherever it is installed.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors';
+import { makeDirs } from '../train/atomic';
 import { PACKAGE_ROOT } from './kernel';
 
 const USAGE = `usage: residual course [DIR] [--no-start]
@@ -19,7 +20,7 @@ export function copyCourse(dir: string): { copied: string[]; kept: string[] } {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`${dir} is a file, not a folder`);
   const source = path.join(PACKAGE_ROOT, 'notebooks');
   const files = readdirSync(source).filter((f) => f.endsWith('.ipynb') || f === 'README.md');
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const copied: string[] = [];
   const kept: string[] = [];
   for (const f of files) {

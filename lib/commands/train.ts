@@ -65,6 +65,16 @@ function parse(argv: string[]) {
     }, USAGE);
 }
 
+/** The model saved in `dir`, or a UsageError saying why it cannot be read. */
+async function loadModelFrom(dir: string): Promise<tf.LayersModel> {
+  try {
+    return await tf.loadLayersModel(fileModelHandler(dir));
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`--model ${dir}: ${MODEL_JSON} cannot be read as a TensorFlow.js layers model (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
 function required(value: string | undefined, name: string): string {
   if (value === undefined || value === '') throw new UsageError(`--${name} is required\n\n${USAGE}`);
   return value;
@@ -135,9 +145,7 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   const backend = await useBestBackend();
-  const model = fromDir
-    ? await tf.loadLayersModel(fileModelHandler(modelArg))
-    : cifarNetByName(modelArg, { shortcut: a.shortcut as Shortcut });
+  const model = fromDir ? await loadModelFrom(modelArg) : cifarNetByName(modelArg, { shortcut: a.shortcut as Shortcut });
   const input = model.inputs[0]?.shape ?? [];
   if (input.length !== 4 || input[1] !== 32 || input[2] !== 32 || input[3] !== 3) {
     throw new UsageError(`--model ${modelArg} takes inputs of shape [${input.slice(1).join(', ')}], but CIFAR-10 images are [32, 32, 3]`);

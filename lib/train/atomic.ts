@@ -2,8 +2,21 @@
  * Writing files so that a kill at any moment leaves either the old content or the new one:
  * write a temporary file beside the target, flush it to disk, then rename it over the target.
  */
-import { promises as fsp } from 'node:fs';
+import { existsSync, mkdirSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+
+/**
+ * Make a folder and its missing parents, one level at a time (Node 20's recursive `mkdirSync`
+ * never returns for a path under /proc, where the kernel refuses to create anything).
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); !existsSync(d); d = path.dirname(d)) {
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) mkdirSync(d);
+}
 
 /** Write `data` to a file and flush it to disk before returning. */
 export async function writeFileSynced(file: string, data: string | Uint8Array): Promise<void> {

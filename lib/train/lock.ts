@@ -3,9 +3,10 @@
  * runs, so that a second process (a rerun notebook, `npm run experiments`, the CLI) cannot write
  * the same checkpoints at the same time. A lock left by a process that no longer runs is taken over.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors';
+import { makeDirs } from './atomic';
 
 /** The lock file's name inside a run folder. */
 export const LOCK_FILE = 'LOCK';
@@ -24,7 +25,7 @@ function alive(pid: number): boolean {
  * process holds it. Returns the function that releases it.
  */
 export function lockRunDir(runDir: string): () => void {
-  mkdirSync(runDir, { recursive: true });
+  makeDirs(runDir);
   const file = path.join(runDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
