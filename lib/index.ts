@@ -174,4 +174,4 @@ export {
 } from './experiments';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
-export { resultsFile, writeResults, readResults, mergeResults } from './results';
+export { resultsFile, writeResults, readResults, mergeResults, mergeCsv } from './results';

@@ -5,7 +5,11 @@
 // notebooks then load the finished runs; an interrupted run is continued from its last epoch.
 //
 //   npm run experiments [-- --jobs N] [--models plain20,resnet56] [--seeds 0,1,2] [--width 16]
-//                          [--epochs 12,40] [--runs DIR]
+//                          [--epochs 12,40] [--runs DIR] [--results FILE.csv]
+//
+// --results FILE.csv merges every epoch of the runs asked for (those on disk) into that CSV file
+// (model, width, seed, budget, epoch, train_err, test_err; rows of other runs are kept), also when
+// some runs failed: e.g. --results results/degradation-sweep.csv.
 //
 // The data is the course's (RESIDUAL_DATA, or data/cifar10 downloaded on first use); the budget defaults to
 // depthExperimentEpochs() of lib/course.ts. Each job runs single-threaded unless
@@ -32,6 +36,7 @@ try {
       width: { type: 'string' },
       epochs: { type: 'string' },
       runs: { type: 'string' },
+      results: { type: 'string' },
       worker: { type: 'string' },
     },
   }));
@@ -136,5 +141,13 @@ await Promise.all(
     for (let m = queue.shift(); m !== undefined; m = queue.shift()) await runOne(m);
   }),
 );
+if (a.results !== undefined) {
+  const rows = lib.collectDepthRuns(location, { models, seeds, widths: [width], budgets, runs: a.runs });
+  if (rows.length > 0) {
+    const pl = (await import('nodejs-polars')).default;
+    await lib.mergeCsv(a.results, pl.DataFrame(rows), ['model', 'width', 'seed', 'budget', 'epoch']);
+    console.log(`${rows.length} rows (every epoch of the runs on disk) merged into ${a.results}`);
+  }
+}
 if (failed.length > 0) fail(`${failed.length} run(s) failed:\n  ${failed.join('\n  ')}`);
 console.log('all runs finished: the notebooks 02 and 03 now load them');

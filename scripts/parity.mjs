@@ -10,13 +10,13 @@
 // --init pytorch (default) initialises our weights as PyTorch's nn.Conv2d / nn.Linear defaults, which the
 // reference keeps; --init he is the paper's (§3.4). --seed seeds both sides (the reference through a
 // wrapper that replaces its fixed seed 0). Rows of other frameworks / inits / seeds already in the CSV are
-// kept. `residual train --resume` continues an interrupted run in --out (a finished one is kept as it is).
+// kept. An interrupted run in --out is continued (`residual train --resume`), a finished one is kept as it is.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { findOrDownloadCifar10, readHistoryCsv } from '../dist/index.js';
+import { findOrDownloadCifar10, latestCheckpointDir, readHistoryCsv } from '../dist/index.js';
 import pl from 'nodejs-polars';
 import { mergeCsv } from '../dist/results.js';
 
@@ -76,7 +76,7 @@ const cli = join(root, 'dist', 'cli.js');
 try {
   // Ours: train (or continue / keep a finished run), then evaluate the saved model.
   if (!a['skip-ours']) {
-    await run(process.execPath, [cli, 'train', '--model', 'resnet20', '--data', a.data, '--epochs', String(epochs), '--schedule', 'cosine', '--seed', String(seed), '--init', a.init, '--out', out, '--resume'], 'residual train');
+    await run(process.execPath, [cli, 'train', '--model', 'resnet20', '--data', a.data, '--epochs', String(epochs), '--schedule', 'cosine', '--seed', String(seed), '--init', a.init, '--out', out, ...(latestCheckpointDir(out) !== undefined ? ['--resume'] : [])], 'residual train');
     const evalOut = await run(process.execPath, [cli, 'evaluate', '--model-dir', out, '--data', a.data, '--json'], 'residual evaluate');
     const result = JSON.parse(evalOut.trim().split('\n').at(-1));
     for (const r of readHistoryCsv(join(out, 'history.csv')).toRecords()) {

@@ -28,7 +28,8 @@ test('experiments: trains each seed into depthRunDir, then loads the finished ru
   const runs = path.join(dir, 'runs');
   const env = { ...process.env, RESIDUAL_DATA: data, RESIDUAL_QUICK: '', RESIDUAL_WASM_THREADS: '1' };
   const epochs = 2;
-  const args = [SCRIPT, '--models', 'plain8', '--seeds', '0,1', '--width', '4', '--epochs', String(epochs), '--runs', runs];
+  const results = path.join(dir, 'sweep.csv');
+  const args = [SCRIPT, '--models', 'plain8', '--seeds', '0,1', '--width', '4', '--epochs', String(epochs), '--runs', runs, '--results', results];
   const first = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
   assert.equal(first.status, 0, first.stderr + first.stdout);
   const location = { dir: data, kind: 'subset', description: '' };
@@ -41,6 +42,9 @@ test('experiments: trains each seed into depthRunDir, then loads the finished ru
     return history;
   });
   assert.notDeepEqual(histories[0], histories[1], 'another seed, another run');
+  const csv = readFileSync(results, 'utf8').trim().split('\n');
+  assert.equal(csv[0], 'model,width,seed,budget,epoch,train_err,test_err');
+  assert.deepEqual(csv.slice(1).map((l) => l.split(',').slice(0, 5).join(',')), ['plain8,4,0,2,1', 'plain8,4,0,2,2', 'plain8,4,1,2,1', 'plain8,4,1,2,2']);
   assert.match(first.stdout, /\[plain8_w4\/1\/2\] plain8_w4 seed 1: training from scratch/);
   assert.match(first.stdout, /\[plain8_w4\/0\/2\] done: 2 epochs, training error \d+\.\d% \(running\)/);
 

@@ -1,7 +1,7 @@
 // The committed results/ of the experiments (chapters 2, 3, 5; `npm run parity`) have the
 // layout the issue asks for and show the findings the chapters narrate.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -13,7 +13,7 @@ function csv(name) {
 }
 const lastOf = (rows, model) => rows.filter((r) => r.model === model).at(-1);
 
-test('degradation.csv: four nets, one row per model and epoch; deeper plain trains worse, residual beats plain', { skip: !existsSync(`${dir}degradation.csv`) && 'not generated yet' }, () => {
+test('degradation.csv: four nets, one row per model and epoch; deeper plain trains worse, residual beats plain', () => {
   const { cols, rows } = csv('degradation');
   assert.deepEqual(cols, ['model', 'epoch', 'train_err', 'test_err']);
   const models = ['plain20', 'plain56', 'resnet20', 'resnet56'];
@@ -45,7 +45,7 @@ test('degradation-budgets.csv: at every budget the deeper plain net trains worse
   assert.equal(Math.max(...csv('degradation').rows.map((r) => r.epoch)), final[0].epochs);
 });
 
-test('constructed.csv: the constructed nets have plain-8\'s loss exactly; the deep plain net from scratch trains worse', { skip: !existsSync(`${dir}constructed.csv`) && 'not generated yet' }, () => {
+test('constructed.csv: the constructed nets have plain-8\'s loss exactly; the deep plain net from scratch trains worse', () => {
   const { cols, rows } = csv('constructed');
   assert.deepEqual(cols, ['model', 'budget', 'epoch', 'measured', 'train_loss', 'train_err', 'test_err']);
   const budgets = [...new Set(rows.map((r) => r.budget))].sort((a, b) => a - b);
