@@ -46,3 +46,24 @@ export function withEnv(vars, fn) {
   set(Object.entries(saved));
   return result;
 }
+
+/**
+ * Resolves once a server started as `child` prints `text` (its address), rejects when it exits
+ * first or takes longer than `ms`; the error holds what it printed.
+ */
+export function serverListening(child, text, what, ms = 40_000) {
+  let log = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${log}`)), ms);
+    const onData = (d) => {
+      log += d;
+      if (log.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${what} exited with ${code}:\n${log}`)));
+  });
+}

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { findJupyterPython } from '../scripts/jupyter.mjs';
+import { serverListening } from './helpers.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const notebooks = join(root, 'notebooks');
@@ -56,20 +57,7 @@ before(async () => {
     env: { ...process.env, JUPYTER_CONFIG_DIR: join(scratch, 'config'), JUPYTER_DATA_DIR: join(scratch, 'data') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let log = '';
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the Notebook did not start:\n${log}`)), 40_000);
-    const onData = (d) => {
-      log += d;
-      if (log.includes(`127.0.0.1:${port}`)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    server.stdout.on('data', onData);
-    server.stderr.on('data', onData);
-    server.on('exit', (code) => reject(new Error(`the Notebook exited with ${code}:\n${log}`)));
-  });
+  await serverListening(server, `127.0.0.1:${port}`, 'the Notebook');
 });
 
 after(() => {

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findJupyterPython, hasKernel } from '../scripts/jupyter.mjs';
+import { serverListening } from './helpers.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const python = findJupyterPython(['notebook']) ?? findJupyterPython(['jupyterlab']);
@@ -17,25 +18,12 @@ test('npm start serves notebooks/ with the tslab kernel', { skip, timeout: 60_00
   const child = spawn(process.execPath, [join(root, 'scripts', 'start.mjs'), '--no-browser', `--port=${port}`, '--ip=127.0.0.1', `--NotebookApp.token=${token}`, `--ServerApp.token=${token}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let log = '';
   const exited = new Promise((resolve) => child.on('exit', resolve));
   t.after(async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
   });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Jupyter did not start:\n${log}`)), 40_000);
-    const onData = (chunk) => {
-      log += chunk;
-      if (log.includes(`127.0.0.1:${port}`)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`start.mjs exited with ${code}:\n${log}`)));
-  });
+  await serverListening(child, `127.0.0.1:${port}`, 'start.mjs');
   const get = async (path) => {
     const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { Authorization: `token ${token}` } });
     assert.equal(res.status, 200, `${path}: HTTP ${res.status}`);
