@@ -28,6 +28,7 @@ export {
   resnetCifar,
   plainCifar,
   cifarNetByName,
+  parseCifarNetName,
   cifarBlocksPerStage,
   CIFAR_STAGE_FILTERS,
   type CifarNetOptions,
@@ -81,7 +82,6 @@ export {
   type FileModelHandler,
   type Checkpoint,
   type CheckpointState,
-  type NormStats,
 } from './train/checkpoint';
 export { topologyFingerprint, topologyLines, modelTopologyLines, topologyDifference, checkSameTopology } from './train/topology';
 export { displayBundle, newLiveDisplay, insideTslab, bundleText, escapeHtml, type MimeBundle, type LiveDisplay } from './display';

@@ -99,14 +99,22 @@ export function plainCifar(depth: number, options: Omit<CifarNetOptions, 'shortc
 }
 
 /**
+ * The kind and depth a CIFAR net's name says (`resnet56` → residual, 56), or undefined for a name
+ * of another form. The depth is not checked here (see {@link cifarBlocksPerStage}).
+ */
+export function parseCifarNetName(modelName: string): { kind: 'resnet' | 'plain'; depth: number } | undefined {
+  const m = /^(resnet|plain)(\d+)$/.exec(modelName);
+  return m === null ? undefined : { kind: m[1] as 'resnet' | 'plain', depth: Number(m[2]) };
+}
+
+/**
  * Build a CIFAR net from its name: `resnet20`, `resnet56`, `plain20`, … (the names the CLI and the
  * results files use).
  */
 export function cifarNetByName(modelName: string, options: CifarNetOptions = {}): tf.LayersModel {
-  const m = /^(resnet|plain)(\d+)$/.exec(modelName);
-  if (m === null) {
+  const parsed = parseCifarNetName(modelName);
+  if (parsed === undefined) {
     throw new UsageError(`model '${modelName}' is not a CIFAR net name: use resnet<depth> or plain<depth>, e.g. resnet20, plain56`);
   }
-  const depth = Number(m[2]);
-  return m[1] === 'resnet' ? resnetCifar(depth, options) : plainCifar(depth, options);
+  return parsed.kind === 'resnet' ? resnetCifar(parsed.depth, options) : plainCifar(parsed.depth, options);
 }

@@ -66,9 +66,10 @@ if (a.worker !== undefined) {
 
 const models = a.models === undefined ? [...lib.DEPTH_EXPERIMENT_MODELS] : a.models.split(',').map((s) => s.trim()).filter(Boolean);
 for (const m of models) {
-  if (!/^(resnet|plain)\d+$/.test(m)) fail(`--models: '${m}' is not a CIFAR net name (plain8, plain20, resnet56, …)`);
+  const parsed = lib.parseCifarNetName(m);
+  if (parsed === undefined) fail(`--models: '${m}' is not a CIFAR net name (plain8, plain20, resnet56, …)`);
   try {
-    lib.cifarBlocksPerStage(Number(m.replace(/^\D+/, '')));
+    lib.cifarBlocksPerStage(parsed.depth);
   } catch (e) {
     fail(`--models ${m}: ${e.message}`);
   }
@@ -99,7 +100,7 @@ const dirOf = ([m, seed, epochs]) => lib.depthRunDir(m, location, epochs, { runs
 for (const r of runsOf) console.log(`  ${lib.depthNetLabel(r[0], width)} seed ${r[1]}, ${r[2]} epochs → ${relative(process.cwd(), dirOf(r))}`);
 
 // The longest first (depth × epochs), so that the last job to start is a short one.
-const cost = ([m, , epochs]) => Number(m.replace(/^\D+/, '')) * epochs;
+const cost = ([m, , epochs]) => lib.parseCifarNetName(m).depth * epochs;
 const queue = [...runsOf].sort((x, y) => cost(y) - cost(x));
 const failed = [];
 // Stopping this script stops its trainings (each keeps its last finished epoch for a later call).

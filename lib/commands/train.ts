@@ -11,7 +11,7 @@ import { loadCifar10 } from '../data/cifar10';
 import { UsageError } from '../errors';
 import { intArg, numArg, parseFlags } from './args';
 import { initializeWeights, INIT_SCHEMES, type InitScheme } from '../init';
-import { cifarBlocksPerStage, cifarNetByName } from '../nets';
+import { cifarBlocksPerStage, cifarNetByName, parseCifarNetName } from '../nets';
 import type { Shortcut } from '../blocks';
 import { fileModelHandler, loadCheckpoint, MODEL_JSON } from '../train/checkpoint';
 import { inspectRunDir } from '../train/run-dir';
@@ -103,13 +103,13 @@ export async function main(argv: string[]): Promise<void> {
   const limitTrain = intArg(a['limit-train'], 'limit-train');
   const limitTest = intArg(a['limit-test'], 'limit-test');
   const fromDir = existsSync(path.join(modelArg, MODEL_JSON));
-  const nameMatch = /^(resnet|plain)(\d+)$/.exec(modelArg);
-  if (!fromDir && nameMatch === null) {
+  const parsed = parseCifarNetName(modelArg);
+  if (!fromDir && parsed === undefined) {
     throw new UsageError(`--model '${modelArg}' is neither a CIFAR net name (resnet20, plain56, …) nor a folder with ${MODEL_JSON}`);
   }
-  if (nameMatch !== null) {
+  if (parsed !== undefined) {
     try {
-      cifarBlocksPerStage(Number(nameMatch[2]));
+      cifarBlocksPerStage(parsed.depth);
     } catch (err) {
       throw new UsageError(`--model ${modelArg}: ${(err as Error).message}`);
     }
@@ -121,7 +121,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!a.resume && run.latest !== undefined) {
     throw new UsageError(`${out} already holds a run (${run.latest}): pass --resume to continue it, or choose another --out`);
   }
-  const depth = nameMatch !== null ? Number(nameMatch[2]) : 0;
+  const depth = parsed?.depth ?? 0;
   const warmup = a.warmup === 'on' || (a.warmup === 'auto' && depth >= 110);
   const options = {
     epochs,

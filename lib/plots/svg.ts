@@ -2,6 +2,7 @@
 // notebook, a saved notebook re-opened before running, a code host's viewer). Self-contained: no
 // scripts, no fonts, no CSS classes (sanitisers keep presentation attributes), deterministic
 // (fixed number formatting, no ids), so saved notebooks do not change when re-run.
+import { escapeHtml } from '../display';
 import type { Figure, Trace } from './figure';
 import { colorAt } from './palette';
 
@@ -11,7 +12,7 @@ const GRID_COLOR = '#e5e5e5';
 
 /** Escapes text for XML content and attribute values. */
 function xml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return escapeHtml(text); // the same five characters as in HTML
 }
 
 /** A coordinate with at most two decimals, always written the same way. */

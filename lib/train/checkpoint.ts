@@ -14,6 +14,7 @@ import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors';
 import { syncDir, writeFileAtomic, writeFileSynced } from './atomic';
+import type { ChannelStats } from '../data/cifar10';
 import type { HistoryRow } from './history';
 import type { SgdMomentum, SgdState } from './sgd';
 import { CHECKPOINT_NAME, CHECKPOINT_TEMPORARY, inspectRunDir } from './run-dir';
@@ -136,12 +137,6 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(fileModelHandler(modelDir));
 }
 
-/** Per-channel normalisation statistics (the data module's `ChannelStats`). */
-export interface NormStats {
-  mean: [number, number, number];
-  std: [number, number, number];
-}
-
 /** What a run needs to continue, besides the weights and momentum buffers. */
 export interface CheckpointState {
   /** Format version, 1. */
@@ -153,7 +148,7 @@ export interface CheckpointState {
   /** Seed of shuffling and augmentation. */
   seed: number;
   /** Normalisation statistics of the training split (evaluation needs the same). */
-  stats: NormStats;
+  stats: ChannelStats;
   /** History rows so far. */
   history: HistoryRow[];
   /** Seconds spent so far. */
