@@ -172,6 +172,16 @@ export {
   type DepthRunRow,
   type LayerResponseRow,
 } from './experiments';
+export {
+  finalErrors,
+  compareNets,
+  describeComparison,
+  layerResponsesFigure,
+  budgetGapsFigure,
+  FIG6_GAPS,
+  type FinalErrors,
+  type Comparison,
+} from './degradation';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
 export { resultsFile, writeResults, readResults, mergeResults, mergeCsv } from './results';
