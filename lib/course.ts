@@ -160,3 +160,25 @@ export async function loadCourseData(options: CourseDataOptions = {}): Promise<C
 export function depthExperimentEpochs(location: DataLocation): number {
   return quickMode() ? 1 : location.kind === 'full' ? 30 : 12;
 }
+
+/** One group of runs of the depth experiments: nets of one width, trained for each budget and seed. */
+export interface DepthRunGroup {
+  /** Filters of the first stage: 16 is the paper's nets, less a reduced-width replica. */
+  width: number;
+  /** Budgets in epochs (each its own run: the cosine schedule spans the run). */
+  budgets: number[];
+  seeds: number[];
+}
+
+/**
+ * The runs chapter 2 shows (and `npm run experiments` trains): the paper's nets at the budget
+ * {@link depthExperimentEpochs} gives, three seeds; and, on the subset, replicas at a quarter of the
+ * width (4/8/16 filters), cheap enough on a CPU for budgets 8 times longer, with one seed across three
+ * budgets (how the gaps move) and three seeds at the longest. Quick mode: two seeds of a 1-epoch replica.
+ */
+export function depthExperimentPlan(location: DataLocation): DepthRunGroup[] {
+  if (quickMode()) return [{ width: 4, budgets: [1], seeds: [0, 1] }];
+  const full = { width: 16, budgets: [depthExperimentEpochs(location)], seeds: [0, 1, 2] };
+  if (location.kind === 'full') return [full];
+  return [full, { width: 4, budgets: [25, 50], seeds: [0] }, { width: 4, budgets: [100], seeds: [0, 1, 2] }];
+}

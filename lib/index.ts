@@ -153,6 +153,8 @@ export {
   courseDataDir,
   CIFAR10_SAMPLE_DIR,
   depthExperimentEpochs,
+  depthExperimentPlan,
+  type DepthRunGroup,
   type DataLocation,
   type CourseData,
   type CourseDataOptions,

@@ -3,6 +3,8 @@
 // ResNet-56, option A shortcuts) for several seeds side by side, one process per core, into the run
 // folders the notebooks use (runs/depth-<subset|full>-<epochs>/<model>[_w<width>]/seed-<seed>). The
 // notebooks then load the finished runs; an interrupted run is continued from its last epoch.
+// Without --seeds, --width or --epochs it trains depthExperimentPlan() of lib/course.ts (what
+// chapter 2 shows); with any of them, that one group (defaults: seeds 0,1,2, width 16, the chapter's budget).
 //
 //   npm run experiments [-- --jobs N] [--models plain20,resnet56] [--seeds 0,1,2] [--width 16]
 //                          [--epochs 12,40] [--runs DIR] [--results FILE.csv]
@@ -79,10 +81,9 @@ const integers = (flag, text) => {
   if (list.length === 0 || list.some((v) => !Number.isInteger(v) || v < 0)) fail(`--${flag} takes integers separated by commas, got '${text}'`);
   return list;
 };
-const seeds = integers('seeds', a.seeds ?? '0,1,2');
 const [width] = integers('width', a.width ?? '16');
 if (width < 1) fail(`--width must be a positive integer, got '${a.width}'`);
-const runsOf = []; // [model, seed, epochs]
+const runsOf = []; // [model, seed, width, epochs]
 const jobs = a.jobs === undefined ? availableParallelism() : Number(a.jobs);
 if (!Number.isInteger(jobs) || jobs < 1) fail(`--jobs must be a positive integer, got '${a.jobs}'`);
 if (lib.quickMode()) fail('RESIDUAL_QUICK is set: quick runs keep no checkpoints, so there is nothing to train ahead (unset it)');
@@ -92,15 +93,18 @@ try {
 } catch (e) {
   fail(e.message);
 }
-const budgets = a.epochs === undefined ? [lib.depthExperimentEpochs(location)] : integers('epochs', a.epochs);
-if (budgets.includes(0)) fail('--epochs: a budget must be at least 1 epoch');
-for (const epochs of budgets) for (const seed of seeds) for (const m of models) runsOf.push([m, seed, epochs]);
-console.log(`${runsOf.length} runs (${models.length} nets × ${seeds.length} seeds × ${budgets.length} budgets), width ${width}, ${Math.min(jobs, runsOf.length)} at a time, on ${location.description}`);
-const dirOf = ([m, seed, epochs]) => lib.depthRunDir(m, location, epochs, { runs: a.runs, seed, width });
-for (const r of runsOf) console.log(`  ${lib.depthNetLabel(r[0], width)} seed ${r[1]}, ${r[2]} epochs → ${relative(process.cwd(), dirOf(r))}`);
+const asked = a.seeds !== undefined || a.width !== undefined || a.epochs !== undefined;
+const groups = asked
+  ? [{ width, budgets: a.epochs === undefined ? [lib.depthExperimentEpochs(location)] : integers('epochs', a.epochs), seeds: integers('seeds', a.seeds ?? '0,1,2') }]
+  : lib.depthExperimentPlan(location);
+if (groups.some((g) => g.budgets.includes(0))) fail('--epochs: a budget must be at least 1 epoch');
+for (const g of groups) for (const epochs of g.budgets) for (const seed of g.seeds) for (const m of models) runsOf.push([m, seed, g.width, epochs]);
+console.log(`${runsOf.length} runs of ${models.length} nets, ${Math.min(jobs, runsOf.length)} at a time, on ${location.description}`);
+const dirOf = ([m, seed, w, epochs]) => lib.depthRunDir(m, location, epochs, { runs: a.runs, seed, width: w });
+for (const r of runsOf) console.log(`  ${lib.depthNetLabel(r[0], r[2])} seed ${r[1]}, ${r[3]} epochs → ${relative(process.cwd(), dirOf(r))}`);
 
-// The longest first (depth × epochs), so that the last job to start is a short one.
-const cost = ([m, , epochs]) => lib.parseCifarNetName(m).depth * epochs;
+// The longest first (depth × width × epochs), so that the last job to start is a short one.
+const cost = ([m, , w, epochs]) => lib.parseCifarNetName(m).depth * w * epochs;
 const queue = [...runsOf].sort((x, y) => cost(y) - cost(x));
 const failed = [];
 // Stopping this script stops its trainings (each keeps its last finished epoch for a later call).
@@ -113,13 +117,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-function runOne([model, seed, epochs]) {
-  const tag = `${lib.depthNetLabel(model, width)}/${seed}/${epochs}`;
+function runOne([model, seed, w, epochs]) {
+  const tag = `${lib.depthNetLabel(model, w)}/${seed}/${epochs}`;
   return new Promise((res) => {
     const env = { ...process.env };
     if (env.RESIDUAL_WASM_THREADS === undefined && jobs > 1) env.RESIDUAL_WASM_THREADS = '1';
     env.RESIDUAL_DATA = location.dir; // found (or downloaded) once, here
-    const args = [SCRIPT, '--worker', `${model}:${seed}:${width}:${epochs}`, ...(a.runs ? ['--runs', a.runs] : [])];
+    const args = [SCRIPT, '--worker', `${model}:${seed}:${w}:${epochs}`, ...(a.runs ? ['--runs', a.runs] : [])];
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let tail = '';
@@ -143,7 +147,7 @@ await Promise.all(
   }),
 );
 if (a.results !== undefined) {
-  const rows = lib.collectDepthRuns(location, { models, seeds, widths: [width], budgets, runs: a.runs });
+  const rows = groups.flatMap((g) => lib.collectDepthRuns(location, { models, seeds: g.seeds, widths: [g.width], budgets: g.budgets, runs: a.runs }));
   if (rows.length > 0) {
     const pl = (await import('nodejs-polars')).default;
     await lib.mergeCsv(a.results, pl.DataFrame(rows), ['model', 'width', 'seed', 'budget', 'epoch']);
