@@ -11,7 +11,8 @@
 //
 // --results FILE.csv merges every epoch of the runs asked for (those on disk) into that CSV file
 // (model, width, seed, budget, epoch, train_err, test_err; rows of other runs are kept), also when
-// some runs failed: e.g. --results results/degradation-sweep.csv.
+// some runs failed: e.g. --results results/degradation-sweep.csv. With --collect it trains nothing and
+// only merges what is on disk (after an interrupted call, say).
 //
 // The data is the course's (RESIDUAL_DATA, or data/cifar10 downloaded on first use); the budget defaults to
 // depthExperimentEpochs() of lib/course.ts. Each job runs single-threaded unless
@@ -39,6 +40,7 @@ try {
       epochs: { type: 'string' },
       runs: { type: 'string' },
       results: { type: 'string' },
+      collect: { type: 'boolean', default: false },
       worker: { type: 'string' },
     },
   }));
@@ -105,7 +107,8 @@ for (const r of runsOf) console.log(`  ${lib.depthNetLabel(r[0], r[2])} seed ${r
 
 // The longest first (depth × width × epochs), so that the last job to start is a short one.
 const cost = ([m, , w, epochs]) => lib.parseCifarNetName(m).depth * w * epochs;
-const queue = [...runsOf].sort((x, y) => cost(y) - cost(x));
+if (a.collect && a.results === undefined) fail('--collect merges runs into the --results file: name one');
+const queue = a.collect ? [] : [...runsOf].sort((x, y) => cost(y) - cost(x));
 const failed = [];
 // Stopping this script stops its trainings (each keeps its last finished epoch for a later call).
 const children = new Set();
@@ -155,4 +158,4 @@ if (a.results !== undefined) {
   }
 }
 if (failed.length > 0) fail(`${failed.length} run(s) failed:\n  ${failed.join('\n  ')}`);
-console.log('all runs finished: the notebooks 02 and 03 now load them');
+console.log(a.collect ? 'collected the runs on disk' : 'all runs finished: the notebooks 02 and 03 now load them');

@@ -48,6 +48,12 @@ test('experiments: trains each seed into depthRunDir, then loads the finished ru
   assert.match(first.stdout, /\[plain8_w4\/1\/2\] plain8_w4 seed 1: training from scratch/);
   assert.match(first.stdout, /\[plain8_w4\/0\/2\] done: 2 epochs, training error \d+\.\d% \(running\)/);
 
+  // --collect trains nothing and merges what is on disk again (the same rows).
+  const collected = spawnSync(process.execPath, [...args, '--collect'], { env, encoding: 'utf8' });
+  assert.equal(collected.status, 0, collected.stderr);
+  assert.doesNotMatch(collected.stdout, /training from scratch|is loaded/);
+  assert.deepEqual(readFileSync(results, 'utf8').trim().split('\n'), csv);
+
   const second = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
   assert.equal(second.status, 0, second.stderr);
   assert.match(second.stdout, /plain8_w4 seed 0: the finished run in .* is loaded \(2 epochs/);
