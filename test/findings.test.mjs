@@ -68,7 +68,7 @@ test('constructed.csv: the constructed nets have plain-8\'s loss exactly; the de
 test('cifar10.csv and parity.csv: the runs chapter 5 shows', () => {
   const { cols, rows } = csv('cifar10');
   assert.deepEqual(cols, ['model', 'epoch', 'train_err', 'test_err']);
-  assert.deepEqual([...new Set(rows.map((r) => r.model))], ['resnet20', 'tutorial']);
+  assert.deepEqual([...new Set(rows.map((r) => r.model))], ['resnet20']);
   const { cols: pcols, rows: prows } = csv('parity');
   assert.deepEqual(pcols, ['framework', 'init', 'seed', 'epoch', 'train_err', 'test_err', 'n_test']);
   const parity = prows.filter((r) => r.test_err !== '');
