@@ -318,3 +318,9 @@ test('CLI: a download stopped by SIGTERM leaves no temporary file behind', async
     rmSync(ws.root, { recursive: true, force: true });
   }
 });
+
+test('an unsupported URL scheme is named, not taken for a file', async () => {
+  const ws = workspace();
+  await assert.rejects(downloadCifar10({ dir: ws.dir, from: 'ftp://example.org/cifar.tar.gz' }), (e) => e instanceof UsageError && /ftp:\/\/ is not supported/.test(e.message));
+  rmSync(ws.root, { recursive: true, force: true });
+});

@@ -187,3 +187,13 @@ test('a --model folder whose model.json is not a layers model is one line', () =
   writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ modelTopology: {}, weightsManifest: [] }));
   refused(residual(['train', '--model', dir, '--data', SAMPLE, '--epochs', '1', '--out', path.join(scratch, 'r-garbled')]), /--model .*garbled-model: model\.json cannot be read as a TensorFlow\.js layers model/);
 });
+
+test('evaluate: a run whose state.json does not parse is one line naming it', () => {
+  const out = path.join(scratch, 'eval-garbled');
+  assert.equal(residual(trainArgs(out, '--epochs', '1')).status, 0);
+  writeFileSync(path.join(out, 'checkpoints', 'epoch-0001', 'state.json'), '{"version": 1');
+  const r = residual(['evaluate', '--model-dir', out, '--data', SAMPLE]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr.trim(), /^residual evaluate: .*epoch-0001[/\\]state\.json: cannot be read as JSON/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});

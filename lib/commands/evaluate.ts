@@ -37,15 +37,23 @@ function isStats(v: unknown): v is ChannelStats {
   return s != null && Array.isArray(s.mean) && s.mean.length === 3 && Array.isArray(s.std) && s.std.length === 3;
 }
 
+/** A JSON file, or a UsageError naming it. */
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`${file}: cannot be read as JSON (${(err as Error).message})`);
+  }
+}
+
 /** The normalisation statistics saved with a model: state.json of a checkpoint, or model.json metadata. */
 function savedStats(modelDir: string): ChannelStats {
   const state = path.join(modelDir, 'state.json');
   if (existsSync(state)) {
-    const s = (JSON.parse(readFileSync(state, 'utf8')) as { stats?: unknown }).stats;
+    const s = (readJson(state) as { stats?: unknown } | null)?.stats;
     if (isStats(s)) return s;
   }
-  const meta = (JSON.parse(readFileSync(path.join(modelDir, MODEL_JSON), 'utf8')) as { userDefinedMetadata?: { stats?: unknown } })
-    .userDefinedMetadata?.stats;
+  const meta = (readJson(path.join(modelDir, MODEL_JSON)) as { userDefinedMetadata?: { stats?: unknown } } | null)?.userDefinedMetadata?.stats;
   if (isStats(meta)) return meta;
   throw new UsageError(`--model-dir ${modelDir}: no normalisation statistics (state.json or userDefinedMetadata.stats in ${MODEL_JSON})`);
 }

@@ -134,6 +134,10 @@ export async function downloadCifar10(opts: DownloadOptions = {}): Promise<Downl
 }
 
 function localPath(from: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(from);
+  if (scheme !== null && scheme[1]!.toLowerCase() !== 'file') {
+    throw new UsageError(`--from ${from}: ${scheme[1]}:// is not supported (give a URL starting with http:// or https://, or a downloaded .tar.gz)`);
+  }
   return from.startsWith('file:') ? fileURLToPath(from) : path.resolve(from);
 }
 
