@@ -197,3 +197,12 @@ test('evaluate: a run whose state.json does not parse is one line naming it', ()
   assert.match(r.stderr.trim(), /^residual evaluate: .*epoch-0001[/\\]state\.json: cannot be read as JSON/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
+
+test('a folder another live process is training in is refused before the data is loaded', () => {
+  const out = path.join(scratch, 'busy');
+  mkdirSync(out);
+  writeFileSync(path.join(out, 'LOCK'), `${process.pid}\n`); // this test process: alive, not the CLI
+  const before = snapshot(out);
+  refused(residual(trainArgs(out)), new RegExp(`busy is being trained by process ${process.pid} .*: wait for it, or stop it first$`));
+  assert.deepEqual(snapshot(out), before);
+});

@@ -14,6 +14,7 @@ import { initializeWeights, INIT_SCHEMES, type InitScheme } from '../init';
 import { cifarBlocksPerStage, cifarNetByName, parseCifarNetName } from '../nets';
 import type { Shortcut } from '../blocks';
 import { fileModelHandler, loadCheckpoint, MODEL_JSON } from '../train/checkpoint';
+import { checkRunDirFree } from '../train/lock';
 import { inspectRunDir } from '../train/run-dir';
 import type { WeightDecayScope } from '../train/sgd';
 import { checkResumable, runSettings, train, TrainingDivergedError } from '../train/trainer';
@@ -117,6 +118,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!existsSync(dataDir)) throw new UsageError(`--data ${dataDir}: no such folder`);
   // The run folder is checked before anything is loaded or written (lib/train/run-dir.ts).
   const run = inspectRunDir(out);
+  if (!run.absent) checkRunDirFree(out); // another process training there
   if (a.resume && run.latest === undefined) throw new UsageError(`--resume: nothing to resume in ${out}; drop --resume to start a run there`);
   if (!a.resume && run.latest !== undefined) {
     throw new UsageError(`${out} already holds a run (${run.latest}): pass --resume to continue it, or choose another --out`);

@@ -20,6 +20,20 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Refuse (a `UsageError`) when another live process holds the lock of `runDir`; takes nothing. */
+export function checkRunDirFree(runDir: string): void {
+  const file = path.join(runDir, LOCK_FILE);
+  let holder: number;
+  try {
+    holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
+  } catch {
+    return; // no lock
+  }
+  if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) {
+    throw new UsageError(`${runDir} is being trained by process ${holder} (${file}): wait for it, or stop it first`);
+  }
+}
+
 /**
  * Take the lock of `runDir` (creating the folder), refusing with a clear message when another live
  * process holds it. Returns the function that releases it.
@@ -39,10 +53,7 @@ export function lockRunDir(runDir: string): () => void {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
-      if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) {
-        throw new UsageError(`${runDir} is being trained by process ${holder} (${file}): wait for it, or stop it first`);
-      }
+      checkRunDirFree(runDir);
       rmSync(file, { force: true }); // left by a process that has stopped (or by this one)
     }
   }
