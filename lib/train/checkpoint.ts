@@ -307,14 +307,8 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undef
  * convolutions padded another way), so comparing weights is not enough.
  */
 export async function checkCheckpointTopology(checkpoint: Checkpoint, model: tf.LayersModel): Promise<void> {
-  const file = path.join(checkpoint.dir, MODEL_JSON);
-  let saved: unknown;
-  try {
-    saved = (JSON.parse(await fsp.readFile(file, 'utf8')) as { modelTopology?: unknown }).modelTopology;
-  } catch (err) {
-    throw new UsageError(`${file}: cannot be read as a saved model (${(err as Error).message})`);
-  }
-  checkSameTopology(saved, model, path.dirname(path.dirname(checkpoint.dir)));
+  const saved = await readJson<{ modelTopology?: unknown } | null>(path.join(checkpoint.dir, MODEL_JSON));
+  checkSameTopology(saved?.modelTopology, model, path.dirname(path.dirname(checkpoint.dir)));
 }
 
 /**

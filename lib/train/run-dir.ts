@@ -6,7 +6,7 @@
  * checkpoint that is not there, or checkpoints without a `LATEST`) is refused too, rather than
  * silently started afresh over the old checkpoints.
  */
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors';
 
@@ -76,4 +76,20 @@ export function inspectRunDir(dir: string): RunDirState {
     );
   }
   return { absent: false, latest };
+}
+
+/**
+ * Remove a run folder that holds nothing but leftovers of failed writes (temporary files, an empty
+ * `checkpoints/` or one with temporary checkpoints only): what a run that failed before its first
+ * checkpoint leaves in a folder it made. Best effort: the failure being reported matters more.
+ */
+export function removeUnusedRunDir(dir: string): void {
+  try {
+    const top = readdirSync(dir);
+    if (!top.every((e) => TEMPORARY.test(e) || e === 'checkpoints')) return;
+    if (top.includes('checkpoints') && !readdirSync(path.join(dir, 'checkpoints')).every((e) => CHECKPOINT_TEMPORARY.test(e))) return;
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // Nothing to add to the error the run stopped with.
+  }
 }

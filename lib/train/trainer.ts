@@ -7,7 +7,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type pl from 'nodejs-polars';
-import { readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { batches } from '../data/batches';
 import { channelStats, type ChannelStats, type Cifar10Split } from '../data/cifar10';
@@ -16,7 +15,7 @@ import { checkCheckpointTopology, loadCheckpoint, restoreCheckpoint, saveCheckpo
 import { batchLossAndCorrect, evaluate } from './evaluate';
 import { historyFrame, writeHistoryCsv, type HistoryRow } from './history';
 import { lockRunDir } from './lock';
-import { inspectRunDir } from './run-dir';
+import { inspectRunDir, removeUnusedRunDir } from './run-dir';
 import { formatDuration, ProgressBar, type ProgressOptions } from './progress';
 import { scheduleByName, type Schedule, type ScheduleName, type WarmupOptions } from './schedule';
 import { SgdMomentum, type WeightDecayScope } from './sgd';
@@ -150,20 +149,7 @@ export async function train(
   } finally {
     unlock?.();
     // A run that failed before its first checkpoint leaves no folder it made behind.
-    if (fresh) removeIfUnused(options.outDir!);
-  }
-}
-
-/** Removes a run folder this process made when it holds nothing but leftovers of failed writes. */
-function removeIfUnused(dir: string): void {
-  try {
-    const entries = readdirSync(dir);
-    const leftovers = entries.filter((e) => /^\.[\w.-]+\.tmp-\d+$/.test(e) || e === 'checkpoints');
-    if (leftovers.length !== entries.length) return;
-    if (entries.includes('checkpoints') && readdirSync(path.join(dir, 'checkpoints')).some((e) => !/^\.epoch-\d+\.tmp-\d+$/.test(e))) return;
-    rmSync(dir, { recursive: true, force: true });
-  } catch {
-    // Best effort: the failure being reported matters more.
+    if (fresh) removeUnusedRunDir(options.outDir!);
   }
 }
 
