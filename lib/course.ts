@@ -152,13 +152,12 @@ export async function loadCourseData(options: CourseDataOptions = {}): Promise<C
 }
 
 /**
- * Epochs of the depth experiments (chapter 2, degradation; chapter 3 compares with them, so both
- * train with this budget): 1 in quick mode, 12 on the shared subset (480 iterations; the four nets
- * take about 2.5 hours of one CPU core, so `npm run experiments` trains them side by side first),
- * 30 on the full set.
+ * Epochs of the paper's full-width nets in the depth experiments on the full set (30: 11 700
+ * iterations of batch 128); 1 in quick mode. On a subset the experiments train reduced-width
+ * replicas instead (see {@link depthExperimentPlan}).
  */
 export function depthExperimentEpochs(location: DataLocation): number {
-  return quickMode() ? 1 : location.kind === 'full' ? 30 : 12;
+  return quickMode() ? 1 : location.kind === 'full' ? 30 : 100;
 }
 
 /** One group of runs of the depth experiments: nets of one width, trained for each budget and seed. */
@@ -171,14 +170,18 @@ export interface DepthRunGroup {
 }
 
 /**
- * The runs chapter 2 shows (and `npm run experiments` trains): the paper's nets at the budget
- * {@link depthExperimentEpochs} gives, three seeds; and, on the subset, replicas at a quarter of the
- * width (4/8/16 filters), cheap enough on a CPU for budgets 8 times longer, with one seed across three
- * budgets (how the gaps move) and three seeds at the longest. Quick mode: two seeds of a 1-epoch replica.
+ * The runs chapter 2 shows (and `npm run experiments` trains); the last group is the main one, three
+ * seeds at the longest budget, which chapter 3 and Fig. 7 use too. On the full set: the paper's nets
+ * (width 16) for {@link depthExperimentEpochs} epochs. On a subset: replicas at a quarter of the width
+ * (4/8/16 filters, a sixteenth of the multiply-adds), cheap enough on a CPU to train ~4 000
+ * iterations, with one seed at two shorter budgets (how the gaps move) and three seeds at the
+ * longest. Quick mode: two seeds of a 1-epoch replica.
  */
 export function depthExperimentPlan(location: DataLocation): DepthRunGroup[] {
   if (quickMode()) return [{ width: 4, budgets: [1], seeds: [0, 1] }];
-  const full = { width: 16, budgets: [depthExperimentEpochs(location)], seeds: [0, 1, 2] };
-  if (location.kind === 'full') return [full];
-  return [full, { width: 4, budgets: [25, 50], seeds: [0] }, { width: 4, budgets: [100], seeds: [0, 1, 2] }];
+  if (location.kind === 'full') return [{ width: 16, budgets: [depthExperimentEpochs(location)], seeds: [0, 1, 2] }];
+  return [
+    { width: 4, budgets: [25, 50], seeds: [0] },
+    { width: 4, budgets: [depthExperimentEpochs(location)], seeds: [0, 1, 2] },
+  ];
 }

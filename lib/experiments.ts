@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import * as pl from 'nodejs-polars';
 import { type CourseData, type DataLocation } from './course';
+import type { ChannelStats } from './data/cifar10';
 import { initializeWeights } from './init';
 import { cifarNetByName } from './nets';
 import { layerResponseStd } from './analysis';
@@ -155,9 +156,27 @@ export interface LayerResponseRow {
 }
 
 /**
- * Fig. 7 (§4.4) on the trained nets of the depth experiments: the standard deviation of each 3×3
- * layer's response, after batch norm and before the addition and the ReLU, with batch norm in
- * inference mode (its stored statistics), over `images` test images. Runs that have not finished
+ * Fig. 7's measure (§4.4) for one trained net: the standard deviation of each 3×3 layer's response,
+ * after batch norm and before the addition and the ReLU, with batch norm in inference mode (its
+ * stored statistics), over the first `images` test images normalised with `stats`.
+ */
+export function netLayerResponses(net: tf.LayersModel, course: CourseData, o: { images?: number; stats?: ChannelStats } = {}): { layer: number; std: number }[] {
+  const n = Math.min(o.images ?? 500, course.cifar.test.n);
+  const stats = o.stats ?? course.stats;
+  const x = tf.tidy(() => {
+    const images = tf.tensor4d(course.cifar.test.images.subarray(0, n * 3072), [n, 32, 32, 3], 'float32').div(255);
+    return images.sub(tf.tensor1d(stats.mean)).div(tf.tensor1d(stats.std)) as tf.Tensor4D;
+  });
+  try {
+    return layerResponseStd(net, x).map((s) => ({ layer: s.index, std: s.value }));
+  } finally {
+    x.dispose();
+  }
+}
+
+/**
+ * {@link netLayerResponses} of the finished runs of the depth experiments, loaded from their
+ * checkpoints (normalised with the statistics each run trained with). Runs that have not finished
  * their budget are left out.
  */
 export async function depthLayerResponses(
@@ -166,7 +185,6 @@ export async function depthLayerResponses(
   o: { models: readonly string[]; seeds: readonly number[]; width?: number; runs?: string; images?: number },
 ): Promise<LayerResponseRow[]> {
   const width = o.width ?? 16;
-  const n = Math.min(o.images ?? 500, course.cifar.test.n);
   const rows: LayerResponseRow[] = [];
   for (const model of o.models) {
     for (const seed of o.seeds) {
@@ -177,13 +195,7 @@ export async function depthLayerResponses(
       const optimizer = new SgdMomentum();
       await restoreCheckpoint(ckpt, net, optimizer);
       optimizer.dispose();
-      const x = tf.tidy(() => {
-        const { stats } = ckpt.state;
-        const images = tf.tensor4d(course.cifar.test.images.subarray(0, n * 3072), [n, 32, 32, 3], 'float32').div(255);
-        return images.sub(tf.tensor1d(stats.mean)).div(tf.tensor1d(stats.std)) as tf.Tensor4D;
-      });
-      for (const s of layerResponseStd(net, x)) rows.push({ model, width, seed, layer: s.index, std: s.value });
-      x.dispose();
+      for (const r of netLayerResponses(net, course, { images: o.images, stats: ckpt.state.stats })) rows.push({ model, width, seed, ...r });
       net.dispose();
     }
   }

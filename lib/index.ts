@@ -167,6 +167,7 @@ export {
   depthRunConfig,
   collectDepthRuns,
   depthLayerResponses,
+  netLayerResponses,
   DEPTH_EXPERIMENT_MODELS,
   RUNS_DIR,
   type DepthRun,

@@ -11,7 +11,7 @@
 //
 // --results FILE.csv merges every epoch of the runs asked for (those on disk) into that CSV file
 // (model, width, seed, budget, epoch, train_err, test_err; rows of other runs are kept), also when
-// some runs failed: e.g. --results results/degradation-sweep.csv. With --collect it trains nothing and
+// some runs failed: e.g. --results results/degradation.csv. With --collect it trains nothing and
 // only merges what is on disk (after an interrupted call, say).
 //
 // The data is the course's (RESIDUAL_DATA, or data/cifar10 downloaded on first use); the budget defaults to
