@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `residual` command line. Each subcommand lives in `lib/commands/<name>.ts`
+ * The `residual` command line. Each subcommand lives in `lib/cli/commands/<name>.ts`
  * and exports `main(argv)`; this file only dispatches and prints errors.
  */
 import { UsageError } from './errors';
@@ -8,12 +8,12 @@ import { UsageError } from './errors';
 type Command = { summary: string; load: () => Promise<{ main(argv: string[]): Promise<void> }> };
 
 const commands: Record<string, Command> = {
-  train: { summary: 'train a CIFAR net (§4.2 recipe) with checkpoints and --resume', load: () => import('./commands/train.js') },
-  evaluate: { summary: 'test accuracy and loss of a saved model or run (--json)', load: () => import('./commands/evaluate.js') },
-  bench: { summary: 'training/inference images per second of ResNet-20/56 on each backend (--vs-pytorch)', load: () => import('./commands/bench.js') },
-  data: { summary: 'download CIFAR-10 (data download), or describe it (data info)', load: () => import('./commands/data.js') },
-  kernel: { summary: 'register the TypeScript (tslab) kernel with Jupyter (kernel install)', load: () => import('./commands/kernel.js') },
-  course: { summary: 'copy the course notebooks into a folder (default ./residual-course) and open Jupyter', load: () => import('./commands/course.js') },
+  train: { summary: 'train a CIFAR net (§4.2 recipe) with checkpoints and --resume', load: () => import('./cli/commands/train.js') },
+  evaluate: { summary: 'test accuracy and loss of a saved model or run (--json)', load: () => import('./cli/commands/evaluate.js') },
+  bench: { summary: 'training/inference images per second of ResNet-20/56 on each backend (--vs-pytorch)', load: () => import('./cli/commands/bench.js') },
+  data: { summary: 'download CIFAR-10 (data download), or describe it (data info)', load: () => import('./cli/commands/data.js') },
+  kernel: { summary: 'register the TypeScript (tslab) kernel with Jupyter (kernel install)', load: () => import('./cli/commands/kernel.js') },
+  course: { summary: 'copy the course notebooks into a folder (default ./residual-course) and open Jupyter', load: () => import('./cli/commands/course.js') },
 };
 
 /** File-system failures a user can meet (a full disk, a folder without write permission, …). */

@@ -12,7 +12,7 @@
  */
 /** The TensorFlow.js namespace the library uses: import it from here so that there is one instance. */
 export * as tf from '@tensorflow/tfjs';
-export { useBestBackend, backendFromEnv, wasmThreadsFromEnv, type BackendChoice, type BackendName, type BackendOptions } from './backend';
+export { useBestBackend, backendFromEnv, wasmThreadsFromEnv, type BackendChoice, type BackendName, type BackendOptions } from './backend/best-backend';
 export {
   residualBlock,
   plainBlock,
@@ -21,9 +21,9 @@ export {
   type Shortcut,
   type BlockOptions,
   type BottleneckOptions,
-} from './blocks';
-export { ZeroPadShortcut, BN_MOMENTUM, BN_EPSILON } from './layers';
-export { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS, BatchNormalization, batchNormalization } from './batch-norm';
+} from './model/blocks';
+export { ZeroPadShortcut, BN_MOMENTUM, BN_EPSILON } from './model/layers';
+export { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS, BatchNormalization, batchNormalization } from './model/batch-norm';
 export {
   resnetCifar,
   plainCifar,
@@ -32,7 +32,7 @@ export {
   cifarBlocksPerStage,
   CIFAR_STAGE_FILTERS,
   type CifarNetOptions,
-} from './nets';
+} from './model/nets';
 export {
   ResNet,
   tutorialResNet,
@@ -40,9 +40,9 @@ export {
   type PoolOptions,
   type InitBlockOptions,
   type TutorialBlockOptions,
-} from './resnet';
+} from './model/resnet';
 export { UsageError } from './errors';
-export { initializeWeights, INIT_SCHEMES, type InitScheme, type InitOptions } from './init';
+export { initializeWeights, INIT_SCHEMES, type InitScheme, type InitOptions } from './model/init';
 export {
   stepSchedule,
   cosineSchedule,
@@ -84,7 +84,7 @@ export {
   type CheckpointState,
 } from './train/checkpoint';
 export { topologyFingerprint, topologyLines, modelTopologyLines, topologyDifference, checkSameTopology } from './train/topology';
-export { displayBundle, newLiveDisplay, insideTslab, bundleText, escapeHtml, type MimeBundle, type LiveDisplay } from './display';
+export { displayBundle, newLiveDisplay, insideTslab, bundleText, escapeHtml, type MimeBundle, type LiveDisplay } from './notebook/display';
 export {
   show,
   figureBundle,
@@ -99,16 +99,16 @@ export {
   type Figure,
   type Trace,
   type LiveFigure,
-} from './plots/figure';
-export { trainingCurves, type TrainingRow, type TrainingCurvesOptions } from './plots/training-curves';
-export { bars, lines, type BarsOptions, type LinesOptions, type LineSeries, type ChartOptions } from './plots/charts';
-export { heatmap, type HeatmapOptions } from './plots/heatmap';
-export { imageGrid, composeGrid, type ImageGridOptions, type ImageGridPicture } from './plots/image-grid';
-export { encodePng } from './plots/png';
-export { showTable, tableBundle, type TableLike, type TableRecords, type TableOptions } from './plots/table';
-export { PALETTE } from './plots/palette';
-export { figureSvg, niceTicks } from './plots/svg';
-export { constructDeeper, type ConstructOptions } from './construct';
+} from './notebook/plots/figure';
+export { trainingCurves, type TrainingRow, type TrainingCurvesOptions } from './notebook/plots/training-curves';
+export { bars, lines, type BarsOptions, type LinesOptions, type LineSeries, type ChartOptions } from './notebook/plots/charts';
+export { heatmap, type HeatmapOptions } from './notebook/plots/heatmap';
+export { imageGrid, composeGrid, type ImageGridOptions, type ImageGridPicture } from './notebook/plots/image-grid';
+export { encodePng } from './notebook/plots/png';
+export { showTable, tableBundle, type TableLike, type TableRecords, type TableOptions } from './notebook/plots/table';
+export { PALETTE } from './notebook/plots/palette';
+export { figureSvg, niceTicks } from './notebook/plots/svg';
+export { constructDeeper, type ConstructOptions } from './model/construct';
 export {
   loadCifar10,
   loadCifar10Split,
@@ -144,7 +144,7 @@ export {
   type DownloadResult,
 } from './data/download';
 export { extractTarGz } from './data/tar';
-export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './analysis';
+export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './model/analysis';
 export {
   quickMode,
   findCifar10,
@@ -152,14 +152,14 @@ export {
   loadCourseData,
   courseDataDir,
   CIFAR10_SAMPLE_DIR,
-  depthExperimentEpochs,
-  depthExperimentPlan,
-  type DepthRunGroup,
   type DataLocation,
   type CourseData,
   type CourseDataOptions,
-} from './course';
+} from './course/course-data';
 export {
+  depthExperimentEpochs,
+  depthExperimentPlan,
+  type DepthRunGroup,
   trainDepthNet,
   depthNet,
   depthNetLabel,
@@ -174,7 +174,7 @@ export {
   type DepthRunOptions,
   type DepthRunRow,
   type LayerResponseRow,
-} from './experiments';
+} from './course/experiments';
 export {
   finalErrors,
   compareNets,
@@ -184,7 +184,7 @@ export {
   FIG6_GAPS,
   type FinalErrors,
   type Comparison,
-} from './degradation';
-export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/wasm-kernels';
+} from './course/degradation';
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/kernels/register-all';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
-export { resultsFile, writeResults, readResults, mergeResults, mergeCsv } from './results';
+export { resultsFile, writeResults, readResults, mergeResults, mergeCsv } from './course/results';

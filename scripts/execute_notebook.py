@@ -13,7 +13,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-# plotly.js embedded by lib/plots/figure.ts: several MB, needed in a live page only; the
+# plotly.js embedded by lib/notebook/plots/figure.ts: several MB, needed in a live page only; the
 # stored notebook keeps the figure (JSON and drawing code), the book export adds plotly.js.
 PLOTLY_SCRIPT = re.compile(r'<script type="text/javascript" data-residual-plotly="[^"]*">.*?</script>', re.S)
 

@@ -3,7 +3,7 @@
 // ResNet-56, option A shortcuts) for several seeds side by side, one process per core, into the run
 // folders the notebooks use (runs/depth-<subset|full>-<epochs>/<model>[_w<width>]/seed-<seed>). The
 // notebooks then load the finished runs; an interrupted run is continued from its last epoch.
-// Without --seeds, --width or --epochs it trains depthExperimentPlan() of lib/course.ts (what
+// Without --seeds, --width or --epochs it trains depthExperimentPlan() of lib/course/experiments.ts (what
 // chapter 2 shows); with any of them, that one group (defaults: seeds 0,1,2, width 16, the chapter's budget).
 //
 //   npm run experiments [-- --jobs N] [--models plain20,resnet56] [--seeds 0,1,2] [--width 16]
@@ -15,7 +15,7 @@
 // only merges what is on disk (after an interrupted call, say).
 //
 // The data is the course's (RESIDUAL_DATA, or data/cifar10 downloaded on first use); the budget defaults to
-// depthExperimentEpochs() of lib/course.ts. Each job runs single-threaded unless
+// depthExperimentEpochs() of lib/course/experiments.ts. Each job runs single-threaded unless
 // RESIDUAL_WASM_THREADS is set.
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findOrDownloadCifar10, latestCheckpointDir, readHistoryCsv } from '../dist/index.js';
 import pl from 'nodejs-polars';
-import { mergeCsv } from '../dist/results.js';
+import { mergeCsv } from '../dist/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let a;

@@ -1,4 +1,4 @@
-// The fused batch-norm layer (lib/batch-norm.ts) against tfjs's own layer, on cpu and wasm.
+// The fused batch-norm layer (lib/model/batch-norm.ts) against tfjs's own layer, on cpu and wasm.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { before, describe, test } from 'node:test';

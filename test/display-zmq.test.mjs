@@ -1,6 +1,6 @@
 // tslab sends on zeromq sockets without waiting, and zeromq 6 throws EBUSY on a send while the
 // previous one is still in progress: in a busy kernel a progress update then failed a training
-// cell with no message. queueKernelSends() (lib/display.ts) chains the sends of each socket.
+// cell with no message. queueKernelSends() (lib/notebook/display.ts) chains the sends of each socket.
 // Shown here on real zeromq sockets over TCP on 127.0.0.1: a DEALER's send waits while it has no
 // connection at all, so a second send finds the first one in progress, as in the busy kernel.
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { test } from 'node:test';
 
 const require = createRequire(import.meta.url);
 const zmq = require('zeromq');
-const { queueKernelSends } = require('../dist/display.js');
+const { queueKernelSends } = require('../dist/notebook/display.js');
 
 test('zeromq throws EBUSY on overlapping sends; once queued, every message arrives, in order', async () => {
   const port = 21000 + Math.floor(Math.random() * 20000);

@@ -11,58 +11,88 @@ function csv(name) {
   const cols = head.split(',');
   return { cols, rows: lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], /^-?[\d.e-]+$/.test(v) ? Number(v) : v]))) };
 }
-const lastOf = (rows, model) => rows.filter((r) => r.model === model).at(-1);
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const DEPTH_NETS = ['plain20', 'plain56', 'resnet20', 'resnet56'];
 
-test('degradation.csv: four nets, one row per model and epoch; deeper plain trains worse, residual beats plain', () => {
+// Chapter 2's main comparison: the runs of the longest budget in degradation.csv.
+function mainRuns() {
   const { cols, rows } = csv('degradation');
-  assert.deepEqual(cols, ['model', 'epoch', 'train_err', 'test_err']);
-  const models = ['plain20', 'plain56', 'resnet20', 'resnet56'];
-  assert.deepEqual([...new Set(rows.map((r) => r.model))], models);
-  const epochs = rows.filter((r) => r.model === 'plain20').map((r) => r.epoch);
-  for (const m of models) assert.deepEqual(rows.filter((r) => r.model === m).map((r) => r.epoch), epochs, m);
-  const train = Object.fromEntries(models.map((m) => [m, lastOf(rows, m).train_err]));
-  assert.ok(train.plain56 > train.plain20, `plain-56 ${train.plain56} vs plain-20 ${train.plain20}`);
-  assert.ok(train.resnet20 < train.plain20, `ResNet-20 ${train.resnet20} vs plain-20 ${train.plain20}`);
-  assert.ok(train.resnet56 < train.plain56, `ResNet-56 ${train.resnet56} vs plain-56 ${train.plain56}`);
-});
+  assert.deepEqual(cols, ['model', 'width', 'seed', 'budget', 'epoch', 'train_err', 'test_err']);
+  const budget = Math.max(...rows.map((r) => r.budget));
+  const width = rows.find((r) => r.budget === budget).width;
+  return { rows, budget, width, main: rows.filter((r) => r.budget === budget && r.width === width) };
+}
 
-test('degradation-budgets.csv: at every budget the deeper plain net trains worse and each ResNet beats its plain twin; the gaps grow with the budget', () => {
-  const { cols, rows } = csv('degradation-budgets');
-  assert.deepEqual(cols, ['model', 'epochs', 'train_err_running', 'train_loss', 'train_err', 'test_err']);
-  const budgets = [...new Set(rows.map((r) => r.epochs))].sort((a, b) => a - b);
-  assert.ok(budgets.length >= 2, 'at least two budgets to compare');
-  const err = (m, e) => rows.find((r) => r.model === m && r.epochs === e).train_err;
-  for (const e of budgets) {
-    assert.ok(err('plain56', e) > err('plain20', e), `budget ${e}: plain-56 above plain-20`);
-    assert.ok(err('resnet20', e) < err('plain20', e) && err('resnet56', e) < err('plain56', e), `budget ${e}: ResNets below their plain twins`);
-  }
-  const [lo, hi] = [budgets[0], budgets.at(-1)];
-  assert.ok(err('plain56', hi) - err('plain20', hi) > err('plain56', lo) - err('plain20', lo), 'the degradation gap grows with the budget');
-  assert.ok(err('plain56', hi) - err('resnet56', hi) > err('plain56', lo) - err('resnet56', lo), 'the shortcut advantage at 56 layers grows with the budget');
-  // degradation-final.csv holds the largest budget's run, as degradation.csv.
-  const final = csv('degradation-final').rows;
-  for (const r of final) assert.equal(r.train_err, err(r.model, r.epochs), r.model);
-  assert.equal(Math.max(...csv('degradation').rows.map((r) => r.epoch)), final[0].epochs);
-});
-
-test('constructed.csv: the constructed nets have plain-8\'s loss exactly; the deep plain net from scratch trains worse', () => {
-  const { cols, rows } = csv('constructed');
-  assert.deepEqual(cols, ['model', 'budget', 'epoch', 'measured', 'train_loss', 'train_err', 'test_err']);
-  const budgets = [...new Set(rows.map((r) => r.budget))].sort((a, b) => a - b);
-  for (const b of budgets) {
-    const at = (m) => rows.find((r) => r.model === m && r.budget === b && r.measured === 'inference');
-    for (const m of ['constructed20', 'constructed56']) {
-      assert.ok(Math.abs(at(m).train_loss - at('plain8').train_loss) < 1e-5, `${m}, budget ${b}`);
-      assert.equal(at(m).train_err, at('plain8').train_err, `${m}, budget ${b}`);
+test('degradation.csv: at least 3 seeds of each net at the longest budget; their means show Fig. 6 (left and middle)', () => {
+  const { main, budget } = mainRuns();
+  const last = {};
+  for (const m of DEPTH_NETS) {
+    const seeds = [...new Set(main.filter((r) => r.model === m).map((r) => r.seed))];
+    assert.ok(seeds.length >= 3, `${m}: ${seeds.length} seeds`);
+    for (const seed of seeds) {
+      const epochs = main.filter((r) => r.model === m && r.seed === seed).map((r) => r.epoch);
+      assert.deepEqual(epochs, Array.from({ length: budget }, (_, i) => i + 1), `${m} seed ${seed}: one row per epoch, every epoch`);
     }
-    assert.ok(at('plain20').train_err > at('constructed20').train_err, `budget ${b}: plain-20 from scratch ends above the constructed solution`);
-    assert.ok(at('plain56').train_err > at('constructed56').train_err, `budget ${b}: plain-56 from scratch ends above the constructed solution`);
-    assert.equal(rows.filter((r) => r.model === 'plain8' && r.budget === b && r.measured === 'during training').length, b, 'one row per epoch of plain-8');
+    last[m] = mean(main.filter((r) => r.model === m && r.epoch === budget).map((r) => r.train_err));
   }
-  // With the largest budget, ResNet-20 finds a solution at least as good as the constructed one (chapter 3).
-  const top = budgets.at(-1);
-  const atTop = (m) => rows.find((r) => r.model === m && r.budget === top && r.measured === 'inference');
-  assert.ok(atTop('resnet20').train_err <= atTop('constructed20').train_err && atTop('resnet20').train_loss <= atTop('constructed20').train_loss, 'ResNet-20 reaches the constructed solution');
+  assert.ok(last.plain56 > last.plain20, `plain-56 ${last.plain56} above plain-20 ${last.plain20}`);
+  assert.ok(last.resnet20 < last.plain20, `ResNet-20 ${last.resnet20} below plain-20 ${last.plain20}`);
+  assert.ok(last.resnet56 < last.plain56, `ResNet-56 ${last.resnet56} below plain-56 ${last.plain56}`);
+  assert.ok(last.resnet56 <= last.resnet20 + 0.01, `ResNet-56 ${last.resnet56} at or below ResNet-20 ${last.resnet20}, within a point`);
+});
+
+test('degradation.csv: the four nets at three budgets or more, each run complete', () => {
+  const { rows, width } = mainRuns();
+  const budgets = [...new Set(rows.filter((r) => r.width === width).map((r) => r.budget))];
+  assert.ok(budgets.length >= 3, `budgets ${budgets}`);
+  for (const b of budgets) {
+    for (const m of DEPTH_NETS) {
+      const seed0 = rows.filter((r) => r.model === m && r.width === width && r.budget === b && r.seed === 0);
+      assert.equal(seed0.length, b, `${m}, budget ${b}, seed 0: one row per epoch`);
+    }
+  }
+});
+
+test('degradation-final.csv: every run of the main comparison, measured as at test time', () => {
+  const { main, budget, width } = mainRuns();
+  const { cols, rows } = csv('degradation-final');
+  assert.deepEqual(cols, ['model', 'width', 'seed', 'budget', 'train_loss', 'train_err', 'test_err']);
+  const key = (r) => `${r.model}/${r.seed}`;
+  assert.deepEqual(rows.map(key).sort(), main.filter((r) => r.epoch === budget).map(key).sort());
+  for (const r of rows) assert.ok(r.budget === budget && r.width === width && r.train_err > 0 && r.train_err < 1, JSON.stringify(r));
+});
+
+test('layer-responses.csv: Fig. 7 on the trained nets: ResNets respond less than their plain twins, the deeper ResNet less still', () => {
+  const { cols, rows } = csv('layer-responses');
+  assert.deepEqual(cols, ['model', 'width', 'seed', 'layer', 'std']);
+  const byNet = {};
+  for (const m of DEPTH_NETS) {
+    const seeds = [...new Set(rows.filter((r) => r.model === m).map((r) => r.seed))];
+    assert.ok(seeds.length >= 3, `${m}: ${seeds.length} seeds`);
+    const layers = m.endsWith('20') ? 19 : 55; // the 3×3 layers: the first convolution and two per block
+    for (const seed of seeds) assert.equal(rows.filter((r) => r.model === m && r.seed === seed).length, layers, `${m} seed ${seed}`);
+    byNet[m] = mean(seeds.map((seed) => mean(rows.filter((r) => r.model === m && r.seed === seed).map((r) => r.std))));
+  }
+  assert.ok(byNet.resnet20 < byNet.plain20, `ResNet-20 ${byNet.resnet20} vs plain-20 ${byNet.plain20}`);
+  assert.ok(byNet.resnet56 < byNet.plain56, `ResNet-56 ${byNet.resnet56} vs plain-56 ${byNet.plain56}`);
+  assert.ok(byNet.resnet56 < byNet.resnet20, `ResNet-56 ${byNet.resnet56} vs ResNet-20 ${byNet.resnet20}`);
+});
+
+test("constructed.csv: for every seed the constructed nets have plain-8's loss; plain-56 from scratch ends above them", () => {
+  const { cols, rows } = csv('constructed');
+  assert.deepEqual(cols, ['model', 'width', 'seed', 'budget', 'train_loss', 'train_err', 'test_err']);
+  const seeds = [...new Set(rows.map((r) => r.seed))];
+  assert.ok(seeds.length >= 3, `${seeds.length} seeds`);
+  const at = (m, seed) => rows.find((r) => r.model === m && r.seed === seed);
+  for (const seed of seeds) {
+    for (const m of ['constructed20', 'constructed56']) {
+      assert.ok(Math.abs(at(m, seed).train_loss - at('plain8', seed).train_loss) < 1e-4, `${m}, seed ${seed}`);
+      assert.equal(at(m, seed).train_err, at('plain8', seed).train_err, `${m}, seed ${seed}`);
+    }
+  }
+  const scratch = csv('degradation-final').rows;
+  const plain56 = mean(scratch.filter((r) => r.model === 'plain56').map((r) => r.train_err));
+  assert.ok(plain56 > mean(seeds.map((s) => at('constructed56', s).train_err)), 'plain-56 from scratch ends above the constructed solution');
 });
 
 test('cifar10.csv and parity.csv: the runs chapter 5 shows', () => {
@@ -87,7 +117,6 @@ test('cifar10.csv and parity.csv: the runs chapter 5 shows', () => {
   const ref = new Map(final('pytorch (reference)').map((p) => [p.seed, p.test_err]));
   const pairs = final('residual-learning (tfjs wasm)').filter((p) => ref.has(p.seed));
   assert.ok(pairs.length >= 2, 'at least two seeds on both sides');
-  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const ours = mean(pairs.map((p) => p.test_err));
   const theirs = mean(pairs.map((p) => ref.get(p.seed)));
   const points = Math.round(Math.abs(ours - theirs) * 1000) / 10;

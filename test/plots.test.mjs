@@ -1,4 +1,4 @@
-// Figure specs and display bundles of lib/plots and lib/display, outside any kernel (and with a
+// Figure specs and display bundles of lib/notebook/plots and lib/notebook/display, outside any kernel (and with a
 // stand-in for tslab's writer to check what a kernel would be sent).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Static SVG previews of figures (lib/plots/svg.ts): parsed and measured by a real browser
+// Static SVG previews of figures (lib/notebook/plots/svg.ts): parsed and measured by a real browser
 // (headless Chromium's XML parser and canvas), and the HTML output keeping the picture until
 // plotly.js replaces it. The Chromium tests are skipped (with the reason) only without Chromium.
 import { test } from 'node:test';

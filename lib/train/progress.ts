@@ -1,12 +1,12 @@
 /**
  * A progress bar for training: epoch, loss, error, images/s and time left.
  * - In a tslab notebook: one display that updates in place (the kernel's own display channel,
- *   found by `insideTslab()`/`newLiveDisplay()` of lib/display: a `require('tslab')` from here could
+ *   found by `insideTslab()`/`newLiveDisplay()` of lib/notebook/display: a `require('tslab')` from here could
  *   load a second copy of tslab that the kernel never connects).
  * - In a terminal (TTY): one line rewritten in place.
  * - Otherwise (logs, CI): a line at most every `intervalSeconds` and at each epoch's end.
  */
-import { escapeHtml, insideTslab, newLiveDisplay, type LiveDisplay } from '../display';
+import { escapeHtml, insideTslab, newLiveDisplay, type LiveDisplay } from '../notebook/display';
 
 /** What the bar shows. */
 export interface ProgressInfo {

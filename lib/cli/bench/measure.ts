@@ -1,0 +1,139 @@
+/**
+ * Throughput of a CIFAR ResNet (§4.2) on one TensorFlow.js backend, in this process: images per
+ * second for a training step (forward, softmax cross-entropy + L2, backward, SGD with momentum —
+ * the reference trainer's step) and for inference, with the peak tensor memory and the process's
+ * peak resident memory.
+ */
+import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels } from '../../backend/kernels/register-all';
+import { useWasmThreads, wasmThreadsCount } from '../../backend/wasm-threads';
+import { resnetCifar } from '../../model/nets';
+
+/** Backends the benchmark knows: `wasm-threads` is the wasm backend's multi-threaded build. */
+export type BenchBackend = 'tensorflow' | 'wasm' | 'wasm-threads' | 'cpu';
+
+/** All of them, fastest first. */
+export const BENCH_BACKENDS: readonly BenchBackend[] = ['tensorflow', 'wasm', 'wasm-threads', 'cpu'];
+
+/** One model on one backend. */
+export interface BenchResult {
+  backend: string;
+  model: string;
+  batch: number;
+  /** Timed steps (after one untimed warm-up step). */
+  steps: number;
+  trainImagesPerSec: number;
+  inferImagesPerSec: number;
+  /** From the fastest timed step: less sensitive to other processes on a shared machine. */
+  trainBestImagesPerSec: number;
+  /** See {@link BenchResult.trainBestImagesPerSec}. */
+  inferBestImagesPerSec: number;
+  /** Peak bytes held by tensors during one training step (`tf.profile().peakBytes`). */
+  peakTensorBytes: number;
+  /** Peak resident memory of the measuring process so far, bytes. */
+  peakRssBytes: number;
+  /** Threads the backend computes with. */
+  threads: number;
+}
+
+/** Options of {@link measureTfjs}. */
+export interface MeasureOptions {
+  batch: number;
+  steps: number;
+}
+
+/**
+ * Start `backend` in this process (once; a process can hold only one wasm build), with the
+ * wasm training kernels registered. Returns the thread count.
+ */
+export async function startBenchBackend(backend: BenchBackend): Promise<number> {
+  if (backend === 'tensorflow') {
+    let loaded = false;
+    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+      try {
+        require(pkg);
+        loaded = true;
+        break;
+      } catch {
+        // try the next one
+      }
+    }
+    if (!loaded || !(await tf.setBackend('tensorflow'))) throw new Error('tfjs-node is not installed or does not load');
+    return os.availableParallelism();
+  }
+  if (backend === 'wasm' || backend === 'wasm-threads') {
+    require('@tensorflow/tfjs-backend-wasm');
+    if (backend === 'wasm-threads') useWasmThreads(os.availableParallelism());
+    registerWasmTrainingKernels();
+    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
+    return wasmThreadsCount();
+  }
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
+  return 1;
+}
+
+/** Deterministic inputs in [-1, 1) and labels (throughput does not depend on the data). */
+function inputs(batch: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const x = tf.sin(tf.mul(tf.range(0, batch * 32 * 32 * 3), 0.37)).reshape([batch, 32, 32, 3]) as tf.Tensor4D;
+    const y = tf.oneHot(tf.mod(tf.range(0, batch, 1, 'int32'), tf.scalar(10, 'int32')), 10) as tf.Tensor2D;
+    return { x, y };
+  });
+}
+
+/** Measure a ResNet of `depth` on the current backend. */
+export async function measureTfjs(depth: number, backend: string, threads: number, o: MeasureOptions): Promise<BenchResult> {
+  const model = resnetCifar(depth);
+  const { x, y } = inputs(o.batch);
+  const optimizer = tf.train.momentum(0.1, 0.9);
+  const weightDecay = 1e-4;
+  // Loss of the reference trainer: cross-entropy + (λ/2)·Σw² (its gradient λw is SGD's weight decay).
+  const loss = (): tf.Scalar =>
+    tf.tidy(() => {
+      const logits = model.apply(x, { training: true }) as tf.Tensor;
+      const ce = tf.losses.softmaxCrossEntropy(y, logits);
+      const l2 = tf.addN(model.trainableWeights.map((w) => tf.sum(tf.square(w.read()))));
+      return tf.add(ce, tf.mul(weightDecay / 2, l2)) as tf.Scalar;
+    });
+  const train = (): void => {
+    const cost = optimizer.minimize(loss, true);
+    cost?.dataSync();
+    cost?.dispose();
+  };
+  const infer = (): void => {
+    const out = model.predict(x, { batchSize: o.batch }) as tf.Tensor; // one batch, as PyTorch infers it
+    out.dataSync();
+    out.dispose();
+  };
+  /** Seconds of each of n calls. */
+  const time = (f: () => void, n: number): number[] =>
+    Array.from({ length: n }, () => {
+      const t0 = performance.now();
+      f();
+      return (performance.now() - t0) / 1000;
+    });
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  train(); // warm-up: optimizer slots, kernel setup
+  const profile = await tf.profile(train);
+  const trainSec = time(train, o.steps);
+  infer();
+  const inferSec = time(infer, o.steps);
+  const result: BenchResult = {
+    backend,
+    model: `resnet${depth}`,
+    batch: o.batch,
+    steps: o.steps,
+    trainImagesPerSec: (o.batch * o.steps) / sum(trainSec),
+    inferImagesPerSec: (o.batch * o.steps) / sum(inferSec),
+    trainBestImagesPerSec: o.batch / Math.min(...trainSec),
+    inferBestImagesPerSec: o.batch / Math.min(...inferSec),
+    peakTensorBytes: profile.peakBytes,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    threads,
+  };
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+  return result;
+}
