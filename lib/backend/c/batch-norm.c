@@ -1,0 +1,101 @@
+// Batch norm's passes: the per-channel affine map, the per-channel sums and the input gradient.
+#include "common.h"
+
+// Per-channel affine map, batch norm's elementwise step (and its pieces: centring x − μ, scaling
+// x · k), rows [r0, r1) of an [R, C] tensor (C a multiple of 4):
+//   y[i, c] = act((x[i, c] + a[c]) · k[c] + b[c])
+// a, k, b may be 0 (null), standing for 0, 1, 0 (then no operation is done for them, so x · k and
+// x + a are exact); act is ReLU when relu is 1, else the identity. y may be x.
+__attribute__((export_name("channel_affine")))
+void channel_affine(const float *x, const float *a, const float *k, const float *b, float *y, int r0, int r1, int c,
+                    int relu) {
+  const v128_t z = wasm_f32x4_splat(0.f);
+  const float *xp = x + r0 * c;
+  float *yp = y + r0 * c;
+  for (int i = r0; i < r1; i++, xp += c, yp += c) {
+    for (int ch = 0; ch < c; ch += 4) {
+      v128_t v = wasm_v128_load(xp + ch);
+      if (a) v = wasm_f32x4_add(v, wasm_v128_load(a + ch));
+      if (k) v = wasm_f32x4_mul(v, wasm_v128_load(k + ch));
+      if (b) v = wasm_f32x4_add(v, wasm_v128_load(b + ch));
+      if (relu) v = wasm_f32x4_max(v, z);
+      wasm_v128_store(yp + ch, v);
+    }
+  }
+}
+
+// s[0, 4) += the four lanes of a, in double precision.
+INLINE void add_f64(double *s, v128_t a) {
+  wasm_v128_store(s, wasm_f64x2_add(wasm_v128_load(s), wasm_f64x2_promote_low_f32x4(a)));
+  wasm_v128_store(s + 2, wasm_f64x2_add(wasm_v128_load(s + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(a, a, 2, 3, 2, 3))));
+}
+
+// Batch norm's per-channel sums (§3.4; Ioffe & Szegedy's Alg. 1 and its gradient) over rows
+// [r0, r1) of x [R, C], written to s (doubles; any C):
+//   dy == 0, mu == 0:  s[c] = Σ x[i, c]                      (the batch mean, times R)
+//   dy == 0, mu != 0:  s[c] = Σ (x[i, c] − mu[c])²           (the batch variance, times R)
+//   dy != 0:           s[c] = Σ dy[i, c], s[C + c] = Σ dy[i, c] · (x[i, c] − mu[c])   (∂β, and ∂γ / inv)
+// Blocks of 64 rows are summed in single precision, the blocks' sums in double precision.
+__attribute__((export_name("channel_sums")))
+void channel_sums(const float *x, const float *dy, const float *mu, double *s, int r0, int r1, int c) {
+  const int outs = dy ? 2 * c : c;
+  for (int ch = 0; ch < outs; ch++) s[ch] = 0;
+  const v128_t z = wasm_f32x4_splat(0.f);
+  for (int i0 = r0; i0 < r1; i0 += 64) {
+    const int i1 = min_i(r1, i0 + 64);
+    int ch = 0;
+    for (; ch + 4 <= c; ch += 4) {
+      const v128_t m = mu ? wasm_v128_load(mu + ch) : z;
+      v128_t a0 = z, a1 = z;
+      for (int i = i0; i < i1; i++) {
+        const v128_t v = wasm_f32x4_sub(wasm_v128_load(x + i * c + ch), m);
+        if (dy) {
+          const v128_t d = wasm_v128_load(dy + i * c + ch);
+          a0 = wasm_f32x4_add(a0, d);
+          a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(d, v));
+        } else {
+          a0 = wasm_f32x4_add(a0, mu ? wasm_f32x4_mul(v, v) : v);
+        }
+      }
+      add_f64(s + ch, a0);
+      if (dy) add_f64(s + c + ch, a1);
+    }
+    for (; ch < c; ch++) {
+      const float m = mu ? mu[ch] : 0.f;
+      float a0 = 0.f, a1 = 0.f;
+      for (int i = i0; i < i1; i++) {
+        const float v = x[i * c + ch] - m;
+        if (dy) {
+          a0 += dy[i * c + ch];
+          a1 += dy[i * c + ch] * v;
+        } else {
+          a0 += mu ? v * v : v;
+        }
+      }
+      s[ch] += a0;
+      if (dy) s[c + ch] += a1;
+    }
+  }
+}
+
+// Batch norm's input gradient, rows [r0, r1) of [R, C] tensors (any C), from the per-channel
+// a = ∂β / R, b = inv² · Σ dy · (x − μ) / R, k = γ · inv (inv = 1 / √(σ² + ε)):
+//   dx[i, c] = (dy[i, c] − a[c] − (x[i, c] − mu[c]) · b[c]) · k[c]
+__attribute__((export_name("batch_norm_input_grad")))
+void batch_norm_input_grad(const float *x, const float *dy, const float *mu, const float *a, const float *b,
+                           const float *k, float *dx, int r0, int r1, int c) {
+  for (int i = r0; i < r1; i++) {
+    int ch = 0;
+    for (; ch + 4 <= c; ch += 4) {
+      const int o = i * c + ch;
+      const v128_t centred = wasm_f32x4_sub(wasm_v128_load(x + o), wasm_v128_load(mu + ch));
+      v128_t v = wasm_f32x4_sub(wasm_v128_load(dy + o), wasm_v128_load(a + ch));
+      v = wasm_f32x4_sub(v, wasm_f32x4_mul(centred, wasm_v128_load(b + ch)));
+      wasm_v128_store(dx + o, wasm_f32x4_mul(v, wasm_v128_load(k + ch)));
+    }
+    for (; ch < c; ch++) {
+      const int o = i * c + ch;
+      dx[o] = (dy[o] - a[ch] - (x[o] - mu[ch]) * b[ch]) * k[ch];
+    }
+  }
+}
