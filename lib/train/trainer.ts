@@ -207,7 +207,19 @@ export function checkResumable(ckpt: Checkpoint, settings: Record<string, string
   if (ckpt.state.seed !== seed) throw new UsageError(`cannot continue ${outDir}: it was trained with seed ${ckpt.state.seed}, not ${seed}`);
 }
 
-async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: TrainOptions, callbacks: TrainCallbacks): Promise<pl.DataFrame> {
+/** What a run is, fixed before its first step: its length, batch, schedule, warm-up and recorded settings. */
+interface RunPlan {
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  schedule: Schedule;
+  warm: Required<WarmupOptions> | undefined;
+  config: Record<string, string | number | boolean>;
+}
+
+function planRun(data: TrainData, options: TrainOptions): RunPlan {
   const epochs = positiveInt(options.epochs, 'epochs');
   const batchSize = positiveInt(options.batchSize ?? 128, 'batch size');
   const lr0 = options.lr ?? 0.1;
@@ -218,115 +230,143 @@ async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: Tr
   const totalSteps = epochs * stepsPerEpoch;
   const schedule: Schedule =
     typeof options.schedule === 'function' ? options.schedule : scheduleByName(options.schedule ?? 'cosine', lr0, totalSteps);
-  const warm = warmupOf(options);
-  const config = runSettings(options);
+  return { epochs, batchSize, seed, stepsPerEpoch, totalSteps, schedule, warm: warmupOf(options), config: runSettings(options) };
+}
 
-  const optimizer = new SgdMomentum({
-    momentum: options.momentum,
-    weightDecay: options.weightDecay,
-    weightDecayScope: options.weightDecayScope,
-  });
+/** Where a run stands: nothing yet, or what its last checkpoint holds. */
+interface RunState {
+  stats: ChannelStats;
+  history: HistoryRow[];
+  /** Epochs done. */
+  epoch: number;
+  /** Steps done. */
+  step: number;
+  /** Seconds of training before this call. */
+  seconds: number;
+  warmupDone: boolean;
+}
+
+/** The state to start from: a fresh run, or the checkpoint in `outDir` restored into `model` and `optimizer`. */
+async function startOrResume(model: tf.LayersModel, optimizer: SgdMomentum, data: TrainData, plan: RunPlan, options: TrainOptions): Promise<RunState> {
+  const fresh: RunState = { stats: options.stats ?? channelStats(data.train), history: [], epoch: 0, step: 0, seconds: 0, warmupDone: plan.warm === undefined };
   const outDir = options.outDir;
-  let stats = options.stats ?? channelStats(data.train);
-  let history: HistoryRow[] = [];
-  let epoch0 = 0;
-  let step = 0;
-  let secondsBefore = 0;
-  let warmupDone = warm === undefined;
-  const topology = outDir !== undefined ? topologyFingerprint(model) : undefined;
-  if (outDir !== undefined) {
-    const ckpt = await loadCheckpoint(outDir);
-    if (ckpt !== undefined && !options.resume) {
-      throw new UsageError(`${outDir} already holds a run (epoch ${ckpt.state.epoch}): continue it (resume: true) or train into another folder`);
-    }
-    if (ckpt !== undefined) {
-      await checkCheckpointTopology(ckpt, model); // first: a run never continues on another architecture
-      checkResumable(ckpt, config, seed, outDir);
-      await restoreCheckpoint(ckpt, model, optimizer);
-      ({ stats, history, epoch: epoch0, step, seconds: secondsBefore, warmupDone } = ckpt.state);
-    }
+  if (outDir === undefined) return fresh;
+  const ckpt = await loadCheckpoint(outDir);
+  if (ckpt === undefined) return fresh;
+  if (!options.resume) {
+    throw new UsageError(`${outDir} already holds a run (epoch ${ckpt.state.epoch}): continue it (resume: true) or train into another folder`);
   }
+  await checkCheckpointTopology(ckpt, model); // first: a run never continues on another architecture
+  checkResumable(ckpt, plan.config, plan.seed, outDir);
+  await restoreCheckpoint(ckpt, model, optimizer);
+  const { stats, history, epoch, step, seconds, warmupDone } = ckpt.state;
+  return { stats, history, epoch, step, seconds, warmupDone };
+}
 
+/** §4.2's warm-up: lr 0.01 "until the training error is below 80%" (the mean of the last 10 steps), or at most `maxSteps`. */
+class Warmup {
+  private readonly recent: number[] = [];
+  constructor(
+    private readonly warm: Required<WarmupOptions> | undefined,
+    public done: boolean,
+  ) {}
+  /** The warm-up's learning rate while it lasts, else the schedule's. */
+  lr(scheduled: () => number): number {
+    return !this.done && this.warm !== undefined ? this.warm.lr : scheduled();
+  }
+  /** Record the training error of a step (`step` steps done). */
+  observe(err: number, step: number): void {
+    if (this.done || this.warm === undefined) return;
+    this.recent.push(err);
+    if (this.recent.length > 10) this.recent.shift();
+    const mean = this.recent.reduce((s, e) => s + e, 0) / this.recent.length;
+    if ((this.recent.length >= Math.min(10, this.warm.maxSteps) && mean < this.warm.untilTrainErr) || step >= this.warm.maxSteps) this.done = true;
+  }
+}
+
+/** One SGD step on a batch; its loss and error, read back. */
+async function trainBatch(model: tf.LayersModel, optimizer: SgdMomentum, b: { x: Float32Array; y: Int32Array; size: number }, lr: number): Promise<{ loss: number; err: number }> {
+  const x = tf.tensor4d(b.x, [b.size, 32, 32, 3]);
+  const y = tf.tensor1d(b.y, 'int32');
+  const r = trainStep(model, optimizer, x, y, lr);
+  tf.dispose([x, y]);
+  const [lv, cv] = await Promise.all([r.loss.data(), r.correct.data()]);
+  tf.dispose([r.loss, r.correct]);
+  return { loss: lv[0]!, err: 1 - cv[0]! / b.size };
+}
+
+function divergedError(loss: number, epoch: number, step: number, lr: number, history: HistoryRow[], outDir: string | undefined): TrainingDivergedError {
+  const kept = history.length > 0 ? `the last good checkpoint (epoch ${history[history.length - 1]!.epoch}) is kept` : 'no checkpoint was written yet';
+  return new TrainingDivergedError(`training diverged: the loss is ${loss} at epoch ${epoch}, step ${step} (lr ${lr}); ${kept}${outDir ? ` in ${outDir}` : ''}. Try a smaller --lr.`);
+}
+
+/** The line a finished epoch prints under its progress bar. */
+function epochLine(row: HistoryRow, epochs: number, tested: boolean): string {
+  return (
+    `epoch ${row.epoch}/${epochs} train loss ${row.train_loss.toFixed(4)} err ${(row.train_err * 100).toFixed(2)}%` +
+    (tested ? ` | test loss ${row.test_loss.toFixed(4)} err ${(row.test_err * 100).toFixed(2)}%` : '') +
+    ` | ${Math.round(row.img_per_s)} img/s | ${formatDuration(row.seconds)}`
+  );
+}
+
+async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: TrainOptions, callbacks: TrainCallbacks): Promise<pl.DataFrame> {
+  const plan = planRun(data, options);
+  const { epochs, batchSize, seed, stepsPerEpoch, totalSteps } = plan;
+  const optimizer = new SgdMomentum({ momentum: options.momentum, weightDecay: options.weightDecay, weightDecayScope: options.weightDecayScope });
+  const outDir = options.outDir;
+  const topology = outDir !== undefined ? topologyFingerprint(model) : undefined;
+  const run = await startOrResume(model, optimizer, data, plan, options);
+  const { stats, history } = run;
   // Saved with the model (model.json userDefinedMetadata) so that evaluation normalises the same way.
   model.setUserDefinedMetadata({ ...(model.getUserDefinedMetadata() ?? {}), stats });
 
   const progressOpts = options.progress === undefined || options.progress === true ? {} : options.progress;
   const bar = progressOpts === false ? undefined : new ProgressBar(progressOpts);
   const started = Date.now();
-  const firstStep = step;
-  const warmErrs: number[] = [];
+  const firstStep = run.step;
+  const warmup = new Warmup(plan.warm, run.warmupDone);
   try {
-    for (let epoch = epoch0 + 1; epoch <= epochs; epoch++) {
+    for (let epoch = run.epoch + 1; epoch <= epochs; epoch++) {
       const t0 = Date.now();
-      let lossSum = 0;
-      let wrong = 0;
-      let seen = 0;
-      let stepInEpoch = 0;
-      let lr = lr0;
+      let [lossSum, wrong, seen, stepInEpoch, lr] = [0, 0, 0, 0, options.lr ?? 0.1];
       for (const b of batches(data.train, { batchSize, stats, shuffle: true, augment: options.augment ?? true, seed, epoch, dropLast: false })) {
-        lr = !warmupDone && warm !== undefined ? warm.lr : schedule(step);
-        const x = tf.tensor4d(b.x, [b.size, 32, 32, 3]);
-        const y = tf.tensor1d(b.y, 'int32');
-        const r = trainStep(model, optimizer, x, y, lr);
-        tf.dispose([x, y]);
-        const [lv, cv] = await Promise.all([r.loss.data(), r.correct.data()]);
-        tf.dispose([r.loss, r.correct]);
-        const loss = lv[0]!;
-        const err = 1 - cv[0]! / b.size;
-        step += 1;
+        lr = warmup.lr(() => plan.schedule(run.step));
+        const { loss, err } = await trainBatch(model, optimizer, b, lr);
+        run.step += 1;
         stepInEpoch += 1;
-        if (!Number.isFinite(loss)) {
-          const kept = history.length > 0 ? `the last good checkpoint (epoch ${history[history.length - 1]!.epoch}) is kept` : 'no checkpoint was written yet';
-          throw new TrainingDivergedError(
-            `training diverged: the loss is ${loss} at epoch ${epoch}, step ${step} (lr ${lr}); ${kept}${outDir ? ` in ${outDir}` : ''}. Try a smaller --lr.`,
-          );
-        }
+        if (!Number.isFinite(loss)) throw divergedError(loss, epoch, run.step, lr, history, outDir);
         lossSum += loss * b.size;
         wrong += err * b.size;
         seen += b.size;
-        if (!warmupDone && warm !== undefined) {
-          // §4.2: "0.01 to warm up the training until the training error is below 80%".
-          warmErrs.push(err);
-          if (warmErrs.length > 10) warmErrs.shift();
-          const recent = warmErrs.reduce((s, e) => s + e, 0) / warmErrs.length;
-          if ((warmErrs.length >= Math.min(10, warm.maxSteps) && recent < warm.untilTrainErr) || step >= warm.maxSteps) warmupDone = true;
-        }
+        warmup.observe(err, run.step);
         if (bar !== undefined) {
-          const elapsed = (Date.now() - t0) / 1000;
-          const ips = seen / Math.max(elapsed, 1e-9);
-          const stepsLeft = totalSteps - step;
-          bar.update({
-            epoch, epochs, stepInEpoch, stepsPerEpoch, loss: lossSum / seen, err: wrong / seen, lr,
-            imgPerSec: ips, secondsLeft: (stepsLeft * batchSize) / ips,
-          });
+          const ips = seen / Math.max((Date.now() - t0) / 1000, 1e-9);
+          const secondsLeft = ((totalSteps - run.step) * batchSize) / ips;
+          bar.update({ epoch, epochs, stepInEpoch, stepsPerEpoch, loss: lossSum / seen, err: wrong / seen, lr, imgPerSec: ips, secondsLeft });
+          if (run.step === firstStep + ETA_STEPS) warnIfLong((Date.now() - started) / 1000, ETA_STEPS * batchSize, (totalSteps - run.step) * batchSize);
         }
-        if (bar !== undefined && step === firstStep + ETA_STEPS) warnIfLong((Date.now() - started) / 1000, ETA_STEPS * batchSize, (totalSteps - step) * batchSize);
-        await callbacks.onStep?.({ epoch, step, lr, loss, err });
+        await callbacks.onStep?.({ epoch, step: run.step, lr, loss, err });
       }
       const trainSeconds = (Date.now() - t0) / 1000;
       const test = data.test !== undefined ? await evaluate(model, data.test, { stats, batchSize: options.evalBatchSize }) : undefined;
       const row: HistoryRow = {
         epoch,
-        step,
+        step: run.step,
         lr,
         train_loss: lossSum / seen,
         train_err: wrong / seen,
         test_loss: test?.loss ?? NaN,
         test_err: test !== undefined ? 1 - test.accuracy : NaN,
         img_per_s: seen / Math.max(trainSeconds, 1e-9),
-        seconds: secondsBefore + (Date.now() - started) / 1000,
+        seconds: run.seconds + (Date.now() - started) / 1000,
       };
       history.push(row);
       if (outDir !== undefined) {
-        const state: CheckpointState = { version: 1, epoch, step, seed, stats, history, seconds: row.seconds, warmupDone, config, topology };
+        const state: CheckpointState = { version: 1, epoch, step: run.step, seed, stats, history, seconds: row.seconds, warmupDone: warmup.done, config: plan.config, topology };
         await saveCheckpoint(outDir, model, optimizer, state);
         await writeHistoryCsv(path.join(outDir, 'history.csv'), history);
       }
-      bar?.epochEnd(
-        `epoch ${epoch}/${epochs} train loss ${row.train_loss.toFixed(4)} err ${(row.train_err * 100).toFixed(2)}%` +
-          (test ? ` | test loss ${row.test_loss.toFixed(4)} err ${(row.test_err * 100).toFixed(2)}%` : '') +
-          ` | ${Math.round(row.img_per_s)} img/s | ${formatDuration(row.seconds)}`,
-      );
+      bar?.epochEnd(epochLine(row, epochs, test !== undefined));
       await callbacks.onEpochEnd?.(row);
     }
   } finally {
