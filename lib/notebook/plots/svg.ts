@@ -284,21 +284,64 @@ export function figureSvg(fig: Figure): string {
   const height = positive(layout['height']) ?? 400;
   const title = titleText(layout['title']);
   const traces = fig.data.filter((t) => t['visible'] !== false);
-  const known = traces.filter((t) => KNOWN.has(t.type ?? 'scatter'));
+  const marks = sortMarks(traces);
   const unknown = [...new Set(traces.filter((t) => !KNOWN.has(t.type ?? 'scatter')).map((t) => t.type ?? 'scatter'))];
+  const [xAxis, yAxis] = figureAxes(marks, record(layout['xaxis']), record(layout['yaxis']));
+  const legend = legendOf(layout, marks);
+  const showScale = marks.heat !== undefined && marks.heat['showscale'] !== false;
+  const frame = plotFrame(layout, { width, height, title, xAxis, yAxis, legend, showScale });
+  const { box } = frame;
+  const px = scale(xAxis, box.left, box.right);
+  const py = scale(yAxis, box.bottom, box.top);
 
-  const xLayout = record(layout['xaxis']);
-  const yLayout = record(layout['yaxis']);
-  const heat = known.find((t) => t.type === 'heatmap');
-  const image = known.find((t) => t.type === 'image');
-  const barTraces = known.filter((t) => t.type === 'bar');
-  const scatters = known.filter((t) => (t.type ?? 'scatter') === 'scatter');
-  const horizontal = barTraces.length > 0 && barTraces.every((t) => t['orientation'] === 'h');
+  const out: string[] = [...background(layout, width, height, box), ...gridLines(xAxis, yAxis, frame, marks, px, py)];
+  out.push(...markElements(fig, marks, xAxis, yAxis, px, py, box));
+  out.push(...axisElements(xAxis, yAxis, frame, px, py, height));
+  if (showScale && marks.heat !== undefined) out.push(...colorBar(marks.heat, box, width));
+  out.push(...annotations(layout['annotations'], xAxis, yAxis, px, py, box, width, height));
+  if (legend.length > 0) out.push(...legendElements(legend, box.right + 16, box.top, width, height));
+  if (title !== undefined) out.push(text(width / 2, Math.min(30, frame.top - 12), title, { size: 16, anchor: 'middle', color: '#222' }));
+  if (unknown.length > 0) out.push(...unknownNote(unknown, width, box));
 
-  // Axes from the data drawn on them.
+  const label = title ?? 'figure';
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${num(width)}" height="${num(height)}" viewBox="0 0 ${num(width)} ${num(height)}" font-family="${FONT}" role="img" aria-label="${xml(label)}">`,
+    `<title>${xml(label)}</title>`,
+    ...out,
+    '</svg>',
+  ].join('\n');
+}
+
+/** The traces a static picture draws, by kind (a figure holds one heatmap or image at most). */
+interface Marks {
+  known: Trace[];
+  heat: Trace | undefined;
+  image: Trace | undefined;
+  bars: Trace[];
+  scatters: Trace[];
+  /** Every bar trace horizontal. */
+  horizontal: boolean;
+}
+
+function sortMarks(traces: Trace[]): Marks {
+  const known = traces.filter((t) => KNOWN.has(t.type ?? 'scatter'));
+  const bars = known.filter((t) => t.type === 'bar');
+  return {
+    known,
+    heat: known.find((t) => t.type === 'heatmap'),
+    image: known.find((t) => t.type === 'image'),
+    bars,
+    scatters: known.filter((t) => (t.type ?? 'scatter') === 'scatter'),
+    horizontal: bars.length > 0 && bars.every((t) => t['orientation'] === 'h'),
+  };
+}
+
+/** The x and y axes, from the data drawn on them (hidden when nothing can be drawn). */
+function figureAxes(marks: Marks, xLayout: Record<string, unknown>, yLayout: Record<string, unknown>): [Axis, Axis] {
+  const { heat, image, horizontal } = marks;
   const xs: unknown[] = [];
   const ys: unknown[] = [];
-  for (const t of known) {
+  for (const t of marks.known) {
     if (t.type === 'heatmap' || t.type === 'image') continue;
     const y = Array.isArray(t['y']) ? (t['y'] as unknown[]) : [];
     const x = Array.isArray(t['x']) ? (t['x'] as unknown[]) : y.map((_, i) => i);
@@ -317,7 +360,7 @@ export function figureSvg(fig: Figure): string {
     const meta = record(image['meta']);
     xAxis = makeAxis(xLayout, [0, positive(meta['width']) ?? 1], { pad: 0 });
     yAxis = makeAxis(yLayout, [positive(meta['height']) ?? 1, 0], { pad: 0 });
-  } else if (barTraces.length > 0) {
+  } else if (marks.bars.length > 0) {
     const cats = [...new Set((horizontal ? ys : xs).map(String))];
     const values = horizontal ? xs : ys;
     if (horizontal) {
@@ -332,116 +375,141 @@ export function figureSvg(fig: Figure): string {
     xAxis = allNumeric ? makeAxis(xLayout, xs, { pad: 0 }) : makeAxis(xLayout, [], { category: [...new Set(xs.map(String))] });
     yAxis = makeAxis(yLayout, ys, {});
   }
-
-  if (known.length === 0) {
-    // Nothing we can draw: no empty axes, only the note below.
+  if (marks.known.length === 0) {
+    // Nothing we can draw: no empty axes, only the note.
     xAxis.visible = false;
     yAxis.visible = false;
   }
+  return [xAxis, yAxis];
+}
 
-  // Legend entries: named traces, when plotly would show a legend.
-  const legendTraces = [...scatters, ...barTraces].filter((t) => typeof t.name === 'string' && t['showlegend'] !== false);
+/** Legend entries: named traces, when plotly would show a legend. */
+function legendOf(layout: Record<string, unknown>, marks: Marks): LegendEntry[] {
+  const legendTraces = [...marks.scatters, ...marks.bars].filter((t) => typeof t.name === 'string' && t['showlegend'] !== false);
   const showLegend = layout['showlegend'] === false ? false : layout['showlegend'] === true ? legendTraces.length > 0 : legendTraces.length > 1;
-  const legend: LegendEntry[] = showLegend ? legendTraces.map((t, i) => legendEntry(t, i)) : [];
-  const showScale = heat !== undefined && heat['showscale'] !== false;
+  return showLegend ? legendTraces.map((t, i) => legendEntry(t, i)) : [];
+}
 
-  // Margins from what must fit around the plot area.
+/** The plot area and what sits around it: margins that fit the tick labels, legend and titles. */
+interface PlotFrame {
+  box: Box;
+  top: number;
+  xTicks: { at: number; label: string }[];
+  yTicks: { at: number; label: string }[];
+  yLabelWidth: number;
+  /** x tick labels rotated by 45°, when category labels do not fit their band. */
+  rotate: boolean;
+  xLabelHeight: number;
+}
+
+const TICK_SIZE = 11;
+
+function plotFrame(
+  layout: Record<string, unknown>,
+  f: { width: number; height: number; title: string | undefined; xAxis: Axis; yAxis: Axis; legend: LegendEntry[]; showScale: boolean },
+): PlotFrame {
+  const { width, height, xAxis, yAxis, legend } = f;
   const given = record(layout['margin']);
-  const xTicksPx = xAxis.visible ? axisTicks(xAxis, width) : [];
-  const yTicksPx = yAxis.visible ? axisTicks(yAxis, height) : [];
-  const tickSize = 11;
-  const yLabelWidth = Math.max(0, ...yTicksPx.map((t) => textWidth(t.label, tickSize)));
+  const xTicks = xAxis.visible ? axisTicks(xAxis, width) : [];
+  const yTicks = yAxis.visible ? axisTicks(yAxis, height) : [];
+  const yLabelWidth = Math.max(0, ...yTicks.map((t) => textWidth(t.label, TICK_SIZE)));
   const legendWidth = legend.length === 0 ? 0 : Math.min(width * 0.4, 40 + Math.max(...legend.map((e) => textWidth(e.name, 12))));
-  const right = positive(given['r']) ?? (legend.length > 0 ? legendWidth + 16 : showScale ? 70 : 24);
+  const right = positive(given['r']) ?? (legend.length > 0 ? legendWidth + 16 : f.showScale ? 70 : 24);
   const left = positive(given['l']) ?? (yAxis.visible ? Math.ceil(yLabelWidth + 12 + (yAxis.title ? 24 : 0)) + 4 : 10);
-  const top = positive(given['t']) ?? (title !== undefined ? 48 : 16);
-  // x tick labels: rotated when the category labels do not fit their band.
+  const top = positive(given['t']) ?? (f.title !== undefined ? 48 : 16);
   const plotWidthGuess = width - left - right;
-  const xTickRoom = xTicksPx.length === 0 ? Infinity : plotWidthGuess / Math.max(1, xTicksPx.length);
-  const xLabelMax = Math.max(0, ...xTicksPx.map((t) => textWidth(t.label, tickSize)));
+  const xTickRoom = xTicks.length === 0 ? Infinity : plotWidthGuess / Math.max(1, xTicks.length);
+  const xLabelMax = Math.max(0, ...xTicks.map((t) => textWidth(t.label, TICK_SIZE)));
   const rotate = xAxis.kind === 'category' && xLabelMax > xTickRoom - 4;
   const xLabelHeight = rotate ? xLabelMax * Math.SQRT1_2 + 10 : 16;
   const bottom = positive(given['b']) ?? (xAxis.visible ? Math.ceil(xLabelHeight + 8 + (xAxis.title ? 22 : 0)) : 10);
   const box: Box = { left, top, right: Math.max(left + 20, width - right), bottom: Math.max(top + 20, height - bottom) };
+  return { box, top, xTicks, yTicks, yLabelWidth, rotate, xLabelHeight };
+}
 
-  const px = scale(xAxis, box.left, box.right);
-  const py = scale(yAxis, box.bottom, box.top);
-  const out: string[] = [];
+function background(layout: Record<string, unknown>, width: number, height: number, box: Box): string[] {
   const bg = typeof layout['paper_bgcolor'] === 'string' ? layout['paper_bgcolor'] : 'white';
-  out.push(`<rect x="0" y="0" width="${num(width)}" height="${num(height)}" fill="${xml(bg)}"/>`);
+  const out = [`<rect x="0" y="0" width="${num(width)}" height="${num(height)}" fill="${xml(bg)}"/>`];
   if (typeof layout['plot_bgcolor'] === 'string' && layout['plot_bgcolor'] !== bg) {
     out.push(`<rect x="${num(box.left)}" y="${num(box.top)}" width="${num(box.right - box.left)}" height="${num(box.bottom - box.top)}" fill="${xml(layout['plot_bgcolor'])}"/>`);
   }
+  return out;
+}
 
-  // Grid lines under the data (numeric axes only).
-  if (xAxis.visible && xAxis.kind !== 'category' && image === undefined) {
-    for (const t of xTicksPx) out.push(`<line x1="${num(px(t.at))}" y1="${num(box.top)}" x2="${num(px(t.at))}" y2="${num(box.bottom)}" stroke="${GRID_COLOR}" stroke-width="1"/>`);
+/** Grid lines under the data (numeric axes only). */
+function gridLines(xAxis: Axis, yAxis: Axis, frame: PlotFrame, marks: Marks, px: (v: number) => number, py: (v: number) => number): string[] {
+  const { box } = frame;
+  const out: string[] = [];
+  if (xAxis.visible && xAxis.kind !== 'category' && marks.image === undefined) {
+    for (const t of frame.xTicks) out.push(`<line x1="${num(px(t.at))}" y1="${num(box.top)}" x2="${num(px(t.at))}" y2="${num(box.bottom)}" stroke="${GRID_COLOR}" stroke-width="1"/>`);
   }
-  if (yAxis.visible && yAxis.kind !== 'category' && image === undefined) {
-    for (const t of yTicksPx) out.push(`<line x1="${num(box.left)}" y1="${num(py(t.at))}" x2="${num(box.right)}" y2="${num(py(t.at))}" stroke="${GRID_COLOR}" stroke-width="1"/>`);
+  if (yAxis.visible && yAxis.kind !== 'category' && marks.image === undefined) {
+    for (const t of frame.yTicks) out.push(`<line x1="${num(box.left)}" y1="${num(py(t.at))}" x2="${num(box.right)}" y2="${num(py(t.at))}" stroke="${GRID_COLOR}" stroke-width="1"/>`);
   }
+  return out;
+}
 
-  // Traces, inside a nested <svg> the size of the plot area: it clips what lies outside the
-  // axis ranges (as plotly does) without a clipPath id that could clash with another figure's.
+/**
+ * The traces, inside a nested <svg> the size of the plot area: it clips what lies outside the
+ * axis ranges (as plotly does) without a clipPath id that could clash with another figure's.
+ */
+function markElements(fig: Figure, marks: Marks, xAxis: Axis, yAxis: Axis, px: (v: number) => number, py: (v: number) => number, box: Box): string[] {
   const w = box.right - box.left;
   const h = box.bottom - box.top;
-  out.push(`<svg x="${num(box.left)}" y="${num(box.top)}" width="${num(w)}" height="${num(h)}" viewBox="${num(box.left)} ${num(box.top)} ${num(w)} ${num(h)}" overflow="hidden">`);
-  if (heat !== undefined) out.push(...heatmapCells(heat, xAxis, yAxis, px, py));
-  if (image !== undefined) out.push(...imageElement(image, xAxis, yAxis, px, py));
-  if (barTraces.length > 0) out.push(...barRects(barTraces, horizontal, horizontal ? yAxis : xAxis, horizontal ? xAxis : yAxis, px, py));
-  scatters.forEach((t) => out.push(...scatterElements(t, fig.data.indexOf(t), xAxis, yAxis, px, py, box)));
+  const out = [`<svg x="${num(box.left)}" y="${num(box.top)}" width="${num(w)}" height="${num(h)}" viewBox="${num(box.left)} ${num(box.top)} ${num(w)} ${num(h)}" overflow="hidden">`];
+  if (marks.heat !== undefined) out.push(...heatmapCells(marks.heat, xAxis, yAxis, px, py));
+  if (marks.image !== undefined) out.push(...imageElement(marks.image, xAxis, yAxis, px, py));
+  if (marks.bars.length > 0) out.push(...barRects(marks.bars, marks.horizontal, marks.horizontal ? yAxis : xAxis, marks.horizontal ? xAxis : yAxis, px, py));
+  marks.scatters.forEach((t) => out.push(...scatterElements(t, fig.data.indexOf(t), xAxis, yAxis, px, py, box)));
   out.push('</svg>');
+  return out;
+}
 
-  // Axes: lines, ticks, labels, titles.
+/** Axes: lines, ticks, labels, titles. */
+function axisElements(xAxis: Axis, yAxis: Axis, frame: PlotFrame, px: (v: number) => number, py: (v: number) => number, height: number): string[] {
+  const { box, rotate } = frame;
+  const out: string[] = [];
   if (xAxis.visible) {
     out.push(`<line x1="${num(box.left)}" y1="${num(box.bottom)}" x2="${num(box.right)}" y2="${num(box.bottom)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`);
-    for (const t of xTicksPx) {
+    for (const t of frame.xTicks) {
       const x = px(t.at);
       if (x < box.left - 0.5 || x > box.right + 0.5) continue;
       out.push(`<line x1="${num(x)}" y1="${num(box.bottom)}" x2="${num(x)}" y2="${num(box.bottom + 4)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`);
       out.push(
         rotate
-          ? text(x, box.bottom + 10, t.label, { size: tickSize, anchor: 'end', transform: `rotate(-45 ${num(x)} ${num(box.bottom + 10)})`, baseline: 'middle' })
-          : text(x, box.bottom + 17, t.label, { size: tickSize, anchor: 'middle' }),
+          ? text(x, box.bottom + 10, t.label, { size: TICK_SIZE, anchor: 'end', transform: `rotate(-45 ${num(x)} ${num(box.bottom + 10)})`, baseline: 'middle' })
+          : text(x, box.bottom + 17, t.label, { size: TICK_SIZE, anchor: 'middle' }),
       );
     }
-    if (xAxis.title !== undefined) out.push(text((box.left + box.right) / 2, Math.min(height - 6, box.bottom + xLabelHeight + 22), xAxis.title, { size: 13, anchor: 'middle' }));
+    if (xAxis.title !== undefined) out.push(text((box.left + box.right) / 2, Math.min(height - 6, box.bottom + frame.xLabelHeight + 22), xAxis.title, { size: 13, anchor: 'middle' }));
   }
   if (yAxis.visible) {
     out.push(`<line x1="${num(box.left)}" y1="${num(box.top)}" x2="${num(box.left)}" y2="${num(box.bottom)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`);
-    for (const t of yTicksPx) {
+    for (const t of frame.yTicks) {
       const y = py(t.at);
       if (y < box.top - 0.5 || y > box.bottom + 0.5) continue;
       out.push(`<line x1="${num(box.left - 4)}" y1="${num(y)}" x2="${num(box.left)}" y2="${num(y)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`);
-      out.push(text(box.left - 7, y, t.label, { size: tickSize, anchor: 'end', baseline: 'middle' }));
+      out.push(text(box.left - 7, y, t.label, { size: TICK_SIZE, anchor: 'end', baseline: 'middle' }));
     }
     if (yAxis.title !== undefined) {
-      const x = Math.max(14, box.left - yLabelWidth - 18);
+      const x = Math.max(14, box.left - frame.yLabelWidth - 18);
       const y = (box.top + box.bottom) / 2;
       out.push(text(x, y, yAxis.title, { size: 13, anchor: 'middle', transform: `rotate(-90 ${num(x)} ${num(y)})` }));
     }
   }
+  return out;
+}
 
-  if (showScale && heat !== undefined) out.push(...colorBar(heat, box, width));
-  out.push(...annotations(layout['annotations'], xAxis, yAxis, px, py, box, width, height));
-  if (legend.length > 0) out.push(...legendElements(legend, box.right + 16, box.top, width, height));
-  if (title !== undefined) out.push(text(width / 2, Math.min(30, top - 12), title, { size: 16, anchor: 'middle', color: '#222' }));
-  if (unknown.length > 0) {
-    const note = `(chart type ${unknown.join(', ')} has no static preview)`;
-    const w = Math.min(width - 20, textWidth(note, 13) + 24);
-    const x = (width - w) / 2;
-    const y = (box.top + box.bottom) / 2 - 18;
-    out.push(`<rect x="${num(x)}" y="${num(y)}" width="${num(w)}" height="36" rx="4" fill="#f6f6f6" stroke="#bbb" stroke-width="1"/>`);
-    out.push(text(width / 2, y + 18, note, { size: 13, anchor: 'middle', baseline: 'middle', color: '#555' }));
-  }
-
-  const label = title ?? 'figure';
+/** A note where the plot would be, for chart types this renderer does not draw. */
+function unknownNote(types: string[], width: number, box: Box): string[] {
+  const note = `(chart type ${types.join(', ')} has no static preview)`;
+  const w = Math.min(width - 20, textWidth(note, 13) + 24);
+  const x = (width - w) / 2;
+  const y = (box.top + box.bottom) / 2 - 18;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${num(width)}" height="${num(height)}" viewBox="0 0 ${num(width)} ${num(height)}" font-family="${FONT}" role="img" aria-label="${xml(label)}">`,
-    `<title>${xml(label)}</title>`,
-    ...out,
-    '</svg>',
-  ].join('\n');
+    `<rect x="${num(x)}" y="${num(y)}" width="${num(w)}" height="36" rx="4" fill="#f6f6f6" stroke="#bbb" stroke-width="1"/>`,
+    text(width / 2, y + 18, note, { size: 13, anchor: 'middle', baseline: 'middle', color: '#555' }),
+  ];
 }
 
 function positive(v: unknown): number | undefined {
