@@ -3,7 +3,7 @@
  * The `residual` command line. Each subcommand lives in `lib/cli/commands/<name>.ts`
  * and exports `main(argv)`; this file only dispatches and prints errors.
  */
-import { UsageError } from './errors';
+import { UsageError } from './util/errors';
 
 type Command = { summary: string; load: () => Promise<{ main(argv: string[]): Promise<void> }> };
 

@@ -41,7 +41,7 @@ export {
   type InitBlockOptions,
   type TutorialBlockOptions,
 } from './model/resnet';
-export { UsageError } from './errors';
+export { UsageError } from './util/errors';
 export { initializeWeights, INIT_SCHEMES, type InitScheme, type InitOptions } from './model/init';
 export {
   stepSchedule,

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const LIB = fileURLToPath(new URL('../lib/', import.meta.url));
 /** Bottom to top; a file's layer is its first folder under lib/ (files at the root: see ROOT). */
-const LAYERS = ['backend', 'model', 'data', 'notebook', 'train', 'course', 'cli'];
-const ROOT = { 'errors.ts': -1, 'package-root.ts': -1, 'index.ts': LAYERS.length, 'cli.ts': LAYERS.length };
+const LAYERS = ['util', 'backend', 'model', 'data', 'notebook', 'train', 'course', 'cli'];
+const ROOT = { 'index.ts': LAYERS.length, 'cli.ts': LAYERS.length };
 
 function sources(dir = LIB) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -67,4 +67,13 @@ test('no import loops', () => {
 test('the checks catch what they look for', () => {
   assert.deepEqual(importsOf('model/x.ts', "import { a } from '../train/trainer';\nexport { b } from './y';"), ['train/trainer.ts', 'model/y.ts']);
   assert.ok(layerOf('train/trainer.ts') > layerOf('model/x.ts'), 'model importing train would be flagged');
+});
+
+test('paths that the library finds from its own location point into the package', async () => {
+  const { createRequire } = await import('node:module');
+  const lib = createRequire(import.meta.url)('../dist/index.js');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  assert.equal(lib.RUNS_DIR, join(root, 'runs'));
+  assert.equal(lib.CIFAR10_SAMPLE_DIR, join(root, 'data', 'cifar10-sample'));
+  assert.equal(lib.resultsFile('x'), join(root, 'results', 'x.csv'));
 });

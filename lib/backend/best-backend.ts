@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as os from 'node:os';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 import { registerWasmTrainingKernels } from './kernels/register-all';
 import { useWasmThreads, wasmThreadsCount } from './wasm-threads';
 
@@ -28,6 +28,8 @@ export interface BackendOptions {
   prefer?: BackendName;
   /** Print the choice once (default true). */
   verbose?: boolean;
+  /** Threads of the wasm backend, as `RESIDUAL_WASM_THREADS` sets them; the argument wins over the variable. */
+  threads?: number;
 }
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
@@ -88,8 +90,8 @@ export function wasmThreadsFromEnv(value: string | undefined = process.env.RESID
 }
 let warnedThreads = false;
 
-async function tryWasm(): Promise<string | undefined> {
-  const threads = wasmThreadsFromEnv(); // a bad value is the reader's error, not a reason to fall back
+async function tryWasm(wanted: number | undefined): Promise<string | undefined> {
+  const threads = wanted ?? wasmThreadsFromEnv(); // a bad value is the reader's error, not a reason to fall back
   try {
     require('@tensorflow/tfjs-backend-wasm');
     if (threads > 1) useWasmThreads(threads);
@@ -131,22 +133,22 @@ async function tryCpu(): Promise<string | undefined> {
   return (await tf.setBackend('cpu')) ? undefined : 'the cpu backend did not start';
 }
 
-const attempts: Record<BackendName, () => Promise<string | undefined>> = {
+const attempts: Record<BackendName, (threads: number | undefined) => Promise<string | undefined>> = {
   tensorflow: tryTensorflow,
   wasm: tryWasm,
   cpu: tryCpu,
 };
 
-async function choose(prefer: BackendName | undefined): Promise<BackendChoice> {
+async function choose(prefer: BackendName | undefined, threads: number | undefined): Promise<BackendChoice> {
   if (prefer !== undefined) {
-    const failure = await attempts[prefer]();
+    const failure = await attempts[prefer](threads);
     if (failure !== undefined) throw new UsageError(`backend '${prefer}' was asked for but cannot start: ${failure}`);
     await tf.ready();
     return { name: prefer, reason: `asked for (${process.env.RESIDUAL_BACKEND ? 'RESIDUAL_BACKEND' : 'prefer'}=${prefer})` };
   }
   const skipped: string[] = [];
   for (const name of BACKENDS) {
-    const failure = await attempts[name]();
+    const failure = await attempts[name](threads);
     if (failure === undefined) {
       await tf.ready();
       const why =
@@ -186,10 +188,10 @@ function quietCpuBanner(): void {
 
 export async function useBestBackend(options: BackendOptions = {}): Promise<BackendChoice> {
   const prefer = options.prefer ?? backendFromEnv();
-  const key = prefer ?? 'auto';
+  const key = `${prefer ?? 'auto'}/${options.threads ?? ''}`;
   if (chosen === undefined || chosenFor !== key) {
     chosenFor = key;
-    chosen = choose(prefer);
+    chosen = choose(prefer, options.threads);
     announced = false;
   }
   const choice = await chosen;

@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeFileAtomicSync } from '../util/atomic';
 
 /** The parts of the Emscripten module the backend needs (see tfjs-backend-wasm's `init`). */
 interface EmscriptenModule {
@@ -37,12 +38,10 @@ interface WasmPackage {
 
 const WASM_PRIORITY = 2;
 
-/** Write `text` to `file` atomically (temp file, then rename). */
+/** Write `text` to `file` atomically, unless it holds that already. */
 function writeAtomically(file: string, text: string): void {
   if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) return;
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, text);
 }
 
 async function loadThreaded(threads: number): Promise<EmscriptenModule> {

@@ -9,8 +9,8 @@ import { type ChannelStats, type Cifar10, channelStats, loadCifar10 } from '../d
 import { downloadCifar10 } from '../data/download';
 import { type ProgressCallback } from '../data/progress';
 import { escapeHtml, insideTslab, newLiveDisplay } from '../notebook/display';
-import { UsageError } from '../errors';
-import { PACKAGE_ROOT } from '../package-root';
+import { UsageError } from '../util/errors';
+import { PACKAGE_ROOT } from '../util/package-root';
 
 /** True when `RESIDUAL_QUICK=1`: notebooks shrink data and epochs so the course runs in minutes. */
 export function quickMode(): boolean {

@@ -3,7 +3,7 @@
  * only narrates: each net's final errors over its seeds (mean and range), the two gaps of Fig. 6
  * against that spread, and the layer responses of Fig. 7 by layer and sorted by magnitude.
  */
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 import type { DepthRunRow, LayerResponseRow } from './experiments';
 import { lines } from '../notebook/plots/charts';
 import type { Figure } from '../notebook/plots/figure-spec';

@@ -17,7 +17,7 @@ import { SgdMomentum } from '../train/sgd';
 import { readHistoryCsv } from '../train/history';
 import { formatDuration } from '../train/progress';
 import { train } from '../train/trainer';
-import { PACKAGE_ROOT } from '../package-root';
+import { PACKAGE_ROOT } from '../util/package-root';
 
 /** The nets the depth experiments train: chapter 3's shallow net, then chapter 2's four. */
 export const DEPTH_EXPERIMENT_MODELS = ['plain8', 'plain20', 'plain56', 'resnet20', 'resnet56'] as const;

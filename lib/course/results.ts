@@ -7,9 +7,9 @@ import pl from 'nodejs-polars';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { quickMode } from './course-data';
-import { UsageError } from '../errors';
-import { writeFileAtomic } from '../train/atomic';
-import { PACKAGE_ROOT } from '../package-root';
+import { UsageError } from '../util/errors';
+import { writeFileAtomic } from '../util/atomic';
+import { PACKAGE_ROOT } from '../util/package-root';
 
 /** The CSV file of the experiment `name` (e.g. `'degradation'`). */
 export function resultsFile(name: string, root: string = PACKAGE_ROOT): string {

@@ -5,7 +5,7 @@
  * Repeatable: the same (seed, epoch) gives the same order and the same augmentation;
  * another epoch gives another order.
  */
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 import { IMAGE_VALUES, drawAugment, fillImage, normalisationTable, NO_AUGMENT } from './augment';
 import type { ChannelStats, Cifar10Split } from './cifar10';
 import { Rng, mixSeed, permutation } from './random';

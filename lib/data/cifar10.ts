@@ -10,7 +10,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 import { CHANNELS, IMAGE_SIZE, IMAGE_VALUES } from './augment';
 
 /** Bytes per record in the binary files: 1 label + 32·32·3 pixels. */

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 import { CIFAR10_TEST_FILES, CIFAR10_TRAIN_FILES, RECORD_BYTES } from './cifar10';
 import { progressBar, type ProgressCallback } from './progress';
 import { extractTarGz } from './tar';

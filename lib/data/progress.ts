@@ -2,6 +2,7 @@
  * A download progress bar on a text stream (stderr): one line updated in place on a
  * terminal, a sparse line every 10% otherwise (logs, CI).
  */
+import { textBar } from '../util/text-bar';
 
 /** Something that takes progress reports: bytes received so far, and the total when known. */
 export type ProgressCallback = (received: number, total: number | undefined) => void;
@@ -29,10 +30,7 @@ export function progressBar(
     const rate = `${mb(received / secs)} MB/s`;
     if (total === undefined || total <= 0) return `${label}  ${mb(received)} MB  ${rate}`;
     const frac = Math.min(1, received / total);
-    const width = 24;
-    const fill = Math.round(frac * width);
-    const bar = '#'.repeat(fill) + '.'.repeat(width - fill);
-    return `${label}  [${bar}] ${(frac * 100).toFixed(0).padStart(3)}%  ${mb(received)}/${mb(total)} MB  ${rate}`;
+    return `${label}  ${textBar(frac, 24)} ${(frac * 100).toFixed(0).padStart(3)}%  ${mb(received)}/${mb(total)} MB  ${rate}`;
   };
   const update: ProgressCallback = (received, total) => {
     if (tty) {

@@ -7,7 +7,7 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 
 const BLOCK = 512;
 

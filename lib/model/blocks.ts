@@ -8,7 +8,7 @@
  * with ReLU after the addition. Use them inside `tf.model({ inputs, outputs })`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 import { batchNorm, channelsOf, conv, convBnRelu, relu, uniqueName, ZeroPadShortcut } from './layers';
 
 /**

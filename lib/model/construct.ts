@@ -6,7 +6,7 @@
  * find a solution this good (the degradation problem).
  */
 import * as tf from '@tensorflow/tfjs';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 import { batchNormalization } from './batch-norm';
 import { BN_EPSILON, BN_MOMENTUM } from './layers';
 

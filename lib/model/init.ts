@@ -12,7 +12,7 @@
  * Batch-norm layers keep γ = 1, β = 0 in both. fan_in = kernel height × width × input channels.
  */
 import * as tf from '@tensorflow/tfjs';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 
 /** An initialisation scheme of {@link initializeWeights}. */
 export type InitScheme = 'he' | 'pytorch';

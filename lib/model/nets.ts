@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { plainBlock, residualBlock, type Shortcut } from './blocks';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 import { convBnRelu } from './layers';
 
 /** Options of {@link resnetCifar} and {@link plainCifar}. */

@@ -23,7 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { residualBlock as residualBlockFn, type Shortcut } from './blocks';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 import { channelsOf, convBnRelu, uniqueName } from './layers';
 
 /** Options of the {@link ResNet} constructor. */

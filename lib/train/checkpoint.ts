@@ -12,8 +12,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../errors';
-import { syncDir, writeFileAtomic, writeFileSynced } from './atomic';
+import { UsageError } from '../util/errors';
+import { syncDir, writeFileAtomic, writeFileSynced } from '../util/atomic';
 import type { ChannelStats } from '../data/cifar10';
 import type { HistoryRow } from './history';
 import type { SgdMomentum, SgdState } from './sgd';

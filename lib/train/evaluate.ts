@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batches } from '../data/batches';
 import type { ChannelStats, Cifar10Split } from '../data/cifar10';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 
 /** Result of {@link evaluate}. */
 export interface EvalResult {

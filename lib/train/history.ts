@@ -3,7 +3,7 @@
  * as a CSV file in the run folder (written atomically).
  */
 import pl from 'nodejs-polars';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../util/atomic';
 
 /** One epoch of training. Errors are fractions in [0, 1] (the paper's plots show them in %). */
 export interface HistoryRow {

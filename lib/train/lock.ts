@@ -5,8 +5,8 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../errors';
-import { makeDirs } from './atomic';
+import { UsageError } from '../util/errors';
+import { makeDirs } from '../util/atomic';
 
 /** The lock file's name inside a run folder. */
 export const LOCK_FILE = 'LOCK';

@@ -7,6 +7,7 @@
  * - Otherwise (logs, CI): a line at most every `intervalSeconds` and at each epoch's end.
  */
 import { escapeHtml, insideTslab, newLiveDisplay, type LiveDisplay } from '../notebook/display';
+import { textBar } from '../util/text-bar';
 
 /** What the bar shows. */
 export interface ProgressInfo {
@@ -63,9 +64,7 @@ export function formatDuration(seconds: number): string {
 
 /** The bar as text: `epoch 3/30 [#####.....] 120/391 loss 1.234 err 45.6% lr 0.0950 812 img/s 12m30s left`. */
 export function formatProgress(p: ProgressInfo, width = 20): string {
-  const frac = p.stepsPerEpoch > 0 ? Math.min(1, p.stepInEpoch / p.stepsPerEpoch) : 0;
-  const filled = Math.round(frac * width);
-  const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+  const bar = textBar(p.stepsPerEpoch > 0 ? p.stepInEpoch / p.stepsPerEpoch : 0, width);
   return (
     `epoch ${p.epoch}/${p.epochs} ${bar} ${p.stepInEpoch}/${p.stepsPerEpoch} ` +
     `loss ${p.loss.toFixed(3)} err ${(p.err * 100).toFixed(1)}% lr ${p.lr.toPrecision(3)} ` +

@@ -8,7 +8,7 @@
  */
 import { accessSync, constants, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 
 /** The entries a run folder of ours holds at its top. */
 const RUN_ENTRIES = new Set(['LATEST', 'LOCK', 'history.csv', 'checkpoints']);

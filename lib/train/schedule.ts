@@ -9,7 +9,7 @@
  * - {@link WarmupOptions}: the ResNet-110 warm-up of §4.2 ("0.01 to warm up the training until the
  *   training error is below 80% (about 400 iterations), and then go back to 0.1").
  */
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 
 /** A learning rate for each step: `lr(step)` with step counted from 0 over the whole run. */
 export type Schedule = (step: number) => number;

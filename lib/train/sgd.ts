@@ -12,7 +12,7 @@
  * restore its momentum buffers for checkpoints.
  */
 import * as tf from '@tensorflow/tfjs';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 
 /** Which parameters weight decay applies to. */
 export type WeightDecayScope =

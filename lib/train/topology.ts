@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 
 interface LayerJson {
   name: string;

@@ -10,7 +10,7 @@ import type pl from 'nodejs-polars';
 import * as path from 'node:path';
 import { batches } from '../data/batches';
 import { channelStats, type ChannelStats, type Cifar10Split } from '../data/cifar10';
-import { UsageError } from '../errors';
+import { UsageError } from '../util/errors';
 import { checkCheckpointTopology, loadCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint';
 import { batchLossAndCorrect, evaluate } from './evaluate';
 import { historyFrame, writeHistoryCsv, type HistoryRow } from './history';

@@ -6,8 +6,8 @@
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmTrainingKernels } from '../../backend/kernels/register-all';
-import { useWasmThreads, wasmThreadsCount } from '../../backend/wasm-threads';
+import { useBestBackend } from '../../backend/best-backend';
+import { wasmThreadsCount } from '../../backend/wasm-threads';
 import { resnetCifar } from '../../model/nets';
 
 /** Backends the benchmark knows: `wasm-threads` is the wasm backend's multi-threaded build. */
@@ -48,29 +48,11 @@ export interface MeasureOptions {
  * wasm training kernels registered. Returns the thread count.
  */
 export async function startBenchBackend(backend: BenchBackend): Promise<number> {
-  if (backend === 'tensorflow') {
-    let loaded = false;
-    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-      try {
-        require(pkg);
-        loaded = true;
-        break;
-      } catch {
-        // try the next one
-      }
-    }
-    if (!loaded || !(await tf.setBackend('tensorflow'))) throw new Error('tfjs-node is not installed or does not load');
-    return os.availableParallelism();
-  }
-  if (backend === 'wasm' || backend === 'wasm-threads') {
-    require('@tensorflow/tfjs-backend-wasm');
-    if (backend === 'wasm-threads') useWasmThreads(os.availableParallelism());
-    registerWasmTrainingKernels();
-    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
-    return wasmThreadsCount();
-  }
-  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
-  return 1;
+  const cores = os.availableParallelism();
+  // The library's own start (useBestBackend), with the backend and its threads asked for.
+  const threads = backend === 'wasm-threads' ? cores : backend === 'wasm' ? 1 : undefined;
+  const { name } = await useBestBackend({ prefer: backend === 'wasm-threads' ? 'wasm' : backend, threads, verbose: false });
+  return name === 'tensorflow' ? cores : name === 'wasm' ? wasmThreadsCount() : 1;
 }
 
 /** Deterministic inputs in [-1, 1) and labels (throughput does not depend on the data). */

@@ -3,10 +3,10 @@
  * (scripts/torch_cifar_ref.py), its SGD step (lr 0.1, momentum 0.9, weight decay 1e-4,
  * cross-entropy), 2 threads, random inputs of the same batch size.
  */
-import { spawn } from 'node:child_process';
+import { runForResults } from './child';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../../errors';
+import { UsageError } from '../../util/errors';
 import type { BenchResult, MeasureOptions } from './measure';
 
 /** Where the reference trainer lives, relative to the repository root. */
@@ -57,24 +57,9 @@ export async function measurePytorch(depths: number[], o: PytorchOptions): Promi
   }
   const python = o.python ?? '/usr/bin/python3';
   const args = ['-c', SCRIPT, path.resolve(o.ref), depths.join(','), String(o.batch), String(o.steps)];
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '2' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => reject(new UsageError(`cannot run ${python} for --vs-pytorch: ${e.message}`)));
-    child.on('close', (code) => {
-      if (code !== 0) {
-        reject(new Error(`PyTorch benchmark failed (${python}, exit ${code}): ${err.trim().split('\n').slice(-3).join(' | ')}`));
-        return;
-      }
-      resolve(
-        out
-          .split('\n')
-          .filter((l) => l.startsWith('RESULT '))
-          .map((l) => JSON.parse(l.slice(7)) as BenchResult),
-      );
-    });
+  const run = await runForResults<BenchResult>(python, args, { ...process.env, OMP_NUM_THREADS: '2' }).catch((e: Error) => {
+    throw new UsageError(`cannot run ${python} for --vs-pytorch: ${e.message}`);
   });
+  if (run.code !== 0) throw new Error(`PyTorch benchmark failed (${python}, exit ${run.code}): ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  return run.results;
 }

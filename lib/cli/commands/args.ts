@@ -3,7 +3,7 @@
  * numbers checked, each error naming the flag (a UsageError: printed without a stack trace).
  */
 import { parseArgs } from 'node:util';
-import { UsageError } from '../../errors';
+import { UsageError } from '../../util/errors';
 
 /** One flag: a string or a boolean, with an optional default and short name. */
 export interface FlagSpec {

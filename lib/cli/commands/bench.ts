@@ -3,15 +3,15 @@
  * TensorFlow.js backend that loads, with peak memory, optionally side by side with PyTorch.
  * Each backend runs in its own process (clean peak-memory figures; one wasm build per process).
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../../errors';
+import { UsageError } from '../../util/errors';
 import { intArg, parseFlags } from './args';
 import { cifarBlocksPerStage } from '../../model/nets';
 import { BENCH_BACKENDS, measureTfjs, startBenchBackend, type BenchBackend, type BenchResult } from '../bench/measure';
 import { DEFAULT_REF, measurePytorch } from '../bench/pytorch';
-import { PACKAGE_ROOT } from '../../package-root';
+import { PACKAGE_ROOT } from '../../util/package-root';
+import { runForResults } from '../bench/child';
 
 const USAGE = `usage: residual bench [--backend LIST] [--models LIST] [--batch N] [--steps N] [--quick]
                       [--vs-pytorch [--ref PATH] [--python PATH]] [--json]
@@ -69,27 +69,14 @@ function parseBackends(list: string): BenchBackend[] {
 }
 
 /** Measure in a child process: `residual bench --worker BACKEND …` prints one RESULT line per model. */
-function runWorker(backend: BenchBackend, depths: number[], batch: number, steps: number): Promise<BenchResult[] | Skipped> {
+async function runWorker(backend: BenchBackend, depths: number[], batch: number, steps: number): Promise<BenchResult[] | Skipped> {
   const cli = path.join(PACKAGE_ROOT, 'dist', 'cli.js');
   const args = [cli, 'bench', '--worker', backend, '--models', depths.join(','), '--batch', String(batch), '--steps', String(steps)];
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => {
-      const results = out
-        .split('\n')
-        .filter((l) => l.startsWith('RESULT '))
-        .map((l) => JSON.parse(l.slice(7)) as BenchResult);
-      if (code === 0 && results.length === depths.length) resolve(results);
-      else {
-        const why = (err.trim().split('\n').find((l) => l.startsWith('BENCH-ERROR ')) ?? err.trim().split('\n').slice(-1)[0] ?? `exit ${code}`).replace(/^BENCH-ERROR /, '');
-        resolve({ backend, reason: why || `exit ${code}` });
-      }
-    });
-  });
+  const { code, results, stderr } = await runForResults<BenchResult>(process.execPath, args);
+  if (code === 0 && results.length === depths.length) return results;
+  const lines = stderr.trim().split('\n');
+  const why = (lines.find((l) => l.startsWith('BENCH-ERROR ')) ?? lines.slice(-1)[0] ?? `exit ${code}`).replace(/^BENCH-ERROR /, '');
+  return { backend, reason: why || `exit ${code}` };
 }
 
 async function worker(backend: BenchBackend, depths: number[], batch: number, steps: number): Promise<void> {

@@ -6,9 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../../errors';
-import { makeDirs } from '../../train/atomic';
-import { PACKAGE_ROOT } from '../../package-root';
+import { UsageError } from '../../util/errors';
+import { makeDirs } from '../../util/atomic';
+import { PACKAGE_ROOT } from '../../util/package-root';
 
 const USAGE = `usage: residual course [DIR] [--no-start]
 

@@ -3,7 +3,7 @@
  * fetch CIFAR-10 (binary version), check it, and put it in place whole.
  * `residual data info [--dir data/cifar10]`: count the images and show the channel statistics.
  */
-import { UsageError } from '../../errors';
+import { UsageError } from '../../util/errors';
 import { parseFlags } from './args';
 import { channelStats, loadCifar10 } from '../../data/cifar10';
 import { CIFAR10_DEFAULT_DIR, CIFAR10_URL, downloadCifar10 } from '../../data/download';

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { useBestBackend } from '../../backend/best-backend';
 import { loadCifar10Split, type ChannelStats } from '../../data/cifar10';
-import { UsageError } from '../../errors';
+import { UsageError } from '../../util/errors';
 import { fileModelHandler, latestCheckpointDir, MODEL_JSON } from '../../train/checkpoint';
 import { evaluate } from '../../train/evaluate';
 import { intArg, parseFlags } from './args';

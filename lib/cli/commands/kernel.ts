@@ -4,8 +4,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { UsageError } from '../../errors';
-import { PACKAGE_ROOT } from '../../package-root';
+import { UsageError } from '../../util/errors';
+import { PACKAGE_ROOT } from '../../util/package-root';
 
 const USAGE = `usage: residual kernel install
 

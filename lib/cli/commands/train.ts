@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { useBestBackend } from '../../backend/best-backend';
 import { loadCifar10 } from '../../data/cifar10';
-import { UsageError } from '../../errors';
+import { UsageError } from '../../util/errors';
 import { intArg, numArg, parseFlags } from './args';
 import { initializeWeights, INIT_SCHEMES, type InitScheme } from '../../model/init';
 import { cifarBlocksPerStage, cifarNetByName, parseCifarNetName } from '../../model/nets';

@@ -1,5 +1,5 @@
 // Generic charts: bars and lines, as plain plotly.js figures.
-import { UsageError } from '../../errors';
+import { UsageError } from '../../util/errors';
 import type { Figure, Trace } from './figure-spec';
 import { colorAt } from './palette';
 

@@ -1,5 +1,5 @@
 // A confusion matrix (true class × predicted class) as a plotly heatmap with counts written in.
-import { UsageError } from '../../errors';
+import { UsageError } from '../../util/errors';
 import type { Figure } from './figure-spec';
 
 /** Options of {@link heatmap}. */

@@ -1,6 +1,6 @@
 // A grid of small images (CIFAR-10 samples) with their labels: one composite picture, drawn as
 // a plotly `image` trace from a PNG, the labels as annotations under each tile.
-import { UsageError } from '../../errors';
+import { UsageError } from '../../util/errors';
 import type { Figure } from './figure-spec';
 import { encodePng } from './png';
 

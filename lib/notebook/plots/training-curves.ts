@@ -1,6 +1,6 @@
 // Training curves as the paper draws them (§4.2, Fig. 1 and 6): error (%) against iterations or
 // epochs, thin dashed lines for training error, bold lines for test error, one colour per model.
-import { UsageError } from '../../errors';
+import { UsageError } from '../../util/errors';
 import type { Figure, Trace } from './figure-spec';
 import type { TableRecords } from './table';
 import { colorAt } from './palette';

@@ -2,7 +2,7 @@
  * Writing files so that a kill at any moment leaves either the old content or the new one:
  * write a temporary file beside the target, flush it to disk, then rename it over the target.
  */
-import { existsSync, mkdirSync, promises as fsp } from 'node:fs';
+import { existsSync, mkdirSync, promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /**
@@ -57,4 +57,19 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     throw err;
   }
   await syncDir(path.dirname(file));
+}
+
+/**
+ * {@link writeFileAtomic} for code that cannot wait (a backend starting up): the same temporary
+ * file and rename, without the flush to disk (what it writes can be written again).
+ */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true }); // no stray temporary file
+    throw err;
+  }
 }
