@@ -1,4 +1,4 @@
-// `npm run experiments` (scripts/experiments.mjs) end to end on a tiny copy of the subset: it trains a
+// `npm run experiments` (`residual experiments`) end to end on a tiny copy of the subset: it trains a
 // net of the depth experiments in a child process into the run folder trainDepthNet uses, and a second
 // call loads the finished run instead of training again.
 import assert from 'node:assert/strict';
@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { lib, SAMPLE } from './helpers.mjs';
 
-const SCRIPT = fileURLToPath(new URL('../scripts/experiments.mjs', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const SCRIPT = [CLI, 'experiments'];
 const DATA = SAMPLE;
 const RECORD = 3073;
 
@@ -29,7 +30,7 @@ test('experiments: trains each seed into depthRunDir, then loads the finished ru
   const env = { ...process.env, RESIDUAL_DATA: data, RESIDUAL_QUICK: '', RESIDUAL_WASM_THREADS: '1' };
   const epochs = 2;
   const results = path.join(dir, 'sweep.csv');
-  const args = [SCRIPT, '--models', 'plain8', '--seeds', '0,1', '--width', '4', '--epochs', String(epochs), '--runs', runs, '--results', results];
+  const args = [...SCRIPT, '--models', 'plain8', '--seeds', '0,1', '--width', '4', '--epochs', String(epochs), '--runs', runs, '--results', results];
   const first = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
   assert.equal(first.status, 0, first.stderr + first.stdout);
   const location = { dir: data, kind: 'subset', description: '' };
@@ -93,14 +94,14 @@ test('a depth run never continues on another architecture: an option-A ResNet re
   twin.dispose();
 });
 
-test('experiments: a bad model or --jobs is named in a one-line error, exit 1', () => {
+test('experiments: a bad model or --jobs is named in a one-line error, exit 2', () => {
   for (const [args, msg] of [
-    [['--models', 'plain8,resnet21'], /^experiments: --models resnet21: depth 21 is not of the form 6n\+2/],
-    [['--models', 'vgg16'], /^experiments: --models: 'vgg16' is not a CIFAR net name/],
-    [['--jobs', '0'], /^experiments: --jobs must be a positive integer, got '0'/],
+    [['--models', 'plain8,resnet21'], /^residual experiments: --models resnet21: depth 21 is not of the form 6n\+2/],
+    [['--models', 'vgg16'], /^residual experiments: --models: 'vgg16' is not a CIFAR net name/],
+    [['--jobs', '0'], /^residual experiments: --jobs must be a positive whole number, got '0'/],
   ]) {
-    const r = spawnSync(process.execPath, [SCRIPT, ...args], { encoding: 'utf8', env: { ...process.env, RESIDUAL_QUICK: '' } });
-    assert.equal(r.status, 1, args.join(' '));
+    const r = spawnSync(process.execPath, [...SCRIPT, ...args], { encoding: 'utf8', env: { ...process.env, RESIDUAL_QUICK: '' } });
+    assert.equal(r.status, 2, args.join(' '));
     assert.match(r.stderr, msg);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }

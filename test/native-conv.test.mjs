@@ -235,6 +235,6 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
 const hasToolchain = ['clang', 'wasm-ld', 'wasm-objdump'].every((t) => spawnSync(t, ['--version'], { stdio: 'ignore' }).status === 0);
 
 test('the committed conv-kernels-wasm.ts is a fresh build of conv-kernels.c', { skip: hasToolchain ? false : 'clang, lld and wabt are not installed' }, () => {
-  const out = execFileSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['scripts/dev/build-wasm.mjs', '--check'], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
   assert.match(out, /up to date/);
 });

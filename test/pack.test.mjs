@@ -30,7 +30,7 @@ test('npm pack ships dist/, the notebooks, the sample data, README and LICENSE; 
   for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'README.md', 'LICENSE', 'package.json', 'data/cifar10-sample/test_batch.bin', 'notebooks/02-degradation-problem.ipynb', 'scripts/kernel.mjs', 'scripts/torch_cifar_ref.py']) {
     assert.ok(files.includes(f), `${f} is in the package`);
   }
-  for (const f of files) assert.doesNotMatch(f, /^(test|lib|scripts\/(build-wasm|profile-wasm-step|bench-batches|book|notebooks|experiments|parity)\.mjs|results)\b/, `${f} is not for users`);
+  for (const f of files) assert.doesNotMatch(f, /^(test|lib|scripts\/dev\/|scripts\/(book|notebooks|experiments|parity)\.mjs|results)\b/, `${f} is not for users`);
   assert.ok(info.size < 20e6, `${info.size} bytes packed`);
 });
 

@@ -1,4 +1,4 @@
-// scripts/parity.mjs end to end on a tiny copy of the subset (1 epoch): our run, its evaluation,
+// `residual parity` (npm run parity) end to end on a tiny copy of the subset (1 epoch): our run, its evaluation,
 // the PyTorch reference when /usr/bin/python3 has torch, and results/parity.csv.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { lib, SAMPLE } from './helpers.mjs';
 
-const SCRIPT = fileURLToPath(new URL('../scripts/parity.mjs', import.meta.url));
+const SCRIPT = [fileURLToPath(new URL('../dist/cli.js', import.meta.url)), 'parity'];
 const DATA = SAMPLE;
 const RECORD = 3073;
 const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
@@ -23,7 +23,7 @@ test('parity: trains, evaluates, runs the reference and writes one row per frame
   writeFileSync(path.join(data, 'test_batch.bin'), readFileSync(path.join(DATA, 'test_batch.bin')).subarray(0, 100 * RECORD));
   writeFileSync(path.join(data, 'batches.meta.txt'), readFileSync(path.join(DATA, 'batches.meta.txt')));
   const results = path.join(dir, 'parity.csv');
-  const args = [SCRIPT, '--data', data, '--epochs', '1', '--out', path.join(dir, 'run'), '--results', results, ...(hasTorch ? [] : ['--skip-pytorch'])];
+  const args = [...SCRIPT, '--data', data, '--epochs', '1', '--out', path.join(dir, 'run'), '--results', results, ...(hasTorch ? [] : ['--skip-pytorch'])];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, RESIDUAL_WASM_THREADS: '1' } });
   assert.equal(r.status, 0, r.stderr + r.stdout);
   const lines = readFileSync(results, 'utf8').trim().split('\n');
@@ -50,10 +50,10 @@ test('parity: trains, evaluates, runs the reference and writes one row per frame
   if (hasTorch) assert.equal(after.match(/^pytorch \(reference\),.*$/m)[0], before.match(/^pytorch \(reference\),.*$/m)[0]);
 });
 
-test('parity: a folder without CIFAR-10 is named in a one-line error, exit 1', () => {
-  const r = spawnSync(process.execPath, [SCRIPT, '--data', '/nonexistent/cifar'], { encoding: 'utf8' });
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /^parity: --data \/nonexistent\/cifar holds no CIFAR-10 binary files/);
+test('parity: a folder without CIFAR-10 is named in a one-line error, exit 2', () => {
+  const r = spawnSync(process.execPath, [...SCRIPT, '--data', '/nonexistent/cifar'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^residual parity: --data \/nonexistent\/cifar holds no CIFAR-10 binary files/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 

@@ -1,7 +1,7 @@
 // Convolutions, their gradients and batch norm's passes for the wasm backend, in WebAssembly SIMD
 // (128-bit), NHWC layout.
 //
-// Built by `node scripts/build-wasm.mjs` (clang --target=wasm32) into conv-kernels-wasm.ts, which
+// Built by `node scripts/dev/build-wasm.mjs` (clang --target=wasm32) into conv-kernels-wasm.ts, which
 // the library loads; lib/backend/native-conv.ts calls these functions. The functions use no stack
 // and no static data: every buffer is a byte offset into the imported (shared) memory, so several
 // threads can run them on one memory at once, each on its own range of images or rows (and, for

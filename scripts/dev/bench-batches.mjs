@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmark: time to build one augmented, shuffled 128-image batch (CIFAR-10 pipeline).
-// usage: node scripts/bench-batches.mjs [DATA_DIR]   (after `npx tsc -p .`; default: the course's data)
-import { loadCifar10Split, channelStats, batches, findCifar10 } from '../dist/index.js';
+// usage: node scripts/dev/bench-batches.mjs [DATA_DIR]   (after `npx tsc -p .`; default: the course's data)
+import { loadCifar10Split, channelStats, batches, findCifar10 } from '../../dist/index.js';
 
 const dir = process.argv[2] ?? findCifar10().dir;
 const t0 = performance.now();

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Per-kernel time of one ResNet training step on the wasm backend (what to optimise next).
-//   node scripts/profile-wasm-step.mjs [--depth 20] [--batch 128] [--steps 2] [--threads] [--infer] [--shapes Multiply,Sum]
+//   node scripts/dev/profile-wasm-step.mjs [--depth 20] [--batch 128] [--steps 2] [--threads] [--infer] [--shapes Multiply,Sum]
 // --infer: an inference step (model.predict) instead of a training step.
 // Kernels called from inside other kernels (the training kernels compose Conv2D, Transpose, …)
 // are listed indented in parentheses; their time is included in their caller's.
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
-import * as lib from '../dist/index.js';
+import * as lib from '../../dist/index.js';
 
 const { tf } = lib;
 const { values: a } = parseArgs({
