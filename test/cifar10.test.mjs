@@ -1,6 +1,6 @@
 // CIFAR-10 loading (the bundled sample of real images, and bad fixtures), channel stats, seeded batches, §4.2 augmentation.
 import { test } from 'node:test';
-import { SAMPLE } from './helpers.mjs';
+import { SAMPLE, syntheticRecords } from './helpers.mjs';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,16 +32,8 @@ function rawRecord(file, k) {
 /** A folder with small valid files (records per train file, per test file). */
 function fixtureDir(perTrain = 2, perTest = 3) {
   const dir = mkdtempSync(join(tmpdir(), 'cifar-fixture-'));
-  const rec = (count, seed) => {
-    const b = Buffer.alloc(count * 3073);
-    for (let r = 0; r < count; r++) {
-      b[r * 3073] = (r + seed) % 10;
-      for (let i = 1; i < 3073; i++) b[r * 3073 + i] = (i * 7 + r * 13 + seed) & 255;
-    }
-    return b;
-  };
-  for (let k = 1; k <= 5; k++) writeFileSync(join(dir, `data_batch_${k}.bin`), rec(perTrain, k));
-  writeFileSync(join(dir, 'test_batch.bin'), rec(perTest, 0));
+  for (let k = 1; k <= 5; k++) writeFileSync(join(dir, `data_batch_${k}.bin`), syntheticRecords(perTrain, k));
+  writeFileSync(join(dir, 'test_batch.bin'), syntheticRecords(perTest, 0));
   writeFileSync(join(dir, 'batches.meta.txt'), CIFAR10_CLASSES.join('\n') + '\n\n');
   return dir;
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { downloadCifar10, loadCifar10, UsageError, CIFAR10_CLASSES } from '../dist/index.js';
+import { syntheticRecords } from './helpers.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -47,22 +48,13 @@ function tar(entries) {
   return Buffer.concat(parts);
 }
 
-function records(count, seed) {
-  const b = Buffer.alloc(count * 3073);
-  for (let r = 0; r < count; r++) {
-    b[r * 3073] = (r + seed) % 10;
-    for (let i = 1; i < 3073; i++) b[r * 3073 + i] = (i + r * 31 + seed * 7) & 255;
-  }
-  return b;
-}
-
 /** Entries of the official layout (2 records per file), plus extra entries. */
 function official(extra = []) {
   const top = 'cifar-10-batches-bin/';
   return [
     { name: top, type: '5' },
-    ...[1, 2, 3, 4, 5].map((k) => ({ name: `${top}data_batch_${k}.bin`, data: records(2, k) })),
-    { name: `${top}test_batch.bin`, data: records(3, 0) },
+    ...[1, 2, 3, 4, 5].map((k) => ({ name: `${top}data_batch_${k}.bin`, data: syntheticRecords(2, k) })),
+    { name: `${top}test_batch.bin`, data: syntheticRecords(3, 0) },
     { name: `${top}batches.meta.txt`, data: Buffer.from(CIFAR10_CLASSES.join('\n') + '\n\n') },
     ...extra,
     { name: `${top}readme.html`, data: Buffer.from('<html>CIFAR-10</html>') },
@@ -176,7 +168,7 @@ test('a good archive lands the files directly in --dir, and they load', async ()
     assert.equal(r.bytes, good.length);
     assert.deepEqual(readdirSync(ws.dir).sort(), EXPECTED_FILES);
     assert.deepEqual(readdirSync(dirname(ws.dir)), ['cifar10'], 'no temp folder left beside the target');
-    assert.deepEqual(readFileSync(join(ws.dir, 'data_batch_3.bin')), records(2, 3));
+    assert.deepEqual(readFileSync(join(ws.dir, 'data_batch_3.bin')), syntheticRecords(2, 3));
     assert.ok(seen.length > 0 && seen.at(-1)[0] === good.length && seen.at(-1)[1] === good.length);
     const d = await loadCifar10(ws.dir);
     assert.equal(d.train.n, 10);

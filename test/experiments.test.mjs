@@ -3,29 +3,19 @@
 // call loads the finished run instead of training again.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { lib, SAMPLE } from './helpers.mjs';
+import { lib, SAMPLE, sampleSubset } from './helpers.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const SCRIPT = [CLI, 'experiments'];
-const DATA = SAMPLE;
-const RECORD = 3073;
-
-function tinyCopy(dir) {
-  mkdirSync(dir);
-  for (let k = 1; k <= 5; k++) writeFileSync(path.join(dir, `data_batch_${k}.bin`), readFileSync(path.join(DATA, `data_batch_${k}.bin`)).subarray(0, 32 * RECORD));
-  writeFileSync(path.join(dir, 'test_batch.bin'), readFileSync(path.join(DATA, 'test_batch.bin')).subarray(0, 50 * RECORD));
-  writeFileSync(path.join(dir, 'batches.meta.txt'), readFileSync(path.join(DATA, 'batches.meta.txt')));
-}
-
 test('experiments: trains each seed into depthRunDir, then loads the finished runs', { timeout: 600_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'residual-experiments-'));
   const data = path.join(dir, 'data');
-  tinyCopy(data);
+  sampleSubset(data, { train: 32, test: 50 });
   const runs = path.join(dir, 'runs');
   const env = { ...process.env, RESIDUAL_DATA: data, RESIDUAL_QUICK: '', RESIDUAL_WASM_THREADS: '1' };
   const epochs = 2;

@@ -1,5 +1,7 @@
 // Shared by the tests: the built library, one backend for the whole file, small utilities.
 import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as lib from '../dist/index.js';
 
 export { lib };
@@ -66,4 +68,26 @@ export function serverListening(child, text, what, ms = 40_000) {
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`${what} exited with ${code}:\n${log}`)));
   });
+}
+
+/** Bytes of one CIFAR-10 binary record: a label, then 32×32 pixels of red, green and blue. */
+export const RECORD = 3073;
+
+/** `count` CIFAR-10 records with a deterministic pattern: labels (r + seed) mod 10, pixels from r, i and seed. */
+export function syntheticRecords(count, seed = 0) {
+  const b = Buffer.alloc(count * RECORD);
+  for (let r = 0; r < count; r++) {
+    b[r * RECORD] = (r + seed) % 10;
+    for (let i = 1; i < RECORD; i++) b[r * RECORD + i] = (i * 7 + r * 13 + seed) & 255;
+  }
+  return b;
+}
+
+/** A smaller copy of the sample in `dir` (made): the first `train` records of each training file, the first `test` test records. */
+export function sampleSubset(dir, { train, test }) {
+  mkdirSync(dir, { recursive: true });
+  for (let k = 1; k <= 5; k++) writeFileSync(join(dir, `data_batch_${k}.bin`), readFileSync(join(SAMPLE, `data_batch_${k}.bin`)).subarray(0, train * RECORD));
+  writeFileSync(join(dir, 'test_batch.bin'), readFileSync(join(SAMPLE, 'test_batch.bin')).subarray(0, test * RECORD));
+  writeFileSync(join(dir, 'batches.meta.txt'), readFileSync(join(SAMPLE, 'batches.meta.txt')));
+  return dir;
 }

@@ -2,26 +2,20 @@
 // the PyTorch reference when /usr/bin/python3 has torch, and results/parity.csv.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { lib, SAMPLE } from './helpers.mjs';
+import { lib, sampleSubset } from './helpers.mjs';
 
 const SCRIPT = [fileURLToPath(new URL('../dist/cli.js', import.meta.url)), 'parity'];
-const DATA = SAMPLE;
-const RECORD = 3073;
 const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
 test('parity: trains, evaluates, runs the reference and writes one row per framework and epoch', { timeout: 300_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'residual-parity-'));
   const data = path.join(dir, 'data');
-  mkdirSync(data);
-  // 64 images per training file, 100 test images: the official layout, fewer records.
-  for (let k = 1; k <= 5; k++) writeFileSync(path.join(data, `data_batch_${k}.bin`), readFileSync(path.join(DATA, `data_batch_${k}.bin`)).subarray(0, 64 * RECORD));
-  writeFileSync(path.join(data, 'test_batch.bin'), readFileSync(path.join(DATA, 'test_batch.bin')).subarray(0, 100 * RECORD));
-  writeFileSync(path.join(data, 'batches.meta.txt'), readFileSync(path.join(DATA, 'batches.meta.txt')));
+  sampleSubset(data, { train: 64, test: 100 }); // the official layout, fewer records
   const results = path.join(dir, 'parity.csv');
   const args = [...SCRIPT, '--data', data, '--epochs', '1', '--out', path.join(dir, 'run'), '--results', results, ...(hasTorch ? [] : ['--skip-pytorch'])];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, RESIDUAL_WASM_THREADS: '1' } });
