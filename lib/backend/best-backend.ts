@@ -71,10 +71,9 @@ async function tryTensorflow(): Promise<string | undefined> {
 /**
  * Threads of the wasm backend (its convolutions and batch norm, lib/backend/native-conv.ts):
  * `RESIDUAL_WASM_THREADS` (a whole number ≥ 1; 1 is the single-threaded build), default the
- * machine's cores. On 2 cores the threaded build trains ResNet-20 about 1.5× faster than one
- * thread and infers about 1.6× faster (192 → 295 and 672 → 1056 img/s in one `npm run bench`
- * run); on cores already busy with other work it gains nothing, and then
- * `RESIDUAL_WASM_THREADS=1` is the better choice.
+ * machine's cores (`npm run bench` compares `wasm` with `wasm-threads` on yours); on cores already
+ * busy with other work the threads gain nothing, and then `RESIDUAL_WASM_THREADS=1` is the
+ * better choice.
  */
 export function wasmThreadsFromEnv(value: string | undefined = process.env.RESIDUAL_WASM_THREADS): number {
   if (value === undefined || value.trim() === '') return os.availableParallelism();
@@ -83,7 +82,7 @@ export function wasmThreadsFromEnv(value: string | undefined = process.env.RESID
   const cores = os.availableParallelism();
   if (n > cores && !warnedThreads) {
     warnedThreads = true;
-    // More threads than cores take turns on them: 64 threads ran 3× slower than 2 on 2 cores.
+    // More threads than cores take turns on them and run slower than one per core.
     console.warn(`RESIDUAL_WASM_THREADS=${n} is more than this machine's ${cores} cores: the threads will take turns and run slower; ${cores} is the most that helps`);
   }
   return n;

@@ -8,12 +8,12 @@
  * a `BackendWasm` is registered under the name `wasm` (so every wasm kernel, including
  * {@link registerWasmTrainingKernels}'s, applies unchanged).
  *
- * What the threads run: the convolutions and batch norm (about 90% of a ResNet's training step)
+ * What the threads run: the convolutions and batch norm (most of a ResNet's training step)
  * are the library's own kernels (lib/backend/native-conv.ts), which split each call over `threads`
  * threads on the backend's shared memory. XNNPACK itself, now left with the other elementwise kernels,
  * gets a pool of one thread: its idle pool threads spin for a while after every call, and on a
- * machine with as many cores as threads they took the cores from the convolutions (inference,
- * ResNet-20 on 2 cores: 302–326 img/s with a 2-thread XNNPACK pool, 431–441 with none).
+ * machine with as many cores as threads they took the cores from the convolutions (inference was
+ * faster with no XNNPACK pool than with one of two threads on 2 cores).
  */
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';

@@ -4,7 +4,7 @@ import { type KernelArgs, type WasmBackendLike, type WasmKernel, builtin } from 
 /**
  * Zero padding of the rows and columns of an NHWC float32 tensor (before the stride-2
  * convolutions, §4.2's 3×3 with padding 1 on both sides): the output zeroed, then each input
- * row copied into place; the builtin walks it element by element (~3× slower).
+ * row copied into place; the builtin walks it element by element.
  */
 function padKernel(args: KernelArgs): tf.TensorInfo {
   const x = args.inputs.x as tf.TensorInfo;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type KernelArgs, type WasmBackendLike, type WasmKernel, builtin } from './kernel-util';
 
 /**
- * Slice by contiguous runs. The builtin walks a strided slice element by element (~45 ms for the
+ * Slice by contiguous runs. The builtin walks a strided slice element by element (as in the
  * [128, 34, 34, 16] → [128, 32, 32, 16] crop that is the gradient of a strided convolution's
  * symmetric zero padding, see `conv` in lib/model/layers.ts); every slice is a set of runs of
  * `size[k] · Π shape[k+1..]` contiguous values, k being the innermost axis the slice cuts,

@@ -5,7 +5,7 @@ import { MIN_XNNPACK_SIZE, perChannelOf, subtractPerChannel } from './per-channe
 /**
  * x − m with m per channel (batch norm's centring, in `moments` and in its gradient): x + (−m)
  * by channel_affine on all threads, or x·1 + (−m) as a depthwise convolution with bias; both are
- * exactly x − m, and about 3× faster than the builtin broadcasting loop.
+ * exactly x − m, and faster than the builtin broadcasting loop.
  */
 function subKernel(args: KernelArgs): tf.TensorInfo {
   const a = args.inputs.a as tf.TensorInfo;
