@@ -10,12 +10,27 @@ type Command = { summary: string; load: () => Promise<{ main(argv: string[]): Pr
 const commands: Record<string, Command> = {
   train: { summary: 'train a CIFAR net (§4.2 recipe) with checkpoints and --resume', load: () => import('./cli/commands/train.js') },
   evaluate: { summary: 'test accuracy and loss of a saved model or run (--json)', load: () => import('./cli/commands/evaluate.js') },
-  bench: { summary: 'training/inference images per second of ResNet-20/56 on each backend (--vs-pytorch)', load: () => import('./cli/commands/bench.js') },
+  bench: {
+    summary: 'training/inference images per second of ResNet-20/56 on each backend (--vs-pytorch)',
+    load: () => import('./cli/commands/bench.js'),
+  },
   data: { summary: 'download CIFAR-10 (data download), or describe it (data info)', load: () => import('./cli/commands/data.js') },
-  kernel: { summary: 'register the TypeScript (tslab) kernel with Jupyter (kernel install)', load: () => import('./cli/commands/kernel.js') },
-  experiments: { summary: "train the depth experiments' runs (chapters 2 and 3) side by side, one per core", load: () => import('./cli/commands/experiments.js') },
-  parity: { summary: 'ResNet-20 trained here and by the PyTorch reference on the same data: results/parity.csv', load: () => import('./cli/commands/parity.js') },
-  course: { summary: 'copy the course notebooks into a folder (default ./residual-course) and open Jupyter', load: () => import('./cli/commands/course.js') },
+  kernel: {
+    summary: 'register the TypeScript (tslab) kernel with Jupyter (kernel install)',
+    load: () => import('./cli/commands/kernel.js'),
+  },
+  experiments: {
+    summary: "train the depth experiments' runs (chapters 2 and 3) side by side, one per core",
+    load: () => import('./cli/commands/experiments.js'),
+  },
+  parity: {
+    summary: 'ResNet-20 trained here and by the PyTorch reference on the same data: results/parity.csv',
+    load: () => import('./cli/commands/parity.js'),
+  },
+  course: {
+    summary: 'copy the course notebooks into a folder (default ./residual-course) and open Jupyter',
+    load: () => import('./cli/commands/course.js'),
+  },
 };
 
 /** File-system failures a user can meet (a full disk, a folder without write permission, …). */

@@ -12,7 +12,14 @@
  */
 /** The TensorFlow.js namespace the library uses: import it from here so that there is one instance. */
 export * as tf from '@tensorflow/tfjs';
-export { useBestBackend, backendFromEnv, wasmThreadsFromEnv, type BackendChoice, type BackendName, type BackendOptions } from './backend/best-backend';
+export {
+  useBestBackend,
+  backendFromEnv,
+  wasmThreadsFromEnv,
+  type BackendChoice,
+  type BackendName,
+  type BackendOptions,
+} from './backend/best-backend';
 export {
   residualBlock,
   plainBlock,
@@ -65,7 +72,15 @@ export {
   type TrainCallbacks,
   type StepInfo,
 } from './train/trainer';
-export { evaluate, predict, confusionMatrix, batchLossAndCorrect, type EvalResult, type EvaluateOptions, type Predictions } from './train/evaluate';
+export {
+  evaluate,
+  predict,
+  confusionMatrix,
+  batchLossAndCorrect,
+  type EvalResult,
+  type EvaluateOptions,
+  type Predictions,
+} from './train/evaluate';
 export { historyFrame, historyCsv, writeHistoryCsv, readHistoryCsv, HISTORY_COLUMNS, type HistoryRow } from './train/history';
 export { ProgressBar, formatProgress, formatDuration, type ProgressInfo, type ProgressMode, type ProgressOptions } from './train/progress';
 export {
@@ -123,16 +138,7 @@ export {
   type ChannelStats,
 } from './data/cifar10';
 export { batches, batchCount, type Batch, type BatchOptions } from './data/batches';
-export {
-  fillImage,
-  drawAugment,
-  normalisationTable,
-  NO_AUGMENT,
-  PAD,
-  IMAGE_SIZE,
-  IMAGE_VALUES,
-  type AugmentParams,
-} from './data/augment';
+export { fillImage, drawAugment, normalisationTable, NO_AUGMENT, PAD, IMAGE_SIZE, IMAGE_VALUES, type AugmentParams } from './data/augment';
 export { Rng, mixSeed, permutation } from './data/random';
 export {
   downloadCifar10,

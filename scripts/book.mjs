@@ -3,7 +3,18 @@
 // nbconvert's HTML (lab template), plotly.js, require.js and MathJax copied into book/assets/
 // and referenced relatively (no CDN), a navigation bar on each chapter and an index.html.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +31,17 @@ function findMathJax() {
 }
 
 /** The parts of MathJax 2 that `TeX-AMS_CHTML-full,Safe` loads (about 1.5 MB of 54). */
-const MATHJAX_PARTS = ['MathJax.js', 'config/TeX-AMS_CHTML-full.js', 'config/Safe.js', 'extensions', 'jax/input/TeX', 'jax/element', 'jax/output/CommonHTML', 'fonts/HTML-CSS/TeX/woff', 'localization/en'];
+const MATHJAX_PARTS = [
+  'MathJax.js',
+  'config/TeX-AMS_CHTML-full.js',
+  'config/Safe.js',
+  'extensions',
+  'jax/input/TeX',
+  'jax/element',
+  'jax/output/CommonHTML',
+  'fonts/HTML-CSS/TeX/woff',
+  'localization/en',
+];
 
 /** Copies the scripts the pages load into `assets`; returns what was found. */
 function copyAssets(assets) {
@@ -39,7 +60,8 @@ function copyAssets(assets) {
   const mathjaxDir = findMathJax();
   if (mathjaxDir !== undefined) {
     for (const part of MATHJAX_PARTS) {
-      if (existsSync(join(mathjaxDir, part))) cpSync(join(mathjaxDir, part), join(assets, 'mathjax', part), { recursive: true, dereference: true });
+      if (existsSync(join(mathjaxDir, part)))
+        cpSync(join(mathjaxDir, part), join(assets, 'mathjax', part), { recursive: true, dereference: true });
     }
   }
   return { plotly, requirejs, mathjax: mathjaxDir !== undefined };
@@ -81,7 +103,11 @@ function finishPage(html, { assets, nav, title }) {
 export function buildBook({ notebooksDir = join(root, 'notebooks'), outDir = join(root, 'book'), python } = {}) {
   const py = python ?? findJupyterPython(['nbconvert']);
   if (py === undefined) throw new Error(`book: nbconvert was not found.\n${jupyterInstallHelp()}`);
-  const notebooks = existsSync(notebooksDir) ? readdirSync(notebooksDir).filter((f) => f.endsWith('.ipynb')).sort() : [];
+  const notebooks = existsSync(notebooksDir)
+    ? readdirSync(notebooksDir)
+        .filter((f) => f.endsWith('.ipynb'))
+        .sort()
+    : [];
   if (notebooks.length === 0) throw new Error(`book: no notebooks in ${notebooksDir}`);
   const parent = dirname(resolve(outDir));
   mkdirSync(parent, { recursive: true });
@@ -92,7 +118,12 @@ export function buildBook({ notebooksDir = join(root, 'notebooks'), outDir = joi
     const r = spawnSync(
       py,
       [
-        '-m', 'nbconvert', '--to', 'html', '--output-dir', work,
+        '-m',
+        'nbconvert',
+        '--to',
+        'html',
+        '--output-dir',
+        work,
         '--HTMLExporter.require_js_url=assets/require.min.js',
         '--HTMLExporter.mathjax_url=assets/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe',
         ...notebooks.map((f) => join(notebooksDir, f)),
@@ -125,7 +156,9 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const { values } = parseArgs({ options: { dir: { type: 'string' }, out: { type: 'string' } } });
   try {
     const files = buildBook({ notebooksDir: values.dir && resolve(values.dir), outDir: values.out && resolve(values.out) });
-    console.log(`book: wrote ${files.length} chapter${files.length === 1 ? '' : 's'} and index.html to ${values.out ?? join(root, 'book')}`);
+    console.log(
+      `book: wrote ${files.length} chapter${files.length === 1 ? '' : 's'} and index.html to ${values.out ?? join(root, 'book')}`,
+    );
   } catch (e) {
     console.error(e instanceof Error ? e.message : String(e));
     process.exit(1);

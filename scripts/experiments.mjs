@@ -60,7 +60,9 @@ if (a.worker !== undefined) {
     const [model, seed, width, epochs] = a.worker.split(':');
     const run = await lib.trainDepthNet(model, course, Number(epochs), { runs: a.runs, seed: Number(seed), width: Number(width) });
     const last = run.history.toRecords().at(-1);
-    console.log(`done: ${run.history.height} epochs, training error ${(100 * last.train_err).toFixed(1)}% (running), test error ${(100 * last.test_err).toFixed(1)}%`);
+    console.log(
+      `done: ${run.history.height} epochs, training error ${(100 * last.train_err).toFixed(1)}% (running), test error ${(100 * last.test_err).toFixed(1)}%`,
+    );
     run.model.dispose();
   } catch (e) {
     fail(e.message);
@@ -68,7 +70,13 @@ if (a.worker !== undefined) {
   process.exit(0);
 }
 
-const models = a.models === undefined ? [...lib.DEPTH_EXPERIMENT_MODELS] : a.models.split(',').map((s) => s.trim()).filter(Boolean);
+const models =
+  a.models === undefined
+    ? [...lib.DEPTH_EXPERIMENT_MODELS]
+    : a.models
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 for (const m of models) {
   const parsed = lib.parseCifarNetName(m);
   if (parsed === undefined) fail(`--models: '${m}' is not a CIFAR net name (plain8, plain20, resnet56, …)`);
@@ -79,8 +87,13 @@ for (const m of models) {
   }
 }
 const integers = (flag, text) => {
-  const list = text.split(',').map((v) => v.trim()).filter(Boolean).map(Number);
-  if (list.length === 0 || list.some((v) => !Number.isInteger(v) || v < 0)) fail(`--${flag} takes integers separated by commas, got '${text}'`);
+  const list = text
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (list.length === 0 || list.some((v) => !Number.isInteger(v) || v < 0))
+    fail(`--${flag} takes integers separated by commas, got '${text}'`);
   return list;
 };
 const [width] = integers('width', a.width ?? '16');
@@ -97,13 +110,21 @@ try {
 }
 const asked = a.seeds !== undefined || a.width !== undefined || a.epochs !== undefined;
 const groups = asked
-  ? [{ width, budgets: a.epochs === undefined ? [lib.depthExperimentEpochs(location)] : integers('epochs', a.epochs), seeds: integers('seeds', a.seeds ?? '0,1,2') }]
+  ? [
+      {
+        width,
+        budgets: a.epochs === undefined ? [lib.depthExperimentEpochs(location)] : integers('epochs', a.epochs),
+        seeds: integers('seeds', a.seeds ?? '0,1,2'),
+      },
+    ]
   : lib.depthExperimentPlan(location);
 if (groups.some((g) => g.budgets.includes(0))) fail('--epochs: a budget must be at least 1 epoch');
-for (const g of groups) for (const epochs of g.budgets) for (const seed of g.seeds) for (const m of models) runsOf.push([m, seed, g.width, epochs]);
+for (const g of groups)
+  for (const epochs of g.budgets) for (const seed of g.seeds) for (const m of models) runsOf.push([m, seed, g.width, epochs]);
 console.log(`${runsOf.length} runs of ${models.length} nets, ${Math.min(jobs, runsOf.length)} at a time, on ${location.description}`);
 const dirOf = ([m, seed, w, epochs]) => lib.depthRunDir(m, location, epochs, { runs: a.runs, seed, width: w });
-for (const r of runsOf) console.log(`  ${lib.depthNetLabel(r[0], r[2])} seed ${r[1]}, ${r[3]} epochs → ${relative(process.cwd(), dirOf(r))}`);
+for (const r of runsOf)
+  console.log(`  ${lib.depthNetLabel(r[0], r[2])} seed ${r[1]}, ${r[3]} epochs → ${relative(process.cwd(), dirOf(r))}`);
 
 // The longest first (depth × width × epochs), so that the last job to start is a short one.
 const cost = ([m, , w, epochs]) => lib.parseCifarNetName(m).depth * w * epochs;
@@ -150,7 +171,9 @@ await Promise.all(
   }),
 );
 if (a.results !== undefined) {
-  const rows = groups.flatMap((g) => lib.collectDepthRuns(location, { models, seeds: g.seeds, widths: [g.width], budgets: g.budgets, runs: a.runs }));
+  const rows = groups.flatMap((g) =>
+    lib.collectDepthRuns(location, { models, seeds: g.seeds, widths: [g.width], budgets: g.budgets, runs: a.runs }),
+  );
   if (rows.length > 0) {
     const pl = (await import('nodejs-polars')).default;
     await lib.mergeCsv(a.results, pl.DataFrame(rows), ['model', 'width', 'seed', 'budget', 'epoch']);

@@ -44,8 +44,10 @@ export function kernelProblem(python, kernel = 'tslab', env = process.env) {
   const r = spawnSync(python, ['-c', code, kernel], { encoding: 'utf8', env });
   if (r.status !== 0) return `Jupyter (${python}) could not list its kernels: ${(r.stderr || '').trim().split('\n').at(-1)}`;
   const info = JSON.parse(r.stdout.trim().split('\n').at(-1));
-  if (info.missing) return `Jupyter (${python}) has no "${kernel}" kernel: run \`npx residual kernel install\` (in a clone: \`npm run setup\`) to register it.`;
-  if (info.gone.length > 0) return `the "${kernel}" kernel registered with Jupyter runs ${info.gone.join(' ')}, which no longer exists (was the checkout moved?): run \`npx residual kernel install\` to register it again.`;
+  if (info.missing)
+    return `Jupyter (${python}) has no "${kernel}" kernel: run \`npx residual kernel install\` (in a clone: \`npm run setup\`) to register it.`;
+  if (info.gone.length > 0)
+    return `the "${kernel}" kernel registered with Jupyter runs ${info.gone.join(' ')}, which no longer exists (was the checkout moved?): run \`npx residual kernel install\` to register it again.`;
   return undefined;
 }
 

@@ -18,7 +18,9 @@ const say = (msg) => console.log(`residual-learning: ${msg}`);
 export function installKernel() {
   const python = findJupyterPython();
   if (python === undefined) {
-    say(`Jupyter was not found, so the TypeScript kernel is not registered yet.\n${jupyterInstallHelp()}\nThen run \`npx residual kernel install\` (in a clone: \`npm run setup\`).`);
+    say(
+      `Jupyter was not found, so the TypeScript kernel is not registered yet.\n${jupyterInstallHelp()}\nThen run \`npx residual kernel install\` (in a clone: \`npm run setup\`).`,
+    );
     return false;
   }
   const tslabMain = join(dirname(require.resolve('tslab/package.json')), 'bin', 'tslab');

@@ -15,7 +15,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** The notebooks to run: all of `dir`'s `*.ipynb` in name order, or those named. */
 export function selectNotebooks(dir, names) {
-  const all = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort() : [];
+  const all = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.ipynb'))
+        .sort()
+    : [];
   if (names.length === 0) return all.map((f) => join(dir, f));
   return names.map((n) => {
     const file = basename(n).endsWith('.ipynb') ? basename(n) : `${basename(n)}.ipynb`;
@@ -29,7 +33,11 @@ export function selectNotebooks(dir, names) {
  * Executes one notebook in place (outputs written atomically); returns the exit status.
  * `cwd` is the kernel's working directory (default: the notebook's folder).
  */
-export function executeNotebook(python, notebook, { kernel = 'tslab', cwd, timeout = 1800, env = process.env, keepPlotly = false, stdio = 'inherit' } = {}) {
+export function executeNotebook(
+  python,
+  notebook,
+  { kernel = 'tslab', cwd, timeout = 1800, env = process.env, keepPlotly = false, stdio = 'inherit' } = {},
+) {
   const args = [join(here, 'execute_notebook.py'), notebook, '--kernel', kernel, '--timeout', String(timeout)];
   if (cwd !== undefined) args.push('--cwd', cwd);
   if (keepPlotly) args.push('--keep-plotly');
@@ -65,7 +73,12 @@ async function main() {
   for (const nb of notebooks) {
     const started = Date.now();
     console.log(`notebooks: running ${basename(nb)}${process.env.RESIDUAL_QUICK === '1' ? ' (RESIDUAL_QUICK=1)' : ''} ...`);
-    const r = executeNotebook(python, nb, { kernel: values.kernel, cwd: dir, timeout: Number(values.timeout), keepPlotly: values['keep-plotly'] });
+    const r = executeNotebook(python, nb, {
+      kernel: values.kernel,
+      cwd: dir,
+      timeout: Number(values.timeout),
+      keepPlotly: values['keep-plotly'],
+    });
     if (r.status !== 0) {
       console.error(`notebooks: ${basename(nb)} failed (see the cell above); its file was left as it was.`);
       process.exit(1);

@@ -21,7 +21,9 @@ export function findFrontend() {
 
 const frontend = findFrontend();
 if (frontend === undefined) {
-  console.error(`residual-learning: Jupyter was not found (tried ${pythonCandidates().join(', ')}).\n${jupyterInstallHelp()}\nThen run \`npm run setup\` (registers the TypeScript kernel) and \`npm start\` again.`);
+  console.error(
+    `residual-learning: Jupyter was not found (tried ${pythonCandidates().join(', ')}).\n${jupyterInstallHelp()}\nThen run \`npm run setup\` (registers the TypeScript kernel) and \`npm start\` again.`,
+  );
   process.exit(1);
 }
 const problem = kernelProblem(frontend.python);

@@ -15,7 +15,10 @@ describe('looking inside a net', () => {
     const stats = gradientNormsPerLayer(m, x, [0, 1, 2, 3]);
     assert.equal(tf.memory().numTensors, before);
     assert.equal(stats.length, 7, '6n+1 = 7 convolutions of 3×3 in plain-8');
-    assert.deepEqual(stats.map((s) => s.index), [1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      stats.map((s) => s.index),
+      [1, 2, 3, 4, 5, 6, 7],
+    );
     assert.equal(stats[0].layer, 'plain8_conv1');
     for (const s of stats) assert.ok(Number.isFinite(s.value) && s.value > 0, `${s.layer}: ${s.value}`);
   });

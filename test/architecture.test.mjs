@@ -65,7 +65,10 @@ test('no import loops', () => {
 });
 
 test('the checks catch what they look for', () => {
-  assert.deepEqual(importsOf('model/x.ts', "import { a } from '../train/trainer';\nexport { b } from './y';"), ['train/trainer.ts', 'model/y.ts']);
+  assert.deepEqual(importsOf('model/x.ts', "import { a } from '../train/trainer';\nexport { b } from './y';"), [
+    'train/trainer.ts',
+    'model/y.ts',
+  ]);
   assert.ok(layerOf('train/trainer.ts') > layerOf('model/x.ts'), 'model importing train would be flagged');
 });
 

@@ -10,7 +10,11 @@ function choose(env, prefer) {
     lib.useBestBackend(${prefer ? `{ prefer: '${prefer}' }` : ''})
       .then((c) => console.log('CHOICE ' + JSON.stringify({ ...c, active: lib.tf.getBackend() })))
       .catch((e) => { console.error('ERROR ' + e.message); process.exitCode = 3; });`;
-  const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, ...env }, encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname });
+  const r = spawnSync(process.execPath, ['-e', code], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    cwd: new URL('..', import.meta.url).pathname,
+  });
   const line = r.stdout.split('\n').find((l) => l.startsWith('CHOICE '));
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, choice: line ? JSON.parse(line.slice(7)) : undefined };
 }
@@ -77,15 +81,26 @@ describe('useBestBackend', () => {
         setTimeout(() => { throw new Error('stray'); }, 5);
       });`;
     for (const threads of ['1', '2']) {
-      const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, RESIDUAL_WASM_THREADS: threads }, encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname });
+      const r = spawnSync(process.execPath, ['-e', code], {
+        env: { ...process.env, RESIDUAL_WASM_THREADS: threads },
+        encoding: 'utf8',
+        cwd: new URL('..', import.meta.url).pathname,
+      });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /SURVIVED stray 0 0/, `threads=${threads}`);
     }
   });
 
-  test('asking for tensorflow where it is not installed is an error, not a silent fallback', { skip: nativeInstalled && 'tfjs-node is installed here' }, () => {
-    const r = choose({ RESIDUAL_BACKEND: 'tensorflow' });
-    assert.equal(r.status, 3);
-    assert.match(r.stderr, /backend 'tensorflow' was asked for but cannot start: @tensorflow\/tfjs-node-gpu (not installed|failed to load)/);
-  });
+  test(
+    'asking for tensorflow where it is not installed is an error, not a silent fallback',
+    { skip: nativeInstalled && 'tfjs-node is installed here' },
+    () => {
+      const r = choose({ RESIDUAL_BACKEND: 'tensorflow' });
+      assert.equal(r.status, 3);
+      assert.match(
+        r.stderr,
+        /backend 'tensorflow' was asked for but cannot start: @tensorflow\/tfjs-node-gpu (not installed|failed to load)/,
+      );
+    },
+  );
 });

@@ -51,7 +51,11 @@ function trainingPass(layer, shape) {
 describe('fused batch norm equals tfjs batch norm in training mode', () => {
   for (const backend of ['cpu', 'wasm']) {
     // Channels 6 = 4 + 2 (the native kernels' scalar tail); [3, 9, 10, 12]: 270 rows, several of their blocks.
-    for (const shape of [[4, 5, 3, 6], [2, 8, 8, 16], [3, 9, 10, 12]]) {
+    for (const shape of [
+      [4, 5, 3, 6],
+      [2, 8, 8, 16],
+      [3, 9, 10, 12],
+    ]) {
       test(`${backend}, x [${shape}]: output, ∂x, ∂γ, ∂β and the moving mean; moving variance unbiased`, async () => {
         assert.ok(await tf.setBackend(backend));
         const args = { axis: -1, momentum: 0.9, epsilon: 1e-5 };
@@ -67,12 +71,15 @@ describe('fused batch norm equals tfjs batch norm in training mode', () => {
           return 0.81 + (0.1 * 0.9 + 0.1) * variance * r;
         });
         assertClose(ours.movingVariance, unbiasedFromStock, 1e-5, 'moving variance');
-        assert.ok(ours.movingVariance.some((v, i) => Math.abs(v - stock.movingVariance[i]) > 1e-6), 'the unbiased update differs from the biased one');
+        assert.ok(
+          ours.movingVariance.some((v, i) => Math.abs(v - stock.movingVariance[i]) > 1e-6),
+          'the unbiased update differs from the biased one',
+        );
       });
     }
   }
 
-  test('on wasm the training pass runs on the backend\'s batch-norm kernels (moments, gradient)', async () => {
+  test("on wasm the training pass runs on the backend's batch-norm kernels (moments, gradient)", async () => {
     assert.ok(await tf.setBackend('wasm'));
     const layer = batchNormalization({ axis: -1 });
     const profile = await tf.profile(() => trainingPass(layer, [2, 4, 4, 8]));
@@ -81,7 +88,7 @@ describe('fused batch norm equals tfjs batch norm in training mode', () => {
     assert.ok(!names.has('Square'), 'no tf.moments');
   });
 
-  test('inference is tfjs\'s; training leaks no tensor; the layer saves as a standard BatchNormalization and loads as ours', async () => {
+  test("inference is tfjs's; training leaks no tensor; the layer saves as a standard BatchNormalization and loads as ours", async () => {
     assert.ok(await tf.setBackend('cpu'));
     const input = tf.input({ shape: [4, 4, 3] });
     const model = tf.model({ inputs: input, outputs: batchNormalization({ name: 'bn' }).apply(input) });
@@ -95,7 +102,12 @@ describe('fused batch norm equals tfjs batch norm in training mode', () => {
     const json = model.toJSON(null, false);
     assert.equal(json.config.layers[1].class_name, 'BatchNormalization');
     const artifacts = {};
-    await model.save({ save: async (a) => { Object.assign(artifacts, a); return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; } });
+    await model.save({
+      save: async (a) => {
+        Object.assign(artifacts, a);
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      },
+    });
     const loaded = await tf.loadLayersModel({ load: async () => artifacts });
     assert.ok(loaded.layers[1] instanceof BatchNormalization, 'loaded as the fused layer');
     const stock = tf.layers.batchNormalization({});
@@ -103,6 +115,6 @@ describe('fused batch norm equals tfjs batch norm in training mode', () => {
     const y2 = loaded.predict(x);
     assertClose(Array.from(y2.dataSync()), Array.from(y1.dataSync()), 1e-6, 'loaded model prediction');
     tf.dispose([x, y1, y2]);
-    assert.ok(!(stock instanceof BatchNormalization), 'tf.layers.batchNormalization stays tfjs\'s own');
+    assert.ok(!(stock instanceof BatchNormalization), "tf.layers.batchNormalization stays tfjs's own");
   });
 });

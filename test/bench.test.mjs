@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 
 const root = new URL('..', import.meta.url).pathname;
-const bench = (...args) => spawnSync(process.execPath, ['dist/cli.js', 'bench', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+const bench = (...args) =>
+  spawnSync(process.execPath, ['dist/cli.js', 'bench', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
 const torchAvailable = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 
 describe('residual bench', () => {
@@ -16,14 +17,23 @@ describe('residual bench', () => {
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.deepEqual(out.skipped, []);
-    assert.deepEqual(out.results.map((x) => [x.backend, x.model, x.batch]), [['wasm', 'resnet8', 4], ['wasm-threads', 'resnet8', 4]]);
+    assert.deepEqual(
+      out.results.map((x) => [x.backend, x.model, x.batch]),
+      [
+        ['wasm', 'resnet8', 4],
+        ['wasm-threads', 'resnet8', 4],
+      ],
+    );
     for (const x of out.results) {
       assert.ok(x.trainImagesPerSec > 0 && x.inferImagesPerSec > x.trainImagesPerSec / 10, JSON.stringify(x));
       assert.ok(x.peakTensorBytes > 0 && x.peakRssBytes > x.peakTensorBytes, JSON.stringify(x));
-      assert.ok(x.trainBestImagesPerSec >= x.trainImagesPerSec * 0.999 && x.inferBestImagesPerSec >= x.inferImagesPerSec * 0.999, JSON.stringify(x));
+      assert.ok(
+        x.trainBestImagesPerSec >= x.trainImagesPerSec * 0.999 && x.inferBestImagesPerSec >= x.inferImagesPerSec * 0.999,
+        JSON.stringify(x),
+      );
     }
     assert.equal(out.results[0].threads, 1);
-    assert.ok(out.results[1].threads >= 2, 'wasm-threads computes on the machine\'s cores');
+    assert.ok(out.results[1].threads >= 2, "wasm-threads computes on the machine's cores");
     if (torchAvailable) {
       assert.equal(out.pytorch.length, 1);
       assert.equal(out.pytorch[0].model, 'resnet8');
@@ -34,7 +44,10 @@ describe('residual bench', () => {
   test('the table names every column', { timeout: 120_000 }, () => {
     const r = bench('--backend', 'wasm', '--models', 'resnet8', '--batch', '2', '--steps', '1');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /backend\s+model\s+threads\s+train img\/s\s+\(best step\)\s+infer img\/s\s+\(best step\)\s+peak tensors MiB\s+peak RSS MiB/);
+    assert.match(
+      r.stdout,
+      /backend\s+model\s+threads\s+train img\/s\s+\(best step\)\s+infer img\/s\s+\(best step\)\s+peak tensors MiB\s+peak RSS MiB/,
+    );
     assert.match(r.stdout, /\nwasm\s+resnet8\s+1\s+[\d.]+\s+[\d.]+/);
   });
 
@@ -43,7 +56,10 @@ describe('residual bench', () => {
       [['--batch', '0'], /--batch must be a whole number ≥ 1, got '0'/],
       [['--models', '21'], /depth 21 is not of the form 6n\+2/],
       [['--backend', 'gpu'], /--backend: 'gpu' is not one of/],
-      [['--vs-pytorch', '--ref', '/nonexistent/ref.py', '--backend', 'cpu', '--models', '8', '--batch', '1', '--steps', '1'], /--ref \/nonexistent\/ref.py/],
+      [
+        ['--vs-pytorch', '--ref', '/nonexistent/ref.py', '--backend', 'cpu', '--models', '8', '--batch', '1', '--steps', '1'],
+        /--ref \/nonexistent\/ref.py/,
+      ],
     ]) {
       const r = bench(...args);
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

@@ -58,7 +58,12 @@ describe('residualBlock (Eq. 1–2)', () => {
     assert.deepEqual(out.shape, [1, 2, 2, 4]);
     // pixel (i, j) of the output is pixel (2i, 2j) of the input, channels [0, x0, x1, 0]
     const expected = [];
-    for (const [i, j] of [[0, 0], [0, 2], [2, 0], [2, 2]]) {
+    for (const [i, j] of [
+      [0, 0],
+      [0, 2],
+      [2, 0],
+      [2, 2],
+    ]) {
       const base = (i * 4 + j) * 2;
       expected.push(0, base, base + 1, 0);
     }
@@ -95,15 +100,21 @@ describe('residualBlock (Eq. 1–2)', () => {
     });
   }
 
-  test("identity shortcut refuses a change of shape with a clear message", () => {
+  test('identity shortcut refuses a change of shape with a clear message', () => {
     assert.throws(
       () => blockModel(residualBlock, [8, 8, 16], { filters: 32, strides: 2, shortcut: 'identity' }),
-      (err) => err instanceof UsageError && /identity shortcut needs F\(x\) and x of the same shape/.test(err.message) && /16 channels to 32/.test(err.message),
+      (err) =>
+        err instanceof UsageError &&
+        /identity shortcut needs F\(x\) and x of the same shape/.test(err.message) &&
+        /16 channels to 32/.test(err.message),
     );
   });
 
   test('unknown shortcut, bad strides and bad filters are refused', () => {
-    assert.throws(() => blockModel(residualBlock, [8, 8, 4], { filters: 4, shortcut: 'skip' }), /shortcut must be one of 'identity', 'zero-pad', 'projection', 'auto', got 'skip'/);
+    assert.throws(
+      () => blockModel(residualBlock, [8, 8, 4], { filters: 4, shortcut: 'skip' }),
+      /shortcut must be one of 'identity', 'zero-pad', 'projection', 'auto', got 'skip'/,
+    );
     assert.throws(() => blockModel(residualBlock, [8, 8, 4], { filters: 4, strides: 3 }), /strides must be 1 or 2, got 3/);
     assert.throws(() => blockModel(residualBlock, [8, 8, 4], { filters: 0 }), /filters must be a positive integer, got 0/);
   });
@@ -135,7 +146,11 @@ describe('plainBlock and bottleneckBlock', () => {
     const m = blockModel(bottleneckBlock, [8, 8, 256], { filters: 64 });
     assert.deepEqual(m.outputs[0].shape, [null, 8, 8, 256]);
     const kernels = m.layers.filter((l) => l.getClassName() === 'Conv2D').map((l) => l.getWeights()[0].shape);
-    assert.deepEqual(kernels, [[1, 1, 256, 64], [3, 3, 64, 64], [1, 1, 64, 256]]);
+    assert.deepEqual(kernels, [
+      [1, 1, 256, 64],
+      [3, 3, 64, 64],
+      [1, 1, 64, 256],
+    ]);
   });
 
   test('bottleneck with stride 2 projects the shortcut', () => {

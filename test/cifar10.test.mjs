@@ -54,7 +54,10 @@ test('loads the bundled sample: 500 train, 200 test, labels 0–9, class names',
   assert.ok(data.train.images instanceof Uint8Array);
   assert.deepEqual(data.classNames, [...CIFAR10_CLASSES]);
   const seen = new Set(data.train.labels);
-  assert.deepEqual([...seen].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    [...seen].sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   assert.ok(data.test.labels.every((l) => l <= 9));
 });
 
@@ -116,12 +119,7 @@ test('bad files are refused with the file and the fault named', async () => {
     await refuses(loadCifar10Split(dir, 'test'), /test_batch\.bin/, /empty/);
     // A missing file: says how to get the data.
     rmSync(join(dir, 'data_batch_4.bin'));
-    await refuses(
-      loadCifar10Split(dir, 'train'),
-      /data_batch_4\.bin is missing/,
-      /residual data download --dir/,
-      /--data/,
-    );
+    await refuses(loadCifar10Split(dir, 'train'), /data_batch_4\.bin is missing/, /residual data download --dir/, /--data/);
     // Too few class names.
     copyFileSync(join(dir, 'data_batch_1.bin'), join(dir, 'data_batch_4.bin'));
     writeFileSync(join(dir, 'test_batch.bin'), Buffer.alloc(3073));
@@ -164,13 +162,19 @@ test('batches: sizes, last partial batch, dropLast, labels and pixels follow the
   assert.deepEqual(sizes, [64, 64, 64, 8]);
   assert.equal(batchCount(200, 64), 4);
   const dropped = [...batches(data.test, { batchSize: 64, stats, dropLast: true })];
-  assert.deepEqual(dropped.map((b) => b.size), [64, 64, 64]);
+  assert.deepEqual(
+    dropped.map((b) => b.size),
+    [64, 64, 64],
+  );
   assert.equal(batchCount(200, 64, true), 3);
   const all = [...batches(data.test, { batchSize: 64, stats })];
   const last = all[3];
   assert.equal(last.x.length, 8 * 3072);
   assert.equal(last.y.length, 8);
-  assert.deepEqual([...all.flatMap((b) => [...b.indices])], Array.from({ length: 200 }, (_, i) => i));
+  assert.deepEqual(
+    [...all.flatMap((b) => [...b.indices])],
+    Array.from({ length: 200 }, (_, i) => i),
+  );
   // Unaugmented: x is exactly the normalised image (float32).
   const k = last.indices[5];
   assert.equal(last.y[5], data.test.labels[k]);
@@ -187,8 +191,14 @@ test('shuffling: repeatable by (seed, epoch), different across epochs and seeds,
   assert.deepEqual(order(7, 0), a);
   assert.notDeepEqual(order(7, 1), a);
   assert.notDeepEqual(order(8, 0), a);
-  assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 500 }, (_, i) => i));
-  assert.notDeepEqual(a.slice(0, 20), Array.from({ length: 20 }, (_, i) => i));
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    Array.from({ length: 500 }, (_, i) => i),
+  );
+  assert.notDeepEqual(
+    a.slice(0, 20),
+    Array.from({ length: 20 }, (_, i) => i),
+  );
   // The raw generator: same seed, same stream.
   assert.deepEqual([...permutation(50, new Rng(3))], [...permutation(50, new Rng(3))]);
   const r = new Rng(1);
@@ -228,14 +238,22 @@ test('augmentation: flip is exact, crops bring in zero padding normalised as (0 
   // Top-left crop: rows 0–3 and columns 0–3 are padding; pixel (4, 4) is source (0, 0).
   fillImage(data.test.images, k, out, 0, table, { dy: 0, dx: 0, flip: false });
   const pad = [0, 1, 2].map((c) => Math.fround((0 - stats.mean[c]) / stats.std[c]));
-  assert.ok(pad.every((p) => p < -1.5 && p > -2.1), `pad values ${pad}`);
+  assert.ok(
+    pad.every((p) => p < -1.5 && p > -2.1),
+    `pad values ${pad}`,
+  );
   for (let c = 0; c < 3; c++) {
     assert.equal(out[(3 * 32 + 10) * 3 + c], pad[c]);
     assert.equal(out[(10 * 32 + 3) * 3 + c], pad[c]);
     assert.equal(out[(4 * 32 + 4) * 3 + c], Math.fround(norm(data.test.images[k * 3072 + c], c)));
   }
   // Bottom-right crop with flip, and the identity, against the reference construction.
-  for (const [dy, dx, flip] of [[8, 8, true], [4, 4, false], [2, 7, true], [8, 0, false]]) {
+  for (const [dy, dx, flip] of [
+    [8, 8, true],
+    [4, 4, false],
+    [2, 7, true],
+    [8, 0, false],
+  ]) {
     fillImage(data.test.images, k, out, 0, table, { dy, dx, flip });
     assert.deepEqual(out, reference(data.test, k, dy, dx, flip), `crop ${dy},${dx} flip ${flip}`);
   }

@@ -62,7 +62,14 @@ describe('constructDeeper (§1)', () => {
   test('the identity layers are spread over the three stages', () => {
     const deep = constructDeeper(plainCifar(8), { extraLayers: 6, name: 'deep' });
     const identities = deep.layers.filter((l) => /_identity\d+_conv$/.test(l.name)).map((l) => l.outputShape);
-    assert.deepEqual(identities, [[null, 32, 32, 16], [null, 32, 32, 16], [null, 16, 16, 32], [null, 16, 16, 32], [null, 8, 8, 64], [null, 8, 8, 64]]);
+    assert.deepEqual(identities, [
+      [null, 32, 32, 16],
+      [null, 32, 32, 16],
+      [null, 16, 16, 32],
+      [null, 16, 16, 32],
+      [null, 8, 8, 64],
+      [null, 8, 8, 64],
+    ]);
   });
 
   test('identity: false keeps the added layers random (the deep net from scratch)', () => {
@@ -83,7 +90,10 @@ describe('constructDeeper (§1)', () => {
   });
 
   test('a residual net or a bad count is refused', () => {
-    assert.throws(() => constructDeeper(resnetCifar(8), { extraLayers: 2 }), (e) => e instanceof UsageError && /needs a plain chain of layers/.test(e.message));
+    assert.throws(
+      () => constructDeeper(resnetCifar(8), { extraLayers: 2 }),
+      (e) => e instanceof UsageError && /needs a plain chain of layers/.test(e.message),
+    );
     assert.throws(() => constructDeeper(plainCifar(8), { extraLayers: -1 }), /extraLayers must be a non-negative integer, got -1/);
   });
 });

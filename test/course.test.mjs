@@ -83,14 +83,21 @@ describe('course data', () => {
     const before = requests.length;
     const { value } = await logged(() =>
       withEnv({ RESIDUAL_DATA: undefined, RESIDUAL_QUICK: undefined }, () =>
-        findOrDownloadCifar10({ dataDir, from: `${base}/cifar.tar.gz`, md5: createHash('md5').update(archive).digest('hex'), size: archive.length }),
+        findOrDownloadCifar10({
+          dataDir,
+          from: `${base}/cifar.tar.gz`,
+          md5: createHash('md5').update(archive).digest('hex'),
+          size: archive.length,
+        }),
       ),
     );
     assert.equal(requests.length, before + 1);
     assert.equal(value.dir, dataDir);
     assert.ok(existsSync(join(dataDir, 'data_batch_5.bin')));
     assert.deepEqual(readdirSync(join(root, 'first-use')), ['cifar10'], 'no temporary folder is left beside it');
-    const again = await withEnv({ RESIDUAL_DATA: undefined, RESIDUAL_QUICK: undefined }, () => findOrDownloadCifar10({ dataDir, from: `${base}/cifar.tar.gz` }));
+    const again = await withEnv({ RESIDUAL_DATA: undefined, RESIDUAL_QUICK: undefined }, () =>
+      findOrDownloadCifar10({ dataDir, from: `${base}/cifar.tar.gz` }),
+    );
     assert.equal(again.dir, dataDir);
     assert.equal(requests.length, before + 1, 'no second download');
   });
@@ -103,15 +110,23 @@ describe('course data', () => {
     assert.equal(value.location.kind, 'sample');
     assert.deepEqual([value.cifar.train.n, value.cifar.test.n], [500, 200]);
     assert.equal(lines.length, 1, lines.join('\n'));
-    assert.match(lines[0], /^CIFAR-10 could not be downloaded \(.*503.*\): this run uses the sample .* numbers will differ from the committed ones/);
+    assert.match(
+      lines[0],
+      /^CIFAR-10 could not be downloaded \(.*503.*\): this run uses the sample .* numbers will differ from the committed ones/,
+    );
     assert.equal(existsSync(join(root, 'offline')) ? readdirSync(join(root, 'offline')).length : 0, 0, 'nothing is left behind');
   });
 
   test('quick mode makes no request: the sample, 500 + 200 images; the depth experiments train 1 epoch', async () => {
     const before = requests.length;
-    const quick = await withEnv({ RESIDUAL_QUICK: '1', RESIDUAL_DATA: undefined }, () => loadCourseData({ dataDir: join(root, 'quick', 'cifar10'), from: `${base}/cifar.tar.gz` }));
+    const quick = await withEnv({ RESIDUAL_QUICK: '1', RESIDUAL_DATA: undefined }, () =>
+      loadCourseData({ dataDir: join(root, 'quick', 'cifar10'), from: `${base}/cifar.tar.gz` }),
+    );
     assert.equal(requests.length, before);
     assert.deepEqual([quick.location.kind, quick.cifar.train.n, quick.cifar.test.n, quick.quick], ['sample', 500, 200, true]);
-    assert.equal(withEnv({ RESIDUAL_QUICK: '1' }, () => depthExperimentEpochs(quick.location)), 1);
+    assert.equal(
+      withEnv({ RESIDUAL_QUICK: '1' }, () => depthExperimentEpochs(quick.location)),
+      1,
+    );
   });
 });

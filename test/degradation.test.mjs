@@ -38,14 +38,27 @@ test('compareNets: apart, overlapping or level, against the spread over seeds', 
   assert.equal(compareNets(finals, 'plain20', 'plain56', 2, { width: 4 }).verdict, 'below');
   assert.equal(compareNets(finals, 'resnet56', 'resnet20', 2, { width: 4 }).verdict, 'level', 'means 28.7% and 29%: within a point');
   assert.equal(compareNets(finals, 'resnet56', 'resnet20', 2, { width: 4, tolerance: 0.1 }).verdict, 'overlap');
-  assert.match(describeComparison(deg), /^plain56 ends 35\.0 points above plain20 in training error after 2 epochs \(3 and 3 seeds; every run of the first ended above every run of the second\)$/);
-  assert.throws(() => compareNets(finals, 'plain56', 'plain20', 9, { width: 4 }), (e) => e instanceof UsageError && /no finished run of plain56 \(width 4\) with a budget of 9 epochs/.test(e.message));
+  assert.match(
+    describeComparison(deg),
+    /^plain56 ends 35\.0 points above plain20 in training error after 2 epochs \(3 and 3 seeds; every run of the first ended above every run of the second\)$/,
+  );
+  assert.throws(
+    () => compareNets(finals, 'plain56', 'plain20', 9, { width: 4 }),
+    (e) => e instanceof UsageError && /no finished run of plain56 \(width 4\) with a budget of 9 epochs/.test(e.message),
+  );
 });
 
 test('budgetGapsFigure: each gap against the budget; layerResponsesFigure: by layer and sorted', () => {
-  const finals = finalErrors(['plain56', 'plain20', 'resnet56', 'resnet20'].flatMap((m, i) => [2, 4].flatMap((budget) => runs(m, [0.5 - 0.1 * i - 0.01 * budget], { budget }))));
+  const finals = finalErrors(
+    ['plain56', 'plain20', 'resnet56', 'resnet20'].flatMap((m, i) =>
+      [2, 4].flatMap((budget) => runs(m, [0.5 - 0.1 * i - 0.01 * budget], { budget })),
+    ),
+  );
   const fig = budgetGapsFigure(finals, { width: 4 });
-  assert.deepEqual(fig.data.map((t) => t.name), ['plain56 − plain20', 'resnet56 − resnet20', 'plain20 − resnet20', 'plain56 − resnet56']);
+  assert.deepEqual(
+    fig.data.map((t) => t.name),
+    ['plain56 − plain20', 'resnet56 − resnet20', 'plain20 − resnet20', 'plain56 − resnet56'],
+  );
   assert.deepEqual(fig.data[0].x, [2, 4]);
   assert.ok(fig.data[0].y.every((v) => Math.abs(v - 10) < 1e-9));
   const rows = [1, 2, 3].flatMap((layer) => [0, 1].map((seed) => ({ model: 'resnet20', width: 4, seed, layer, std: layer + seed })));

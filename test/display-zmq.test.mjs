@@ -15,7 +15,11 @@ test('zeromq throws EBUSY on overlapping sends; once queued, every message arriv
   const port = 21000 + Math.floor(Math.random() * 20000);
   const plain = new zmq.Dealer({ linger: 0 });
   const first = plain.send('a');
-  assert.throws(() => plain.send('b'), (e) => e.code === 'EBUSY' && /busy writing/.test(e.message), 'the unpatched socket throws');
+  assert.throws(
+    () => plain.send('b'),
+    (e) => e.code === 'EBUSY' && /busy writing/.test(e.message),
+    'the unpatched socket throws',
+  );
   plain.close();
   await first.catch(() => undefined);
 

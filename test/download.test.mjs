@@ -70,7 +70,13 @@ const evil = gzipSync(tar(official([{ name: '../evil', data: Buffer.from('pwned'
 const absolute = gzipSync(tar(official([{ name: join(tmpdir(), 'residual-abs-evil'), data: Buffer.from('pwned') }])));
 const symlink = gzipSync(tar(official([{ name: 'cifar-10-batches-bin/link', type: '2', linkname: '/etc/passwd' }])));
 const hardlink = gzipSync(tar(official([{ name: 'cifar-10-batches-bin/hard', type: '1', linkname: '/etc/passwd' }])));
-const flat = gzipSync(tar(official().filter((e) => e.type !== '5').map((e) => ({ ...e, name: e.name.replace('cifar-10-batches-bin/', '') }))));
+const flat = gzipSync(
+  tar(
+    official()
+      .filter((e) => e.type !== '5')
+      .map((e) => ({ ...e, name: e.name.replace('cifar-10-batches-bin/', '') })),
+  ),
+);
 const notCifar = gzipSync(tar([{ name: 'something/else.txt', data: Buffer.from('hi') }]));
 
 // ---- the server ------------------------------------------------------------------------
@@ -208,11 +214,21 @@ test('--from a local file (path or file:// URL), and a flat archive without the 
 });
 
 test('a wrong checksum keeps nothing', async () => {
-  await failsCleanly({ from: `${base}/corrupt.tar.gz`, md5: md5(good) }, /md5/, new RegExp(md5(corrupt)), new RegExp(md5(good)), /Nothing was kept/);
+  await failsCleanly(
+    { from: `${base}/corrupt.tar.gz`, md5: md5(good) },
+    /md5/,
+    new RegExp(md5(corrupt)),
+    new RegExp(md5(good)),
+    /Nothing was kept/,
+  );
 });
 
 test('a truncated archive keeps nothing (by size, and by the gzip stream itself)', async () => {
-  await failsCleanly({ from: `${base}/truncated.tar.gz`, md5: md5(good), size: good.length }, new RegExp(`${truncated.length} bytes, expected ${good.length}`), /truncated/);
+  await failsCleanly(
+    { from: `${base}/truncated.tar.gz`, md5: md5(good), size: good.length },
+    new RegExp(`${truncated.length} bytes, expected ${good.length}`),
+    /truncated/,
+  );
   await failsCleanly({ from: `${base}/truncated.tar.gz`, md5: md5(truncated) }, /truncated/);
 });
 
@@ -294,7 +310,11 @@ test('CLI: a download stopped by SIGTERM leaves no temporary file behind', async
   const ws = workspace();
   try {
     mkdirSync(ws.root, { recursive: true });
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'data', 'download', '--from', `${base}/stall.tar.gz`, '--dir', ws.dir], { cwd: ROOT });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'dist', 'cli.js'), 'data', 'download', '--from', `${base}/stall.tar.gz`, '--dir', ws.dir],
+      { cwd: ROOT },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     // Wait until the download is under way (its temporary folder exists beside the target).
@@ -313,6 +333,9 @@ test('CLI: a download stopped by SIGTERM leaves no temporary file behind', async
 
 test('an unsupported URL scheme is named, not taken for a file', async () => {
   const ws = workspace();
-  await assert.rejects(downloadCifar10({ dir: ws.dir, from: 'ftp://example.org/cifar.tar.gz' }), (e) => e instanceof UsageError && /ftp:\/\/ is not supported/.test(e.message));
+  await assert.rejects(
+    downloadCifar10({ dir: ws.dir, from: 'ftp://example.org/cifar.tar.gz' }),
+    (e) => e instanceof UsageError && /ftp:\/\/ is not supported/.test(e.message),
+  );
   rmSync(ws.root, { recursive: true, force: true });
 });

@@ -20,7 +20,21 @@ test('experiments: trains each seed into depthRunDir, then loads the finished ru
   const env = { ...process.env, RESIDUAL_DATA: data, RESIDUAL_QUICK: '', RESIDUAL_WASM_THREADS: '1' };
   const epochs = 2;
   const results = path.join(dir, 'sweep.csv');
-  const args = [...SCRIPT, '--models', 'plain8', '--seeds', '0,1', '--width', '4', '--epochs', String(epochs), '--runs', runs, '--results', results];
+  const args = [
+    ...SCRIPT,
+    '--models',
+    'plain8',
+    '--seeds',
+    '0,1',
+    '--width',
+    '4',
+    '--epochs',
+    String(epochs),
+    '--runs',
+    runs,
+    '--results',
+    results,
+  ];
   const first = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
   assert.equal(first.status, 0, first.stderr + first.stdout);
   const location = { dir: data, kind: 'subset', description: '' };
@@ -35,7 +49,10 @@ test('experiments: trains each seed into depthRunDir, then loads the finished ru
   assert.notDeepEqual(histories[0], histories[1], 'another seed, another run');
   const csv = readFileSync(results, 'utf8').trim().split('\n');
   assert.equal(csv[0], 'model,width,seed,budget,epoch,train_err,test_err');
-  assert.deepEqual(csv.slice(1).map((l) => l.split(',').slice(0, 5).join(',')), ['plain8,4,0,2,1', 'plain8,4,0,2,2', 'plain8,4,1,2,1', 'plain8,4,1,2,2']);
+  assert.deepEqual(
+    csv.slice(1).map((l) => l.split(',').slice(0, 5).join(',')),
+    ['plain8,4,0,2,1', 'plain8,4,0,2,2', 'plain8,4,1,2,1', 'plain8,4,1,2,2'],
+  );
   assert.match(first.stdout, /\[plain8_w4\/1\/2\] plain8_w4 seed 1: training from scratch/);
   assert.match(first.stdout, /\[plain8_w4\/0\/2\] done: 2 epochs, training error \d+\.\d% \(running\)/);
 
@@ -50,39 +67,57 @@ test('experiments: trains each seed into depthRunDir, then loads the finished ru
   assert.match(second.stdout, /plain8_w4 seed 0: the finished run in .* is loaded \(2 epochs/);
 });
 
-test('a depth run never continues on another architecture: an option-A ResNet refuses its plain twin\'s run', { timeout: 600_000 }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'residual-topology-'));
-  const course = { quick: false, location: { dir, kind: 'subset', description: '' }, cifar: await lib.loadCifar10(SAMPLE, { limitTrain: 64, limitTest: 20 }) };
-  course.stats = lib.channelStats(course.cifar.train);
-  const opts = { runs: dir, width: 2 };
-  const plain = await lib.trainDepthNet('plain20', course, 1, opts);
-  plain.model.dispose();
-  // Fig. 7 on the finished run: one std per 3×3 layer (19 in plain-20), from the saved checkpoint.
-  const responses = await lib.depthLayerResponses(course, 1, { models: ['plain20', 'plain56'], seeds: [0, 1], width: 2, runs: dir, images: 20 });
-  assert.deepEqual(responses.map((r) => r.layer), Array.from({ length: 19 }, (_, i) => i + 1), 'only the run that exists');
-  assert.ok(responses.every((r) => r.model === 'plain20' && r.seed === 0 && r.width === 2 && Number.isFinite(r.std) && r.std > 0));
-  // The same weights, counts and shapes (option A adds no parameter), another topology.
-  const twin = lib.depthNet('resnet20', 2);
-  assert.equal(twin.countParams(), lib.depthNet('plain20', 2).countParams());
-  const runDir = lib.depthRunDir('plain20', course.location, 1, opts);
-  const ckpt = await lib.loadCheckpoint(runDir);
-  assert.match(ckpt.state.topology, /^[0-9a-f]{16}$/);
-  const optimizer = new lib.SgdMomentum();
-  await assert.rejects(lib.restoreCheckpoint(ckpt, twin, optimizer), (e) => {
-    assert.ok(e instanceof lib.UsageError, String(e));
-    assert.ok(e.message.startsWith(`${runDir} was trained on another architecture`), e.message);
-    assert.match(e.message, /\(62 layers saved, the model has 73; layer 9 was #9 ReLU .* the model's is #9 Add \{\} ← #8, #3\)/);
-    return true;
-  });
-  await assert.rejects(
-    lib.train(twin, course.cifar, { epochs: 1, outDir: runDir, resume: true, progress: false }),
-    (e) => e instanceof lib.UsageError && /was trained on another architecture/.test(e.message),
-  );
-  // The run is untouched.
-  assert.equal((await lib.loadCheckpoint(runDir)).state.epoch, 1);
-  optimizer.dispose();
-  twin.dispose();
-});
+test(
+  "a depth run never continues on another architecture: an option-A ResNet refuses its plain twin's run",
+  { timeout: 600_000 },
+  async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'residual-topology-'));
+    const course = {
+      quick: false,
+      location: { dir, kind: 'subset', description: '' },
+      cifar: await lib.loadCifar10(SAMPLE, { limitTrain: 64, limitTest: 20 }),
+    };
+    course.stats = lib.channelStats(course.cifar.train);
+    const opts = { runs: dir, width: 2 };
+    const plain = await lib.trainDepthNet('plain20', course, 1, opts);
+    plain.model.dispose();
+    // Fig. 7 on the finished run: one std per 3×3 layer (19 in plain-20), from the saved checkpoint.
+    const responses = await lib.depthLayerResponses(course, 1, {
+      models: ['plain20', 'plain56'],
+      seeds: [0, 1],
+      width: 2,
+      runs: dir,
+      images: 20,
+    });
+    assert.deepEqual(
+      responses.map((r) => r.layer),
+      Array.from({ length: 19 }, (_, i) => i + 1),
+      'only the run that exists',
+    );
+    assert.ok(responses.every((r) => r.model === 'plain20' && r.seed === 0 && r.width === 2 && Number.isFinite(r.std) && r.std > 0));
+    // The same weights, counts and shapes (option A adds no parameter), another topology.
+    const twin = lib.depthNet('resnet20', 2);
+    assert.equal(twin.countParams(), lib.depthNet('plain20', 2).countParams());
+    const runDir = lib.depthRunDir('plain20', course.location, 1, opts);
+    const ckpt = await lib.loadCheckpoint(runDir);
+    assert.match(ckpt.state.topology, /^[0-9a-f]{16}$/);
+    const optimizer = new lib.SgdMomentum();
+    await assert.rejects(lib.restoreCheckpoint(ckpt, twin, optimizer), (e) => {
+      assert.ok(e instanceof lib.UsageError, String(e));
+      assert.ok(e.message.startsWith(`${runDir} was trained on another architecture`), e.message);
+      assert.match(e.message, /\(62 layers saved, the model has 73; layer 9 was #9 ReLU .* the model's is #9 Add \{\} ← #8, #3\)/);
+      return true;
+    });
+    await assert.rejects(
+      lib.train(twin, course.cifar, { epochs: 1, outDir: runDir, resume: true, progress: false }),
+      (e) => e instanceof lib.UsageError && /was trained on another architecture/.test(e.message),
+    );
+    // The run is untouched.
+    assert.equal((await lib.loadCheckpoint(runDir)).state.epoch, 1);
+    optimizer.dispose();
+    twin.dispose();
+  },
+);
 
 test('experiments: a bad model or --jobs is named in a one-line error, exit 2', () => {
   for (const [args, msg] of [

@@ -9,7 +9,10 @@ const dir = fileURLToPath(new URL('../results/', import.meta.url));
 function csv(name) {
   const [head, ...lines] = readFileSync(`${dir}${name}.csv`, 'utf8').trim().split('\n');
   const cols = head.split(',');
-  return { cols, rows: lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], /^-?[\d.e-]+$/.test(v) ? Number(v) : v]))) };
+  return {
+    cols,
+    rows: lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], /^-?[\d.e-]+$/.test(v) ? Number(v) : v]))),
+  };
 }
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const DEPTH_NETS = ['plain20', 'plain56', 'resnet20', 'resnet56'];
@@ -31,7 +34,11 @@ test('degradation.csv: at least 3 seeds of each net at the longest budget; their
     assert.ok(seeds.length >= 3, `${m}: ${seeds.length} seeds`);
     for (const seed of seeds) {
       const epochs = main.filter((r) => r.model === m && r.seed === seed).map((r) => r.epoch);
-      assert.deepEqual(epochs, Array.from({ length: budget }, (_, i) => i + 1), `${m} seed ${seed}: one row per epoch, every epoch`);
+      assert.deepEqual(
+        epochs,
+        Array.from({ length: budget }, (_, i) => i + 1),
+        `${m} seed ${seed}: one row per epoch, every epoch`,
+      );
     }
     last[m] = mean(main.filter((r) => r.model === m && r.epoch === budget).map((r) => r.train_err));
   }
@@ -58,7 +65,13 @@ test('degradation-final.csv: every run of the main comparison, measured as at te
   const { cols, rows } = csv('degradation-final');
   assert.deepEqual(cols, ['model', 'width', 'seed', 'budget', 'train_loss', 'train_err', 'test_err']);
   const key = (r) => `${r.model}/${r.seed}`;
-  assert.deepEqual(rows.map(key).sort(), main.filter((r) => r.epoch === budget).map(key).sort());
+  assert.deepEqual(
+    rows.map(key).sort(),
+    main
+      .filter((r) => r.epoch === budget)
+      .map(key)
+      .sort(),
+  );
   for (const r of rows) assert.ok(r.budget === budget && r.width === width && r.train_err > 0 && r.train_err < 1, JSON.stringify(r));
 });
 
@@ -92,7 +105,10 @@ test("constructed.csv: for every seed the constructed nets have plain-8's loss; 
   }
   const scratch = csv('degradation-final').rows;
   const plain56 = mean(scratch.filter((r) => r.model === 'plain56').map((r) => r.train_err));
-  assert.ok(plain56 > mean(seeds.map((s) => at('constructed56', s).train_err)), 'plain-56 from scratch ends above the constructed solution');
+  assert.ok(
+    plain56 > mean(seeds.map((s) => at('constructed56', s).train_err)),
+    'plain-56 from scratch ends above the constructed solution',
+  );
 });
 
 test('cifar10.csv and parity.csv: the runs chapter 5 shows', () => {
@@ -103,11 +119,16 @@ test('cifar10.csv and parity.csv: the runs chapter 5 shows', () => {
   assert.deepEqual(pcols, ['framework', 'init', 'seed', 'epoch', 'train_err', 'test_err', 'n_test']);
   const parity = prows.filter((r) => r.test_err !== '');
   const runs = parity.map((r) => `${r.framework}|${r.init}|${r.seed}`);
-  for (const run of ['residual-learning (tfjs wasm)|pytorch|0', 'residual-learning (tfjs wasm)|pytorch|1', 'pytorch (reference)|pytorch|0']) assert.ok(runs.includes(run), run);
+  for (const run of ['residual-learning (tfjs wasm)|pytorch|0', 'residual-learning (tfjs wasm)|pytorch|1', 'pytorch (reference)|pytorch|0'])
+    assert.ok(runs.includes(run), run);
   assert.equal(new Set(runs).size, runs.length, 'one final row per run');
   for (const r of parity) {
     assert.ok(r.test_err > 0 && r.test_err < 0.9 && r.n_test === 500 && r.epoch === 30, JSON.stringify(r));
-    assert.equal(prows.filter((p) => p.framework === r.framework && p.init === r.init && p.seed === r.seed).length, 30, 'one row per epoch');
+    assert.equal(
+      prows.filter((p) => p.framework === r.framework && p.init === r.init && p.seed === r.seed).length,
+      30,
+      'one row per epoch',
+    );
   }
   // Issue 4's bar: with the same recipe and initialisation, ours within 3 points of PyTorch's test
   // accuracy. Equal seed numbers do not give the two frameworks equal weights or batches (their random

@@ -86,7 +86,8 @@ export function syntheticRecords(count, seed = 0) {
 /** A smaller copy of the sample in `dir` (made): the first `train` records of each training file, the first `test` test records. */
 export function sampleSubset(dir, { train, test }) {
   mkdirSync(dir, { recursive: true });
-  for (let k = 1; k <= 5; k++) writeFileSync(join(dir, `data_batch_${k}.bin`), readFileSync(join(SAMPLE, `data_batch_${k}.bin`)).subarray(0, train * RECORD));
+  for (let k = 1; k <= 5; k++)
+    writeFileSync(join(dir, `data_batch_${k}.bin`), readFileSync(join(SAMPLE, `data_batch_${k}.bin`)).subarray(0, train * RECORD));
   writeFileSync(join(dir, 'test_batch.bin'), readFileSync(join(SAMPLE, 'test_batch.bin')).subarray(0, test * RECORD));
   writeFileSync(join(dir, 'batches.meta.txt'), readFileSync(join(SAMPLE, 'batches.meta.txt')));
   return dir;

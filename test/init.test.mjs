@@ -57,7 +57,10 @@ test('the same seed gives the same weights, another seed others; batch norm is u
   const ka = parts(a).kernel;
   assert.deepEqual(ka, parts(b).kernel);
   assert.notDeepEqual(ka, parts(c).kernel);
-  const gamma = a.layers.find((l) => l.getClassName() === 'BatchNormalization').getWeights()[0].dataSync();
+  const gamma = a.layers
+    .find((l) => l.getClassName() === 'BatchNormalization')
+    .getWeights()[0]
+    .dataSync();
   assert.ok(gamma.every((g) => g === 1));
   for (const m of [a, b, c]) m.dispose();
 });
@@ -70,7 +73,24 @@ test('a bad scheme or seed is refused by name', () => {
 });
 
 test('residual train --init: a bad scheme is named, no stack trace', () => {
-  const r = spawnSync(process.execPath, [CLI, 'train', '--model', 'resnet20', '--data', SAMPLE, '--epochs', '1', '--out', join(tmpdir(), 'residual-never-written'), '--init', 'glorot'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'train',
+      '--model',
+      'resnet20',
+      '--data',
+      SAMPLE,
+      '--epochs',
+      '1',
+      '--out',
+      join(tmpdir(), 'residual-never-written'),
+      '--init',
+      'glorot',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--init must be he or pytorch, got 'glorot'/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);

@@ -27,10 +27,14 @@ function notebook(cells) {
 function execute(dir, cells) {
   const file = join(dir, 'probe.ipynb');
   writeFileSync(file, JSON.stringify(notebook(cells)));
-  const r = spawnSync(python, ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--inplace', '--ExecutePreprocessor.timeout=300', file], {
-    cwd: dir,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    python,
+    ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--inplace', '--ExecutePreprocessor.timeout=300', file],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+    },
+  );
   assert.equal(r.status, 0, `nbconvert failed:\n${r.stderr}`);
   const nb = JSON.parse(readFileSync(file, 'utf8'));
   return nb.cells.map((c) => c.outputs.map((o) => (o.text ?? '') + JSON.stringify(o.data ?? {})).join(''));
@@ -67,7 +71,10 @@ describe('notebooks in real Jupyter (tslab kernel)', { skip }, () => {
     dirs.push(dir);
     const file = join(dir, 'bad.ipynb');
     writeFileSync(file, JSON.stringify(notebook(["import { resnetCifar } from 'residual-learning';\nresnetCifar('twenty');"])));
-    const r = spawnSync(python, ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--inplace', '--allow-errors', file], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync(python, ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--inplace', '--allow-errors', file], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     const outputs = JSON.parse(readFileSync(file, 'utf8')).cells[0].outputs;
     assert.match(outputs.map((o) => o.text ?? '').join(''), /not assignable to parameter of type 'number'/);

@@ -15,9 +15,16 @@ const { lockRunDir } = await import(LOCK);
 test('a live holder refuses a second process; release removes the lock', async () => {
   const dir = path.join(mkdtempSync(path.join(tmpdir(), 'residual-lock-')), 'run');
   // Another process takes the lock and keeps it until stdin closes.
-  const holder = spawn(process.execPath, ['-e', `require(${JSON.stringify(LOCK)}).lockRunDir(${JSON.stringify(dir)}); console.log('held'); process.stdin.resume()`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const holder = spawn(
+    process.execPath,
+    ['-e', `require(${JSON.stringify(LOCK)}).lockRunDir(${JSON.stringify(dir)}); console.log('held'); process.stdin.resume()`],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   await new Promise((res) => holder.stdout.once('data', res));
-  assert.throws(() => lockRunDir(dir), (e) => e instanceof lib.UsageError && e.message.includes(`is being trained by process ${holder.pid}`));
+  assert.throws(
+    () => lockRunDir(dir),
+    (e) => e instanceof lib.UsageError && e.message.includes(`is being trained by process ${holder.pid}`),
+  );
   // train() itself refuses before touching the folder.
   const model = lib.plainCifar(8);
   const tiny = { n: 1, images: new Uint8Array(3072), labels: new Uint8Array(1) };

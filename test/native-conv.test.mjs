@@ -74,7 +74,12 @@ const CASES = [
 const builds = [
   { fma: false, shared: false, threads: 1 },
   { fma: false, shared: true, threads: 2 },
-  ...(relaxedSimd() ? [{ fma: true, shared: false, threads: 1 }, { fma: true, shared: true, threads: 3 }] : []),
+  ...(relaxedSimd()
+    ? [
+        { fma: true, shared: false, threads: 1 },
+        { fma: true, shared: true, threads: 3 },
+      ]
+    : []),
 ];
 
 describe('conv-kernels.c equals the definition of a convolution and of a per-channel affine map (relative error ≤ 1e-5)', () => {
@@ -114,7 +119,8 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
           // The filter with its channel axes swapped, [KH, KW, Cout, Cin], for conv_input_grad.
           const ft = new Float32Array(f.length);
           for (let t = 0; t < k * k; t++)
-            for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) ft[(t * cout + co) * cin + ci] = f[(t * cin + ci) * cout + co];
+            for (let ci = 0; ci < cin; ci++)
+              for (let co = 0; co < cout; co++) ft[(t * cout + co) * cin + ci] = f[(t * cin + ci) * cout + co];
           const fto = place(ft);
           // conv2d's interleaved image, one per thread, filled with NaN (every float it reads must
           // be written first), each followed by a canary that must stay as it is.
@@ -124,7 +130,12 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
           const shape = [h, w, cin, oh, ow, cout, k, k, s, s, pt, pl];
           const winograd = []; // [output offset, tile rows a block]
           native.run(parts.map(([a, z], i) => ({ fn: 'conv2d', args: [xo, fo, bo, yo, pads[i], a, z, ...shape, 1] })));
-          for (const o of pads) assert.deepEqual([...new Float32Array(memory.buffer, o + 4 * padFloats, 16)], new Array(16).fill(7), 'conv2d wrote past its padded image');
+          for (const o of pads)
+            assert.deepEqual(
+              [...new Float32Array(memory.buffer, o + 4 * padFloats, 16)],
+              new Array(16).fill(7),
+              'conv2d wrote past its padded image',
+            );
           // 3×3 of stride 1 (input channels a multiple of 4) also by Winograd's F(2×2, 3×3): in one
           // block of tile rows, one row a block, and 3 a block (the last one short); the same
           // NaN-filled room and canary.
@@ -134,8 +145,18 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
               const { rb, floats } = winogradPlan(shape, rows);
               const rooms = parts.map(() => place(new Float32Array(floats + 16).fill(NaN).fill(7, floats)));
               const wo = place(new Float32Array(n * oh * ow * cout).fill(NaN));
-              native.run(parts.map(([a, z], i) => ({ fn: 'conv2d_winograd', args: [xo, fo, bo, wo, rooms[i], a, z, ...shape.slice(0, 6), pt, pl, rb, 1] })));
-              for (const o of rooms) assert.deepEqual([...new Float32Array(memory.buffer, o + 4 * floats, 16)], new Array(16).fill(7), 'conv2d_winograd wrote past its room');
+              native.run(
+                parts.map(([a, z], i) => ({
+                  fn: 'conv2d_winograd',
+                  args: [xo, fo, bo, wo, rooms[i], a, z, ...shape.slice(0, 6), pt, pl, rb, 1],
+                })),
+              );
+              for (const o of rooms)
+                assert.deepEqual(
+                  [...new Float32Array(memory.buffer, o + 4 * floats, 16)],
+                  new Array(16).fill(7),
+                  'conv2d_winograd wrote past its room',
+                );
               winograd.push([wo, rb]);
             }
           // … and its filter gradient by F(3×3, 2×2) (input channels a multiple of 4): each thread's
@@ -148,12 +169,23 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
               const rooms = place(new Float32Array(parts.length * floats + 16).fill(NaN).fill(7, parts.length * floats));
               const dw = place(new Float32Array(k * k * cin * cout).fill(NaN));
               const room = (i) => rooms + 4 * floats * i;
-              native.run(parts.map(([a, z], i) => ({ fn: 'conv_filter_grad_winograd', args: [xo, dyo, room(i), room(i) + 4 * 16 * cin * cout, a, z, ...shape.slice(0, 6), pt, pl, rb] })));
+              native.run(
+                parts.map(([a, z], i) => ({
+                  fn: 'conv_filter_grad_winograd',
+                  args: [xo, dyo, room(i), room(i) + 4 * 16 * cin * cout, a, z, ...shape.slice(0, 6), pt, pl, rb],
+                })),
+              );
               native.run([{ fn: 'winograd_filter_grad_finish', args: [rooms, parts.length, floats, dw, cin, cout] }]);
-              assert.deepEqual([...new Float32Array(memory.buffer, room(parts.length), 16)], new Array(16).fill(7), 'conv_filter_grad_winograd wrote past its room');
+              assert.deepEqual(
+                [...new Float32Array(memory.buffer, room(parts.length), 16)],
+                new Array(16).fill(7),
+                'conv_filter_grad_winograd wrote past its room',
+              );
               winogradDw.push([dw, rb]);
             }
-          native.run(splitRange(cin, native.threads, 4).map(([a, z]) => ({ fn: 'conv_filter_grad', args: [xo, dyo, dwo, 0, n, a, z, ...shape] })));
+          native.run(
+            splitRange(cin, native.threads, 4).map(([a, z]) => ({ fn: 'conv_filter_grad', args: [xo, dyo, dwo, 0, n, a, z, ...shape] })),
+          );
           if (cin % 4 === 0) {
             native.run(splitRange(n, native.threads).map(([a, z]) => ({ fn: 'conv_input_grad', args: [dyo, fto, dxo, a, z, ...shape] })));
           }
@@ -161,9 +193,15 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
           const yRef = ref.y.map((v, i) => Math.max(0, v + bias[i % cout])); // bias, then ReLU
           const name = `x [${xs}], ${k}×${k}×${cout}, stride ${s}, pad ${pt}/${pl}`;
           assertClose(new Float32Array(memory.buffer, yo, yRef.length), yRef, `conv2d ${name}`);
-          for (const [wo, rb] of winograd) assertClose(new Float32Array(memory.buffer, wo, yRef.length), yRef, `conv2d_winograd ${name}, ${rb} tile rows a block`);
+          for (const [wo, rb] of winograd)
+            assertClose(new Float32Array(memory.buffer, wo, yRef.length), yRef, `conv2d_winograd ${name}, ${rb} tile rows a block`);
           assertClose(new Float32Array(memory.buffer, dwo, ref.dw.length), ref.dw, `conv_filter_grad ${name}`);
-          for (const [dw, rb] of winogradDw) assertClose(new Float32Array(memory.buffer, dw, ref.dw.length), ref.dw, `conv_filter_grad_winograd ${name}, ${rb} tile rows a block`);
+          for (const [dw, rb] of winogradDw)
+            assertClose(
+              new Float32Array(memory.buffer, dw, ref.dw.length),
+              ref.dw,
+              `conv_filter_grad_winograd ${name}, ${rb} tile rows a block`,
+            );
           if (cin % 4 === 0) assertClose(new Float32Array(memory.buffer, dxo, ref.dx.length), ref.dx, `conv_input_grad ${name}`);
         }
         // channel_affine: y = act((x + a) · k + b), each of a, k, b present or not (0, 1, 0).
@@ -196,10 +234,20 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
   }
 
   test('splitRange: contiguous, aligned, covering ranges', () => {
-    assert.deepEqual(splitRange(16, 2, 4), [[0, 8], [8, 16]]);
-    assert.deepEqual(splitRange(12, 2, 4), [[0, 8], [8, 12]]);
+    assert.deepEqual(splitRange(16, 2, 4), [
+      [0, 8],
+      [8, 16],
+    ]);
+    assert.deepEqual(splitRange(12, 2, 4), [
+      [0, 8],
+      [8, 12],
+    ]);
     assert.deepEqual(splitRange(3, 2, 4), [[0, 3]]);
-    assert.deepEqual(splitRange(5, 3), [[0, 2], [2, 3], [3, 5]]);
+    assert.deepEqual(splitRange(5, 3), [
+      [0, 2],
+      [2, 3],
+      [3, 5],
+    ]);
     assert.deepEqual(splitRange(1, 4), [[0, 1]]);
     assert.deepEqual(splitRange(0, 2), []);
   });
@@ -228,13 +276,27 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
 
   test('run() refuses more jobs than threads', () => {
     const native = new NativeConv(new WebAssembly.Memory({ initial: 2 }), 1, false);
-    assert.throws(() => native.run([{ fn: 'conv2d', args: [] }, { fn: 'conv2d', args: [] }]), /2 jobs for 1 threads/);
+    assert.throws(
+      () =>
+        native.run([
+          { fn: 'conv2d', args: [] },
+          { fn: 'conv2d', args: [] },
+        ]),
+      /2 jobs for 1 threads/,
+    );
   });
 });
 
 const hasToolchain = ['clang', 'wasm-ld', 'wasm-objdump'].every((t) => spawnSync(t, ['--version'], { stdio: 'ignore' }).status === 0);
 
-test('the committed conv-kernels-wasm.ts is a fresh build of conv-kernels.c', { skip: hasToolchain ? false : 'clang, lld and wabt are not installed' }, () => {
-  const out = execFileSync(process.execPath, ['scripts/dev/build-wasm.mjs', '--check'], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
-  assert.match(out, /up to date/);
-});
+test(
+  'the committed conv-kernels-wasm.ts is a fresh build of conv-kernels.c',
+  { skip: hasToolchain ? false : 'clang, lld and wabt are not installed' },
+  () => {
+    const out = execFileSync(process.execPath, ['scripts/dev/build-wasm.mjs', '--check'], {
+      cwd: new URL('..', import.meta.url).pathname,
+      encoding: 'utf8',
+    });
+    assert.match(out, /up to date/);
+  },
+);

@@ -32,8 +32,14 @@ describe('CIFAR nets of depth 6n+2 (§4.2)', () => {
 
   test('feature maps are 32, 16 and 8 with 16, 32 and 64 filters', () => {
     const m = resnetCifar(20);
-    const outs = ['resnet20_stage1_block3_out', 'resnet20_stage2_block3_out', 'resnet20_stage3_block3_out'].map((n) => m.getLayer(n).outputShape);
-    assert.deepEqual(outs, [[null, 32, 32, 16], [null, 16, 16, 32], [null, 8, 8, 64]]);
+    const outs = ['resnet20_stage1_block3_out', 'resnet20_stage2_block3_out', 'resnet20_stage3_block3_out'].map(
+      (n) => m.getLayer(n).outputShape,
+    );
+    assert.deepEqual(outs, [
+      [null, 32, 32, 16],
+      [null, 16, 16, 32],
+      [null, 8, 8, 64],
+    ]);
   });
 
   test('plain twin has the same layers without additions', () => {
@@ -47,7 +53,10 @@ describe('CIFAR nets of depth 6n+2 (§4.2)', () => {
 
   test('a depth not of the form 6n+2 is refused with the reason', () => {
     for (const bad of [21, 19, 2, 0, 20.5]) {
-      assert.throws(() => resnetCifar(bad), (err) => err instanceof UsageError && new RegExp(`depth ${bad} is not of the form 6n\\+2`).test(err.message));
+      assert.throws(
+        () => resnetCifar(bad),
+        (err) => err instanceof UsageError && new RegExp(`depth ${bad} is not of the form 6n\\+2`).test(err.message),
+      );
     }
     assert.throws(() => plainCifar(21), /nearest: 20 or 26/);
     assert.equal(cifarBlocksPerStage(110), 18);

@@ -18,7 +18,8 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const notebooks = join(root, 'notebooks');
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(existsSync);
 const python = findJupyterPython(['notebook']);
-const skip = python === undefined ? 'the classic Jupyter Notebook is not installed' : chromium === undefined ? 'Chromium is not installed' : false;
+const skip =
+  python === undefined ? 'the classic Jupyter Notebook is not installed' : chromium === undefined ? 'Chromium is not installed' : false;
 
 const PROBE = `(function () {
   function report() {
@@ -53,10 +54,23 @@ before(async () => {
   mkdirSync(join(scratch, 'data')); // no trust database: every notebook is untrusted, as one someone else ran
   port = 20000 + Math.floor(Math.random() * 20000);
   const asRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
-  server = spawn(python, ['-m', 'notebook', '--no-browser', `--port=${port}`, '--ip=127.0.0.1', `--NotebookApp.token=${token}`, `--notebook-dir=${notebooks}`, ...asRoot], {
-    env: { ...process.env, JUPYTER_CONFIG_DIR: join(scratch, 'config'), JUPYTER_DATA_DIR: join(scratch, 'data') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  server = spawn(
+    python,
+    [
+      '-m',
+      'notebook',
+      '--no-browser',
+      `--port=${port}`,
+      '--ip=127.0.0.1',
+      `--NotebookApp.token=${token}`,
+      `--notebook-dir=${notebooks}`,
+      ...asRoot,
+    ],
+    {
+      env: { ...process.env, JUPYTER_CONFIG_DIR: join(scratch, 'config'), JUPYTER_DATA_DIR: join(scratch, 'data') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   await serverListening(server, `127.0.0.1:${port}`, 'the Notebook');
 });
 
@@ -72,18 +86,39 @@ function committedFigures(file) {
   return nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => text(o.data?.['text/html']).includes('class="residual-plot"')).length;
 }
 
-for (const name of readdirSync(notebooks).filter((f) => f.endsWith('.ipynb')).sort()) {
+for (const name of readdirSync(notebooks)
+  .filter((f) => f.endsWith('.ipynb'))
+  .sort()) {
   test(`${name}: every figure is an image with a size, untrusted, in the classic Notebook`, { skip, timeout: 120_000 }, () => {
     const expected = committedFigures(join(notebooks, name));
     const r = spawnSync(
       chromium,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${join(scratch, `chromium-${name}`)}`, '--virtual-time-budget=30000', '--dump-dom', `http://127.0.0.1:${port}/notebooks/${encodeURIComponent(name)}?token=${token}`],
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--user-data-dir=${join(scratch, `chromium-${name}`)}`,
+        '--virtual-time-budget=30000',
+        '--dump-dom',
+        `http://127.0.0.1:${port}/notebooks/${encodeURIComponent(name)}?token=${token}`,
+      ],
       { encoding: 'utf8', timeout: 100_000, maxBuffer: 256 * 1024 * 1024 },
     );
     assert.equal(r.status, 0, r.stderr);
     const m = /<pre id="residual-report">(.*?)<\/pre>/s.exec(r.stdout);
     assert.ok(m, 'the probe reported (the notebook loaded)');
-    const report = JSON.parse(m[1].replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
+    const report = JSON.parse(
+      m[1]
+        .replace(/&quot;/g, '"')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&'),
+    );
     assert.equal(report.trusted, false, 'opened untrusted, as a notebook someone else ran');
     assert.ok(report.cells > 0);
     const statics = report.rows.filter((row) => row.kind === 'img' && row.cls === 'residual-static-img');

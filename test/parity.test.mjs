@@ -17,7 +17,18 @@ test('parity: trains, evaluates, runs the reference and writes one row per frame
   const data = path.join(dir, 'data');
   sampleSubset(data, { train: 64, test: 100 }); // the official layout, fewer records
   const results = path.join(dir, 'parity.csv');
-  const args = [...SCRIPT, '--data', data, '--epochs', '1', '--out', path.join(dir, 'run'), '--results', results, ...(hasTorch ? [] : ['--skip-pytorch'])];
+  const args = [
+    ...SCRIPT,
+    '--data',
+    data,
+    '--epochs',
+    '1',
+    '--out',
+    path.join(dir, 'run'),
+    '--results',
+    results,
+    ...(hasTorch ? [] : ['--skip-pytorch']),
+  ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, RESIDUAL_WASM_THREADS: '1' } });
   assert.equal(r.status, 0, r.stderr + r.stdout);
   const lines = readFileSync(results, 'utf8').trim().split('\n');

@@ -24,16 +24,20 @@ function* files(dir) {
 function scanned(file) {
   const text = readFileSync(file, 'utf8');
   if (!file.endsWith('.ipynb')) return text;
-  return JSON.parse(text).cells.map((c) => [].concat(c.source).join('')).join('\n');
+  return JSON.parse(text)
+    .cells.map((c) => [].concat(c.source).join(''))
+    .join('\n');
 }
 
-test('lib/, test/, scripts/ and notebooks/ name neither the workspace\'s shared folder nor an absolute path of a machine', () => {
+test("lib/, test/, scripts/ and notebooks/ name neither the workspace's shared folder nor an absolute path of a machine", () => {
   const found = [];
   for (const dir of ['lib', 'test', 'scripts', 'notebooks']) {
     for (const file of files(join(root, dir))) {
-      scanned(file).split('\n').forEach((line, i) => {
-        if (FORBIDDEN.test(line)) found.push(`${relative(root, file)}:${i + 1}: ${line.trim().slice(0, 120)}`);
-      });
+      scanned(file)
+        .split('\n')
+        .forEach((line, i) => {
+          if (FORBIDDEN.test(line)) found.push(`${relative(root, file)}:${i + 1}: ${line.trim().slice(0, 120)}`);
+        });
     }
   }
   assert.deepEqual(found, []);
@@ -51,5 +55,6 @@ test('the scan finds what it looks for', () => {
   for (const bad of planted) {
     assert.ok(FORBIDDEN.test(bad), bad);
   }
-  for (const ok of ["spawnSync('/usr/bin/python3')", "join(tmpdir(), 'x')", 'the shared memory build', "'data/cifar10'"]) assert.ok(!FORBIDDEN.test(ok), ok);
+  for (const ok of ["spawnSync('/usr/bin/python3')", "join(tmpdir(), 'x')", 'the shared memory build', "'data/cifar10'"])
+    assert.ok(!FORBIDDEN.test(ok), ok);
 });

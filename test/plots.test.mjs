@@ -30,7 +30,10 @@ const log = [
 
 test('trainingCurves: thin dashed training error, bold test error, one colour per model, in percent', () => {
   const fig = trainingCurves(log, { title: 'CIFAR-10' });
-  assert.deepEqual(fig.data.map((t) => t.name), ['plain-20 train', 'plain-20 test', 'resnet-20 train', 'resnet-20 test']);
+  assert.deepEqual(
+    fig.data.map((t) => t.name),
+    ['plain-20 train', 'plain-20 test', 'resnet-20 train', 'resnet-20 test'],
+  );
   const [plainTrain, plainTest, resTrain, resTest] = fig.data;
   assert.equal(plainTrain.line.dash, 'dash');
   assert.equal(plainTest.line.dash, 'solid');
@@ -38,7 +41,11 @@ test('trainingCurves: thin dashed training error, bold test error, one colour pe
   assert.equal(plainTrain.line.color, plainTest.line.color);
   assert.notEqual(plainTrain.line.color, resTrain.line.color);
   assert.deepEqual(resTest.x, [1, 2], 'points sorted by epoch');
-  assert.deepEqual(resTest.y.map((v) => Math.round(v)), [52, 35], 'fractions drawn as percent');
+  assert.deepEqual(
+    resTest.y.map((v) => Math.round(v)),
+    [52, 35],
+    'fractions drawn as percent',
+  );
   assert.equal(fig.layout.xaxis.title.text, 'epochs');
   assert.equal(fig.layout.yaxis.title.text, 'error (%)');
   assert.equal(fig.layout.title.text, 'CIFAR-10');
@@ -126,7 +133,10 @@ test('imageGrid: a grid of n 32×32 images with labels, shape and pixels as give
   assert.deepEqual(at(2 + 34 + 5, 2 + 5), [20, 20, 20], 'image 1 in column 1');
   assert.deepEqual(at(2 + 5, 2 + 46 + 5), [40, 40, 40], 'image 3 starts row 1');
   assert.deepEqual(at(0, 0), [255, 255, 255], 'white gaps');
-  assert.deepEqual(fig.layout.annotations.map((a) => a.text), ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'mystery']);
+  assert.deepEqual(
+    fig.layout.annotations.map((a) => a.text),
+    ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'mystery'],
+  );
   assert.equal(fig.layout.width, png.width * 2 + 20);
   const bundle = figureBundle(fig);
   assert.match(bundle['text/plain'], /labels: airplane, automobile, bird, cat, deer, dog, mystery/);
@@ -141,10 +151,13 @@ test('encodePng rejects a buffer of the wrong size', () => {
 
 test('bars and lines: one trace per series, values as given', () => {
   const b = bars(['a', 'b'], { resnet: [1, 2], plain: [3, 4] }, { yTitle: 'error (%)' });
-  assert.deepEqual(b.data.map((t) => [t.type, t.name, t.x, t.y]), [
-    ['bar', 'resnet', ['a', 'b'], [1, 2]],
-    ['bar', 'plain', ['a', 'b'], [3, 4]],
-  ]);
+  assert.deepEqual(
+    b.data.map((t) => [t.type, t.name, t.x, t.y]),
+    [
+      ['bar', 'resnet', ['a', 'b'], [1, 2]],
+      ['bar', 'plain', ['a', 'b'], [3, 4]],
+    ],
+  );
   assert.throws(() => bars(['a'], [1, 2]), UsageError);
   const l = lines([{ name: 'loss', y: [3, 2, 1], dash: 'dot' }], { logY: true });
   assert.deepEqual(l.data[0].x, [0, 1, 2]);
@@ -196,21 +209,33 @@ test("inside tslab: one message per bundle to the kernel's writer, live displays
   const require = createRequire(import.meta.url);
   const sent = [];
   const filename = '/somewhere/node_modules/tslab/dist/jupyter.js';
-  require.cache[filename] = { id: filename, filename, loaded: true, exports: { lastWriteDisplayData: (data, update) => sent.push({ data, update }) } };
+  require.cache[filename] = {
+    id: filename,
+    filename,
+    loaded: true,
+    exports: { lastWriteDisplayData: (data, update) => sent.push({ data, update }) },
+  };
   try {
     assert.equal(insideTslab(), true);
     displayBundle({ 'text/plain': 'p', 'text/html': '<i>p</i>', 'image/png': new Uint8Array([255, 0]) });
     assert.equal(sent.length, 1);
-    assert.deepEqual(sent[0].data.data, { 'text/plain': 'p', 'text/html': '<i>p</i>', 'image/png': Buffer.from([255, 0]).toString('base64') });
+    assert.deepEqual(sent[0].data.data, {
+      'text/plain': 'p',
+      'text/html': '<i>p</i>',
+      'image/png': Buffer.from([255, 0]).toString('base64'),
+    });
     assert.equal(sent[0].update, false);
     assert.equal(sent[0].data.transient.display_id, undefined);
     const live = newLiveDisplay();
     live.update({ 'text/plain': '1' });
     live.update({ 'text/plain': '2' });
-    assert.deepEqual(sent.slice(1).map((m) => [m.update, m.data.transient.display_id, m.data.data['text/plain']]), [
-      [false, live.id, '1'],
-      [true, live.id, '2'],
-    ]);
+    assert.deepEqual(
+      sent.slice(1).map((m) => [m.update, m.data.transient.display_id, m.data.data['text/plain']]),
+      [
+        [false, live.id, '1'],
+        [true, live.id, '2'],
+      ],
+    );
   } finally {
     delete require.cache[filename];
   }
@@ -228,9 +253,16 @@ test('trainingCurves over seeds: the mean curve and a band from the least to the
   assert.equal(band.fill, 'toself');
   assert.equal(band.showlegend, false);
   assert.deepEqual(band.x, [1, 2, 2, 1]);
-  assert.deepEqual(band.y.map((v) => Math.round(v)), [50, 30, 10, 30], 'greatest runs forward, least back');
+  assert.deepEqual(
+    band.y.map((v) => Math.round(v)),
+    [50, 30, 10, 30],
+    'greatest runs forward, least back',
+  );
   assert.equal(mean.name, 'plain-56 train (mean of 3)');
-  assert.deepEqual(mean.y.map((v) => Math.round(v)), [40, 20]);
+  assert.deepEqual(
+    mean.y.map((v) => Math.round(v)),
+    [40, 20],
+  );
   assert.match(figureSvg(fig), /<path d="M[^"]+Z" fill="rgba\(0, 114, 178, 0\.18\)" stroke="none"\/>/, 'the SVG draws the band');
   // One run per x: no band, as before.
   assert.ok(trainingCurves(log).data.every((t) => t.fill === undefined));

@@ -30,7 +30,10 @@ describe('ResNet builder (the original tutorial)', () => {
     const h1 = net.residualBlock(h0, { filter: [3, 3], channel: [16, 32], stride: 2 });
     assert.deepEqual(h1.shape, [null, 16, 16, 32]);
     const convs = net.model(h1).layers.filter((l) => l.getClassName() === 'Conv2D' && l.name.endsWith('_conv2'));
-    assert.deepEqual(convs.map((l) => l.getConfig().strides), [[1, 1]]);
+    assert.deepEqual(
+      convs.map((l) => l.getConfig().strides),
+      [[1, 1]],
+    );
   });
 
   test('fault 2 fixed: at inference, batch norm uses moving averages (a prediction does not depend on the batch)', () => {
@@ -53,7 +56,10 @@ describe('ResNet builder (the original tutorial)', () => {
       () => net.residualBlock(h, { filter: [3, 3], channel: [32, 32] }),
       (err) => err instanceof UsageError && /residualBlock: channel\[0\] is 32 but h has 16 channels/.test(err.message),
     );
-    assert.throws(() => new ResNet({ batch: 4 }).initBlock({ filter: [7, 7], channel: [1, 16] }), /initBlock: channel\[0\] is 1 but h has 3 channels/);
+    assert.throws(
+      () => new ResNet({ batch: 4 }).initBlock({ filter: [7, 7], channel: [1, 16] }),
+      /initBlock: channel\[0\] is 1 but h has 3 channels/,
+    );
   });
 
   test('options are checked', () => {

@@ -16,7 +16,12 @@ describe('results/ CSV files', () => {
 
   test('write then read a long-format table; nothing half-written is left', async () => {
     delete process.env.RESIDUAL_QUICK;
-    const df = pl.DataFrame({ model: ['plain20', 'plain20', 'resnet20'], epoch: [1, 2, 1], train_err: [0.9, 0.8, 0.85], test_err: [0.91, 0.82, 0.86] });
+    const df = pl.DataFrame({
+      model: ['plain20', 'plain20', 'resnet20'],
+      epoch: [1, 2, 1],
+      train_err: [0.9, 0.8, 0.85],
+      test_err: [0.91, 0.82, 0.86],
+    });
     const file = await writeResults('degradation', df, root);
     assert.equal(file, join(root, 'results', 'degradation.csv'));
     assert.equal(readFileSync(file, 'utf8').split('\n')[0], 'model,epoch,train_err,test_err');
@@ -53,14 +58,23 @@ describe('results/ CSV files', () => {
     await lib.mergeResults('budgets', budget(4, [0.6, 0.55]), ['model', 'epochs'], root);
     await lib.mergeResults('budgets', budget(12, [0.5, 0.4]), ['model', 'epochs'], root);
     const file = await lib.mergeResults('budgets', budget(12, [0.45, 0.35]), ['model', 'epochs'], root);
-    assert.equal(readFileSync(file, 'utf8').trim(), 'model,epochs,train_err\nplain20,4,0.6\nresnet20,4,0.55\nplain20,12,0.45\nresnet20,12,0.35');
-    await assert.rejects(lib.mergeResults('budgets', pl.DataFrame({ model: ['x'], epochs: [1] }), ['model', 'epochs'], root), /budgets\.csv has the columns model,epochs,train_err, not model,epochs/);
+    assert.equal(
+      readFileSync(file, 'utf8').trim(),
+      'model,epochs,train_err\nplain20,4,0.6\nresnet20,4,0.55\nplain20,12,0.45\nresnet20,12,0.35',
+    );
+    await assert.rejects(
+      lib.mergeResults('budgets', pl.DataFrame({ model: ['x'], epochs: [1] }), ['model', 'epochs'], root),
+      /budgets\.csv has the columns model,epochs,train_err, not model,epochs/,
+    );
     await assert.rejects(lib.mergeResults('budgets', budget(1, [0, 0]), ['seed'], root), /key column 'seed' is not in the table/);
     assert.equal(readResults('budgets', root).height, 4, 'a refused merge leaves the file as it was');
   });
 
   test('a bad name is refused', () => {
-    assert.throws(() => resultsFile('../x'), (e) => e instanceof UsageError && /results name '..\/x'/.test(e.message));
+    assert.throws(
+      () => resultsFile('../x'),
+      (e) => e instanceof UsageError && /results name '..\/x'/.test(e.message),
+    );
     assert.ok(!existsSync(join(root, 'x.csv')));
   });
 });

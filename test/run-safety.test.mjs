@@ -18,7 +18,24 @@ let tiny;
 function residual(args, extraEnv = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8' });
 }
-const trainArgs = (out, ...more) => ['train', '--model', tiny, '--data', SAMPLE, '--epochs', '2', '--out', out, '--limit-train', '64', '--limit-test', '20', '--batch', '32', ...more];
+const trainArgs = (out, ...more) => [
+  'train',
+  '--model',
+  tiny,
+  '--data',
+  SAMPLE,
+  '--epochs',
+  '2',
+  '--out',
+  out,
+  '--limit-train',
+  '64',
+  '--limit-test',
+  '20',
+  '--batch',
+  '32',
+  ...more,
+];
 
 /** Every file under `dir` with its bytes, to compare before and after. */
 function snapshot(dir) {
@@ -61,7 +78,10 @@ test("a folder with the user's own files is refused, and nothing in it is touche
   writeFileSync(path.join(out, 'checkpoints', 'something', 'notes.txt'), 'mine');
   writeFileSync(path.join(out, 'history.csv'), 'my,own\n1,2\n');
   const before = snapshot(out);
-  refused(residual(trainArgs(out)), /mine holds files that are not a training run \(checkpoints\/something\): choose an empty or new folder; nothing was changed$/);
+  refused(
+    residual(trainArgs(out)),
+    /mine holds files that are not a training run \(checkpoints\/something\): choose an empty or new folder; nothing was changed$/,
+  );
   assert.deepEqual(snapshot(out), before);
 });
 
@@ -76,7 +96,17 @@ test('saving a checkpoint removes only the checkpoint it superseded', async () =
   const optimizer = new lib.SgdMomentum();
   const ckpt = await lib.loadCheckpoint(path.join(scratch, 'superseded')).catch((e) => e);
   assert.ok(ckpt instanceof lib.UsageError, 'a run with a foreign file in checkpoints/ is refused');
-  await lib.saveCheckpoint(out, model, optimizer, { version: 1, epoch: 3, step: 6, seed: 0, stats: { mean: [0, 0, 0], std: [1, 1, 1] }, history: [], seconds: 0, warmupDone: true, config: {} });
+  await lib.saveCheckpoint(out, model, optimizer, {
+    version: 1,
+    epoch: 3,
+    step: 6,
+    seed: 0,
+    stats: { mean: [0, 0, 0], std: [1, 1, 1] },
+    history: [],
+    seconds: 0,
+    warmupDone: true,
+    config: {},
+  });
   assert.deepEqual(readdirSync(path.join(out, 'checkpoints')).sort(), ['epoch-0003', 'keep.txt']);
   optimizer.dispose();
 });
@@ -87,7 +117,10 @@ test('a dangling or missing LATEST is refused, naming the file; nothing is delet
   writeFileSync(path.join(out, 'LATEST'), 'checkpoints/epoch-0009\n');
   let before = snapshot(out);
   for (const args of [trainArgs(out, '--resume'), trainArgs(out)]) {
-    refused(residual(args), /damaged[/\\]LATEST names 'checkpoints\/epoch-0009', which is not a checkpoint there: the run is damaged; nothing was changed$/);
+    refused(
+      residual(args),
+      /damaged[/\\]LATEST names 'checkpoints\/epoch-0009', which is not a checkpoint there: the run is damaged; nothing was changed$/,
+    );
     assert.deepEqual(snapshot(out), before);
   }
   spawnSync('rm', [path.join(out, 'LATEST')]);
@@ -112,7 +145,10 @@ test('a garbled state.json or optimizer.json is refused naming the file', () => 
     assert.equal(residual(trainArgs(out, '--epochs', '1')).status, 0);
     writeFileSync(path.join(out, 'checkpoints', 'epoch-0001', file), '{"version": 1, "epo');
     const before = snapshot(out);
-    refused(residual(trainArgs(out, '--resume')), new RegExp(`epoch-0001[/\\\\]${file.replace('.', '\\.')}: not valid JSON .*: the checkpoint is damaged$`));
+    refused(
+      residual(trainArgs(out, '--resume')),
+      new RegExp(`epoch-0001[/\\\\]${file.replace('.', '\\.')}: not valid JSON .*: the checkpoint is damaged$`),
+    );
     assert.deepEqual(snapshot(out), before);
   }
 });
@@ -120,13 +156,22 @@ test('a garbled state.json or optimizer.json is refused naming the file', () => 
 test('settings that change the result must match on --resume (weight decay and its scope)', () => {
   const out = path.join(scratch, 'decay');
   assert.equal(residual(trainArgs(out, '--epochs', '1')).status, 0);
-  refused(residual(trainArgs(out, '--epochs', '1', '--resume', '--weight-decay', '5e-4')), /cannot continue .*decay: it was trained with weightDecay=0.0001, not 0.0005$/);
-  refused(residual(trainArgs(out, '--epochs', '1', '--resume', '--decay-scope', 'kernels')), /it was trained with weightDecay ?Scope=all, not kernels$/);
+  refused(
+    residual(trainArgs(out, '--epochs', '1', '--resume', '--weight-decay', '5e-4')),
+    /cannot continue .*decay: it was trained with weightDecay=0.0001, not 0.0005$/,
+  );
+  refused(
+    residual(trainArgs(out, '--epochs', '1', '--resume', '--decay-scope', 'kernels')),
+    /it was trained with weightDecay ?Scope=all, not kernels$/,
+  );
 });
 
 test('environment and paths: one line each, exit 2', () => {
   refused(residual(trainArgs(path.join(scratch, 'b1')), { RESIDUAL_BACKEND: 'gpu' }), /RESIDUAL_BACKEND='gpu' is not a backend/);
-  refused(residual(trainArgs(path.join(scratch, 'b2')), { RESIDUAL_BACKEND: 'wasm', RESIDUAL_WASM_THREADS: 'two' }), /RESIDUAL_WASM_THREADS='two' must be a whole number ≥ 1/);
+  refused(
+    residual(trainArgs(path.join(scratch, 'b2')), { RESIDUAL_BACKEND: 'wasm', RESIDUAL_WASM_THREADS: 'two' }),
+    /RESIDUAL_WASM_THREADS='two' must be a whole number ≥ 1/,
+  );
   const file = path.join(scratch, 'a-file');
   writeFileSync(file, 'x');
   refused(residual(trainArgs(file)), /a-file is a file, not a folder/);
@@ -136,7 +181,19 @@ test('environment and paths: one line each, exit 2', () => {
   for (const f of readdirSync(SAMPLE)) writeFileSync(path.join(data, f), readFileSync(path.join(SAMPLE, f)));
   spawnSync('rm', [path.join(data, 'data_batch_2.bin')]);
   mkdirSync(path.join(data, 'data_batch_2.bin'));
-  const r = residual(['train', '--model', tiny, '--data', data, '--epochs', '1', '--out', path.join(scratch, 'b3'), '--limit-train', '300']);
+  const r = residual([
+    'train',
+    '--model',
+    tiny,
+    '--data',
+    data,
+    '--epochs',
+    '1',
+    '--out',
+    path.join(scratch, 'b3'),
+    '--limit-train',
+    '300',
+  ]);
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /data_batch_2\.bin/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
@@ -150,42 +207,63 @@ test('a model whose input does not fit the data is one line', async () => {
   const small = path.join(scratch, 'small-input');
   await lib.saveModel(tf.model({ inputs: x, outputs: y }), small);
   const out = path.join(scratch, 'mismatch');
-  refused(residual(['train', '--model', small, '--data', SAMPLE, '--epochs', '1', '--out', out, '--limit-train', '32']), /--model .*small-input takes inputs of shape \[16, 16, 3\], but CIFAR-10 images are \[32, 32, 3\]$/);
+  refused(
+    residual(['train', '--model', small, '--data', SAMPLE, '--epochs', '1', '--out', out, '--limit-train', '32']),
+    /--model .*small-input takes inputs of shape \[16, 16, 3\], but CIFAR-10 images are \[32, 32, 3\]$/,
+  );
   assert.ok(!existsSync(out), 'no run folder made');
 });
 
 test('more wasm threads than cores: a one-line warning', () => {
-  const r = spawnSync(process.execPath, ['-e', "require('./dist/index.js').wasmThreadsFromEnv('512')"], { cwd: path.dirname(path.dirname(CLI)), encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-e', "require('./dist/index.js').wasmThreadsFromEnv('512')"], {
+    cwd: path.dirname(path.dirname(CLI)),
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /^RESIDUAL_WASM_THREADS=512 is more than this machine's \d+ cores: the threads will take turns and run slower/);
 });
 
 test('--epochs that would take days says so after the first steps', () => {
   const out = path.join(scratch, 'years');
-  const child = spawnSync(process.execPath, [CLI, ...trainArgs(out, '--epochs', '5000000')], { env, encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL' });
+  const child = spawnSync(process.execPath, [CLI, ...trainArgs(out, '--epochs', '5000000')], {
+    env,
+    encoding: 'utf8',
+    timeout: 10_000,
+    killSignal: 'SIGKILL',
+  });
   assert.match(child.stderr, /^at \d+ images\/s \(the first 5 steps\) this run needs about \d+ more days; stop it/m, child.stderr);
 });
 
 const asRoot = process.getuid?.() === 0;
-test('a full disk while checkpointing is one line, and leaves no run folder it made', { skip: !asRoot && 'needs root to mount a tiny tmpfs' }, (t) => {
-  const disk = path.join(scratch, 'tiny-disk');
-  mkdirSync(disk);
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=12k', 'tmpfs', disk]);
-  if (mounted.status !== 0) return t.skip(`cannot mount a tmpfs here: ${mounted.stderr}`);
-  t.after(() => spawnSync('umount', [disk]));
-  const out = path.join(disk, 'run');
-  const r = residual(trainArgs(out, '--epochs', '1'));
-  assert.equal(r.status, 2, r.stderr + r.stdout);
-  assert.match(r.stderr.trim(), /^residual train: .*run[/\\].*: no space left on the device \(\w+ failed; files written before are kept\)$/m);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-  assert.deepEqual(readdirSync(disk), [], 'no empty run folder or temporary file left');
-});
+test(
+  'a full disk while checkpointing is one line, and leaves no run folder it made',
+  { skip: !asRoot && 'needs root to mount a tiny tmpfs' },
+  (t) => {
+    const disk = path.join(scratch, 'tiny-disk');
+    mkdirSync(disk);
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=12k', 'tmpfs', disk]);
+    if (mounted.status !== 0) return t.skip(`cannot mount a tmpfs here: ${mounted.stderr}`);
+    t.after(() => spawnSync('umount', [disk]));
+    const out = path.join(disk, 'run');
+    const r = residual(trainArgs(out, '--epochs', '1'));
+    assert.equal(r.status, 2, r.stderr + r.stdout);
+    assert.match(
+      r.stderr.trim(),
+      /^residual train: .*run[/\\].*: no space left on the device \(\w+ failed; files written before are kept\)$/m,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.deepEqual(readdirSync(disk), [], 'no empty run folder or temporary file left');
+  },
+);
 
 test('a --model folder whose model.json is not a layers model is one line', () => {
   const dir = path.join(scratch, 'garbled-model');
   mkdirSync(dir);
   writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ modelTopology: {}, weightsManifest: [] }));
-  refused(residual(['train', '--model', dir, '--data', SAMPLE, '--epochs', '1', '--out', path.join(scratch, 'r-garbled')]), /--model .*garbled-model: model\.json cannot be read as a TensorFlow\.js layers model/);
+  refused(
+    residual(['train', '--model', dir, '--data', SAMPLE, '--epochs', '1', '--out', path.join(scratch, 'r-garbled')]),
+    /--model .*garbled-model: model\.json cannot be read as a TensorFlow\.js layers model/,
+  );
 });
 
 test('evaluate: a run whose state.json does not parse is one line naming it', () => {

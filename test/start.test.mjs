@@ -10,14 +10,30 @@ import { serverListening } from './helpers.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const python = findJupyterPython(['notebook']) ?? findJupyterPython(['jupyterlab']);
-const skip = python === undefined ? 'Jupyter Notebook/Lab not installed' : !hasKernel(python) ? 'the tslab kernel is not registered (npm run setup)' : false;
+const skip =
+  python === undefined
+    ? 'Jupyter Notebook/Lab not installed'
+    : !hasKernel(python)
+      ? 'the tslab kernel is not registered (npm run setup)'
+      : false;
 
 test('npm start serves notebooks/ with the tslab kernel', { skip, timeout: 60_000 }, async (t) => {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const token = `t${Math.random().toString(36).slice(2)}`;
-  const child = spawn(process.execPath, [join(root, 'scripts', 'start.mjs'), '--no-browser', `--port=${port}`, '--ip=127.0.0.1', `--NotebookApp.token=${token}`, `--ServerApp.token=${token}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'scripts', 'start.mjs'),
+      '--no-browser',
+      `--port=${port}`,
+      '--ip=127.0.0.1',
+      `--NotebookApp.token=${token}`,
+      `--ServerApp.token=${token}`,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise((resolve) => child.on('exit', resolve));
   t.after(async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
@@ -36,15 +52,29 @@ test('npm start serves notebooks/ with the tslab kernel', { skip, timeout: 60_00
   assert.ok(names.includes('README.md'), `the server's root is notebooks/ (it lists ${names.join(', ')})`);
 });
 
-test('a kernel registered with a program that is gone is reported, with the command that fixes it', { skip: python === undefined ? 'Jupyter not installed' : false }, async () => {
-  const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { kernelProblem } = await import('../scripts/jupyter.mjs');
-  const dir = mkdtempSync(join(tmpdir(), 'jupyter-path-'));
-  mkdirSync(join(dir, 'kernels', 'stale-ts'), { recursive: true });
-  writeFileSync(join(dir, 'kernels', 'stale-ts', 'kernel.json'), JSON.stringify({ argv: ['/usr/bin/node', '/moved/away/node_modules/tslab/bin/tslab', 'kernel', '--config-path', '{connection_file}'], display_name: 'stale', language: 'typescript' }));
-  const env = { ...process.env, JUPYTER_PATH: dir };
-  assert.match(kernelProblem(python, 'stale-ts', env), /runs \/moved\/away\/node_modules\/tslab\/bin\/tslab, which no longer exists .*residual kernel install/);
-  assert.match(kernelProblem(python, 'no-such-kernel', env), /has no "no-such-kernel" kernel: run `npx residual kernel install`/);
-  if (hasKernel(python)) assert.equal(kernelProblem(python, 'tslab', env), undefined, 'the registered tslab kernel is fine');
-});
+test(
+  'a kernel registered with a program that is gone is reported, with the command that fixes it',
+  { skip: python === undefined ? 'Jupyter not installed' : false },
+  async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { kernelProblem } = await import('../scripts/jupyter.mjs');
+    const dir = mkdtempSync(join(tmpdir(), 'jupyter-path-'));
+    mkdirSync(join(dir, 'kernels', 'stale-ts'), { recursive: true });
+    writeFileSync(
+      join(dir, 'kernels', 'stale-ts', 'kernel.json'),
+      JSON.stringify({
+        argv: ['/usr/bin/node', '/moved/away/node_modules/tslab/bin/tslab', 'kernel', '--config-path', '{connection_file}'],
+        display_name: 'stale',
+        language: 'typescript',
+      }),
+    );
+    const env = { ...process.env, JUPYTER_PATH: dir };
+    assert.match(
+      kernelProblem(python, 'stale-ts', env),
+      /runs \/moved\/away\/node_modules\/tslab\/bin\/tslab, which no longer exists .*residual kernel install/,
+    );
+    assert.match(kernelProblem(python, 'no-such-kernel', env), /has no "no-such-kernel" kernel: run `npx residual kernel install`/);
+    if (hasKernel(python)) assert.equal(kernelProblem(python, 'tslab', env), undefined, 'the registered tslab kernel is fine');
+  },
+);

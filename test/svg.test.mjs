@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainingCurves, bars, lines, heatmap, imageGrid, figureSvg, figureBundle, figureHtml, niceTicks } from '../dist/index.js';
 
-const chromium = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
+const chromium = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
+  (p) => p && existsSync(p),
+);
 const skip = chromium === undefined ? 'Chromium not installed' : false;
 
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
@@ -26,10 +28,24 @@ function curvesLog() {
 const figures = {
   curves: trainingCurves(curvesLog(), { title: 'Plain <vs> residual' }),
   ranged: trainingCurves(curvesLog(), { yRange: [0, 20] }),
-  bars: bars(['20', '32', '44', '56'], { plain: [8.75, 9.5, 10.25, 11], resnet: [8.75, 7.5, 7.25, 7] }, { title: 'Test error by depth', yTitle: 'error (%)', xTitle: 'layers' }),
+  bars: bars(
+    ['20', '32', '44', '56'],
+    { plain: [8.75, 9.5, 10.25, 11], resnet: [8.75, 7.5, 7.25, 7] },
+    { title: 'Test error by depth', yTitle: 'error (%)', xTitle: 'layers' },
+  ),
   hbars: bars(['cat', 'dog', 'ship'], [0.25, 0.5, 1], { horizontal: true, xTitle: 'accuracy' }),
-  heat: heatmap(CLASSES.map((_, i) => CLASSES.map((_, j) => (i === j ? 50 + i : (i + 2 * j) % 7))), CLASSES, { title: 'Confusion' }),
-  logy: lines([{ name: 'loss', y: [2, 0.5, 0.1, 0.03, 0.004] }, { name: 'lr', y: [0.1, 0.1, 0.01, 0.01, 0.001], dash: 'dot', markers: true }], { logY: true, title: 'log loss', yTitle: 'value' }),
+  heat: heatmap(
+    CLASSES.map((_, i) => CLASSES.map((_, j) => (i === j ? 50 + i : (i + 2 * j) % 7))),
+    CLASSES,
+    { title: 'Confusion' },
+  ),
+  logy: lines(
+    [
+      { name: 'loss', y: [2, 0.5, 0.1, 0.03, 0.004] },
+      { name: 'lr', y: [0.1, 0.1, 0.01, 0.01, 0.001], dash: 'dot', markers: true },
+    ],
+    { logY: true, title: 'log loss', yTitle: 'value' },
+  ),
   pie: { data: [{ type: 'pie', values: [1, 2] }], layout: { title: 'a pie' } },
   grid: imageGrid(new Uint8Array(2 * 3072).fill(90), [0, 1], { classNames: CLASSES, title: 'two' }),
 };
@@ -53,9 +69,21 @@ test('figureSvg: long iteration counts written as plotly does (10k, 20k)', () =>
 
 test('figureSvg: log axes tick 1-2-5 (or every) multiple within a decade, and take plotly ranges in log units', () => {
   const yTicks = (svg) => [...svg.matchAll(/text-anchor="end" dominant-baseline="central">([^<]+)/g)].map((m) => m[1]);
-  assert.deepEqual(yTicks(figureSvg(lines([{ name: 'a', y: [0.3, 0.5, 0.9, 1.5] }], { logY: true }))), ['0.3', '0.4', '0.5', '0.6', '0.7', '0.8', '0.9', '1']);
+  assert.deepEqual(yTicks(figureSvg(lines([{ name: 'a', y: [0.3, 0.5, 0.9, 1.5] }], { logY: true }))), [
+    '0.3',
+    '0.4',
+    '0.5',
+    '0.6',
+    '0.7',
+    '0.8',
+    '0.9',
+    '1',
+  ]);
   assert.deepEqual(yTicks(figureSvg(lines([{ name: 'a', y: [1, 4, 9] }], { logY: true }))), ['1', '2', '5', '10']);
-  assert.deepEqual(yTicks(figureSvg({ data: [{ type: 'scatter', x: [1, 2, 3], y: [1, 10, 100] }], layout: { yaxis: { type: 'log', range: [-1, 3] } } })), ['0.1', '1', '10', '100', '1000']);
+  assert.deepEqual(
+    yTicks(figureSvg({ data: [{ type: 'scatter', x: [1, 2, 3], y: [1, 10, 100] }], layout: { yaxis: { type: 'log', range: [-1, 3] } } })),
+    ['0.1', '1', '10', '100', '1000'],
+  );
 });
 
 test('figureSvg: self-contained, deterministic, escaped, sized from the layout', () => {
@@ -63,7 +91,11 @@ test('figureSvg: self-contained, deterministic, escaped, sized from the layout',
     const svg = figureSvg(fig);
     assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="\d+" height="\d+"/, name);
     assert.ok(svg.endsWith('</svg>'), name);
-    assert.doesNotMatch(svg, /<script|\son\w+=|class=|<style|@import|url\(|\sid=/i, `${name}: no scripts, classes, styles, ids or external references`);
+    assert.doesNotMatch(
+      svg,
+      /<script|\son\w+=|class=|<style|@import|url\(|\sid=/i,
+      `${name}: no scripts, classes, styles, ids or external references`,
+    );
     assert.equal(figureSvg(fig), svg, `${name}: the same figure gives the same bytes`);
     const coordinates = [...svg.matchAll(/ (?:x|y|x1|x2|y1|y2|width|height|d|cx|cy|r)="([^"]*)"/g)].map((m) => m[1]);
     assert.ok(coordinates.length > 0);
@@ -77,7 +109,10 @@ test('figureSvg: self-contained, deterministic, escaped, sized from the layout',
 
 /** The SVG inside the static <img> of an HTML output (its data URI decoded). */
 function staticSvg(html) {
-  const m = /<div class="residual-static"><img class="residual-static-img" alt="[^"]*" width="\d+" height="\d+" style="[^"]*" src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)"><\/div>/.exec(html);
+  const m =
+    /<div class="residual-static"><img class="residual-static-img" alt="[^"]*" width="\d+" height="\d+" style="[^"]*" src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)"><\/div>/.exec(
+      html,
+    );
   assert.ok(m, 'a static <img> of the SVG inside the plot div');
   return Buffer.from(m[1], 'base64').toString('utf8');
 }
@@ -101,7 +136,20 @@ function inChromium(t, html) {
   writeFileSync(page, html);
   const r = spawnSync(
     chromium,
-    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dir, 'profile')}`, '--virtual-time-budget=15000', '--dump-dom', `file://${page}`],
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${join(dir, 'profile')}`,
+      '--virtual-time-budget=15000',
+      '--dump-dom',
+      `file://${page}`,
+    ],
     { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
   );
   assert.equal(r.status, 0, r.stderr);
@@ -150,7 +198,11 @@ test('in Chromium: every SVG is well-formed XML, draws ink, and holds the marks 
   const dom = inChromium(t, page);
   const m = /<pre id="out">([\s\S]*?)<\/pre>/.exec(dom);
   assert.ok(m, 'the page wrote its measurements');
-  const decoded = m[1].replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+  const decoded = m[1]
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&');
   assert.notEqual(decoded, 'pending', 'the measuring script finished');
   const r = JSON.parse(decoded);
   for (const [name, got] of Object.entries(r)) {
@@ -163,12 +215,19 @@ test('in Chromium: every SVG is well-formed XML, draws ink, and holds the marks 
   const curves = r.curves;
   assert.deepEqual(curves.size, [640, 400]);
   assert.equal(curves.paths.length, 4);
-  assert.deepEqual(curves.paths.map((p) => p['stroke-dasharray'] !== undefined), [true, false, true, false]);
-  assert.deepEqual(curves.paths.map((p) => Number(p['stroke-width'])), [1, 3, 1, 3]);
+  assert.deepEqual(
+    curves.paths.map((p) => p['stroke-dasharray'] !== undefined),
+    [true, false, true, false],
+  );
+  assert.deepEqual(
+    curves.paths.map((p) => Number(p['stroke-width'])),
+    [1, 3, 1, 3],
+  );
   assert.equal(curves.paths[0].stroke, curves.paths[1].stroke, 'one colour per model');
   assert.notEqual(curves.paths[0].stroke, curves.paths[2].stroke);
   assert.equal((curves.paths[0].d.match(/[ML]/g) ?? []).length, 10, 'ten epochs, ten points');
-  for (const s of ['Plain <vs> residual', 'epochs', 'error (%)', 'plain-20 train', 'resnet-20 test']) assert.ok(texts('curves').includes(s), `"${s}" is written`);
+  for (const s of ['Plain <vs> residual', 'epochs', 'error (%)', 'plain-20 train', 'resnet-20 test'])
+    assert.ok(texts('curves').includes(s), `"${s}" is written`);
 
   // A given y range: ticks inside it, lines clipped to it.
   assert.ok(texts('ranged').includes('20') && texts('ranged').includes('0'));
@@ -183,12 +242,15 @@ test('in Chromium: every SVG is well-formed XML, draws ink, and holds the marks 
   const baselines = new Set(bar.map((b) => Math.round(Number(b.y) + Number(b.height))));
   assert.equal(baselines.size, 1, 'all bars stand on zero');
   assert.ok(Number(bar[0].x) < Number(bar[4].x) && Number(bar[4].x) < Number(bar[1].x), 'series side by side within a group');
-  for (const s of ['Test error by depth', 'layers', 'error (%)', 'plain', 'resnet', '20', '56']) assert.ok(texts('bars').includes(s), `"${s}" is written`);
+  for (const s of ['Test error by depth', 'layers', 'error (%)', 'plain', 'resnet', '20', '56'])
+    assert.ok(texts('bars').includes(s), `"${s}" is written`);
 
   // Horizontal bars: widths proportional to values.
   const hb = r.hbars.cells;
   assert.equal(hb.length, 3);
-  assert.ok(Math.abs(Number(hb[1].width) / Number(hb[0].width) - 2) < 0.02 && Math.abs(Number(hb[2].width) / Number(hb[0].width) - 4) < 0.02);
+  assert.ok(
+    Math.abs(Number(hb[1].width) / Number(hb[0].width) - 2) < 0.02 && Math.abs(Number(hb[2].width) / Number(hb[0].width) - 4) < 0.02,
+  );
   assert.ok(texts('hbars').includes('accuracy'));
 
   // Confusion heatmap: n × n cells, every label on both axes, the counts written in.
@@ -215,13 +277,21 @@ test('in Chromium: every SVG is well-formed XML, draws ink, and holds the marks 
   assert.ok(texts('grid').includes('airplane') && texts('grid').includes('automobile'));
 });
 
-test('in Chromium: the HTML output shows the SVG without plotly.js, and plotly.js replaces it when present', { skip, timeout: 120_000 }, (t) => {
-  const fig = figures.bars;
-  const staticOnly = inChromium(t, `<!DOCTYPE html><html><body>${figureHtml(fig, false)}</body></html>`);
-  assert.match(staticOnly, /<div id="residual-plot-[0-9a-f]+-\d+" class="residual-plot"><div class="residual-static"><img class="residual-static-img"/, 'the static picture without plotly.js');
-  assert.match(staticOnly, /<p class="residual-plot-note"[ >]/, 'a note says how to get the interactive figure');
-  const drawn = inChromium(t, `<!DOCTYPE html><html><body>${figureHtml(fig, true)}</body></html>`);
-  assert.ok(drawn.includes('class="main-svg"'), 'plotly.js drew');
-  assert.ok(!drawn.includes('<div class="residual-static">'), 'the static picture is gone, not left beside the plot');
-  assert.ok(!drawn.includes('<p class="residual-plot-note"'), 'no note when plotly.js drew');
-});
+test(
+  'in Chromium: the HTML output shows the SVG without plotly.js, and plotly.js replaces it when present',
+  { skip, timeout: 120_000 },
+  (t) => {
+    const fig = figures.bars;
+    const staticOnly = inChromium(t, `<!DOCTYPE html><html><body>${figureHtml(fig, false)}</body></html>`);
+    assert.match(
+      staticOnly,
+      /<div id="residual-plot-[0-9a-f]+-\d+" class="residual-plot"><div class="residual-static"><img class="residual-static-img"/,
+      'the static picture without plotly.js',
+    );
+    assert.match(staticOnly, /<p class="residual-plot-note"[ >]/, 'a note says how to get the interactive figure');
+    const drawn = inChromium(t, `<!DOCTYPE html><html><body>${figureHtml(fig, true)}</body></html>`);
+    assert.ok(drawn.includes('class="main-svg"'), 'plotly.js drew');
+    assert.ok(!drawn.includes('<div class="residual-static">'), 'the static picture is gone, not left beside the plot');
+    assert.ok(!drawn.includes('<p class="residual-plot-note"'), 'no note when plotly.js drew');
+  },
+);

@@ -40,11 +40,23 @@ describe('residual train / evaluate', () => {
   test('bad arguments: a message naming the argument, no stack trace, status 2', () => {
     const cases = [
       [['train', '--data', DATA, '--epochs', '1', '--out', NEVER], /--model is required/],
-      [['train', '--model', 'resnet21', '--data', DATA, '--epochs', '1', '--out', NEVER], /--model resnet21: depth 21 is not of the form 6n\+2/],
+      [
+        ['train', '--model', 'resnet21', '--data', DATA, '--epochs', '1', '--out', NEVER],
+        /--model resnet21: depth 21 is not of the form 6n\+2/,
+      ],
       [['train', '--model', 'vgg16', '--data', DATA, '--epochs', '1', '--out', NEVER], /--model 'vgg16' is neither/],
-      [['train', '--model', 'resnet20', '--data', DATA, '--epochs', 'two', '--out', NEVER], /--epochs must be a whole number ≥ 1, got 'two'/],
-      [['train', '--model', 'resnet20', '--data', DATA, '--epochs', '1', '--out', NEVER, '--lr', '0'], /--lr must be a number > 0, got '0'/],
-      [['train', '--model', 'resnet20', '--data', DATA, '--epochs', '1', '--out', NEVER, '--schedule', 'linear'], /--schedule must be cosine or step/],
+      [
+        ['train', '--model', 'resnet20', '--data', DATA, '--epochs', 'two', '--out', NEVER],
+        /--epochs must be a whole number ≥ 1, got 'two'/,
+      ],
+      [
+        ['train', '--model', 'resnet20', '--data', DATA, '--epochs', '1', '--out', NEVER, '--lr', '0'],
+        /--lr must be a number > 0, got '0'/,
+      ],
+      [
+        ['train', '--model', 'resnet20', '--data', DATA, '--epochs', '1', '--out', NEVER, '--schedule', 'linear'],
+        /--schedule must be cosine or step/,
+      ],
       [['train', '--model', 'resnet20', '--data', '/nonexistent', '--epochs', '1', '--out', NEVER], /--data \/nonexistent: no such folder/],
       [['train', '--model', 'resnet20', '--bogus'], /Unknown option '--bogus'/],
       [['evaluate', '--data', DATA], /--model-dir is required/],
@@ -61,17 +73,39 @@ describe('residual train / evaluate', () => {
 
   test('a run killed with SIGKILL resumes to the end; evaluate --json prints the result last', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'residual-run-'));
-    const args = ['train', '--model', tiny, '--data', DATA, '--epochs', '4', '--out', out, '--limit-train', '512', '--batch', '32', '--seed', '3'];
+    const args = [
+      'train',
+      '--model',
+      tiny,
+      '--data',
+      DATA,
+      '--epochs',
+      '4',
+      '--out',
+      out,
+      '--limit-train',
+      '512',
+      '--batch',
+      '32',
+      '--seed',
+      '3',
+    ];
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: 'ignore' });
     // Kill it during a later epoch (after the first checkpoint), at whatever it is doing.
     await new Promise((resolve, reject) => {
       const t = setInterval(() => {
         if (existsSync(path.join(out, 'LATEST'))) {
           clearInterval(t);
-          setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 150);
+          setTimeout(() => {
+            child.kill('SIGKILL');
+            resolve();
+          }, 150);
         }
       }, 20);
-      child.on('exit', (code) => { clearInterval(t); code === 0 ? resolve() : reject(new Error(`train exited ${code}`)); });
+      child.on('exit', (code) => {
+        clearInterval(t);
+        code === 0 ? resolve() : reject(new Error(`train exited ${code}`));
+      });
     });
     await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.on('exit', r)));
     const before = await lib.loadCheckpoint(out);
@@ -86,7 +120,10 @@ describe('residual train / evaluate', () => {
     assert.equal(ck.state.epoch, 4);
     assert.equal(ck.state.step, 4 * 16);
     const csv = readFileSync(path.join(out, 'history.csv'), 'utf8').trim().split('\n');
-    assert.deepEqual(csv.slice(1).map((l) => l.split(',')[0]), ['1', '2', '3', '4']);
+    assert.deepEqual(
+      csv.slice(1).map((l) => l.split(',')[0]),
+      ['1', '2', '3', '4'],
+    );
 
     const ev = residual('evaluate', '--model-dir', out, '--data', DATA, '--json');
     assert.equal(ev.status, 0, ev.stderr);

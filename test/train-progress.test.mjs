@@ -4,11 +4,26 @@ import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import * as lib from '../dist/index.js';
 
-const info = { epoch: 3, epochs: 30, stepInEpoch: 20, stepsPerEpoch: 40, loss: 1.23456, err: 0.4567, imgPerSec: 812.4, secondsLeft: 750, lr: 0.095 };
+const info = {
+  epoch: 3,
+  epochs: 30,
+  stepInEpoch: 20,
+  stepsPerEpoch: 40,
+  loss: 1.23456,
+  err: 0.4567,
+  imgPerSec: 812.4,
+  secondsLeft: 750,
+  lr: 0.095,
+};
 
 function sink(isTTY) {
   const chunks = [];
-  const s = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
+  const s = new Writable({
+    write(c, _e, cb) {
+      chunks.push(String(c));
+      cb();
+    },
+  });
   s.isTTY = isTTY;
   s.columns = 200;
   return { s, text: () => chunks.join(''), chunks };
@@ -47,7 +62,7 @@ describe('progress bar', () => {
     assert.match(chunks[1], /epoch 3\/30 done/);
   });
 
-  test("asking for tslab outside a kernel falls back to lines, without throwing", () => {
+  test('asking for tslab outside a kernel falls back to lines, without throwing', () => {
     const { s } = sink(false);
     const bar = new lib.ProgressBar({ mode: 'tslab', stream: s });
     assert.equal(bar.mode, 'lines');

@@ -17,21 +17,45 @@ before(async () => {
 });
 
 test('ResNet-8 on wasm: loss falls, tensors flat, a killed run resumes to the same weights', async () => {
-  const init = lib.resnetCifar(8).getWeights().map((w) => w.clone());
-  const fresh = () => { const m = lib.resnetCifar(8); m.setWeights(init); return m; };
+  const init = lib
+    .resnetCifar(8)
+    .getWeights()
+    .map((w) => w.clone());
+  const fresh = () => {
+    const m = lib.resnetCifar(8);
+    m.setWeights(init);
+    return m;
+  };
   const opts = { epochs: 3, batchSize: 64, seed: 2, progress: false };
   const counts = [];
   const full = fresh();
-  const h = await lib.train(full, data, { ...opts, outDir: mkdtempSync(path.join(tmpdir(), 'residual-wasm-')) }, {
-    onEpochEnd: () => counts.push(tf.memory().numTensors),
-  });
+  const h = await lib.train(
+    full,
+    data,
+    { ...opts, outDir: mkdtempSync(path.join(tmpdir(), 'residual-wasm-')) },
+    {
+      onEpochEnd: () => counts.push(tf.memory().numTensors),
+    },
+  );
   const loss = h.getColumn('train_loss').toArray();
   assert.ok(loss[2] < loss[0], `loss ${loss}`);
-  assert.ok(counts.every((c) => c === counts[0]), `tensors per epoch ${counts}`);
+  assert.ok(
+    counts.every((c) => c === counts[0]),
+    `tensors per epoch ${counts}`,
+  );
 
   const dir = mkdtempSync(path.join(tmpdir(), 'residual-wasm-'));
   await assert.rejects(
-    lib.train(fresh(), data, { ...opts, outDir: dir }, { onStep: ({ step }) => { if (step === 5) throw new Error('kill'); } }),
+    lib.train(
+      fresh(),
+      data,
+      { ...opts, outDir: dir },
+      {
+        onStep: ({ step }) => {
+          if (step === 5) throw new Error('kill');
+        },
+      },
+    ),
     /kill/,
   );
   assert.equal((await lib.loadCheckpoint(dir)).state.epoch, 2);

@@ -22,7 +22,9 @@ before(async () => {
 function tinyModel(seed = 1) {
   const x = tf.input({ shape: [32, 32, 3] });
   let h = tf.layers.averagePooling2d({ poolSize: 4 }).apply(x);
-  h = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed }) }).apply(h);
+  h = tf.layers
+    .conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed }) })
+    .apply(h);
   h = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 }).apply(h);
   h = tf.layers.reLU().apply(h);
   h = tf.layers.globalAveragePooling2d({}).apply(h);
@@ -57,9 +59,15 @@ describe('schedules (§4.2)', () => {
     assert.ok(Math.abs(s(25) - 0.05 * (1 + Math.cos(Math.PI / 4))) < 1e-12);
     assert.ok(Math.abs(s(100)) < 1e-12);
   });
-  test('an unknown schedule name is refused in the library\'s words (the option, not a CLI flag)', async () => {
-    assert.throws(() => lib.scheduleByName('linear', 0.1, 10), (e) => e instanceof lib.UsageError && /^schedule 'linear' is not a schedule: use 'cosine' or 'step'$/.test(e.message));
-    await assert.rejects(lib.train(tinyModel(), data, { epochs: 1, schedule: 'bogus', ...quiet }), (e) => e instanceof lib.UsageError && /^schedule 'bogus'/.test(e.message) && !/--/.test(e.message));
+  test("an unknown schedule name is refused in the library's words (the option, not a CLI flag)", async () => {
+    assert.throws(
+      () => lib.scheduleByName('linear', 0.1, 10),
+      (e) => e instanceof lib.UsageError && /^schedule 'linear' is not a schedule: use 'cosine' or 'step'$/.test(e.message),
+    );
+    await assert.rejects(
+      lib.train(tinyModel(), data, { epochs: 1, schedule: 'bogus', ...quiet }),
+      (e) => e instanceof lib.UsageError && /^schedule 'bogus'/.test(e.message) && !/--/.test(e.message),
+    );
   });
 });
 
@@ -95,17 +103,28 @@ describe('training loop', () => {
     const meanBefore = Array.from(bn.getWeights()[2].dataSync());
     const counts = [];
     const dir = tmp();
-    const h = await lib.train(m, data, { epochs: 4, batchSize: 32, lr: 0.1, outDir: dir, ...quiet }, {
-      onEpochEnd: () => counts.push(tf.memory().numTensors),
-    });
+    const h = await lib.train(
+      m,
+      data,
+      { epochs: 4, batchSize: 32, lr: 0.1, outDir: dir, ...quiet },
+      {
+        onEpochEnd: () => counts.push(tf.memory().numTensors),
+      },
+    );
     assert.deepEqual(h.columns, ['epoch', 'step', 'lr', 'train_loss', 'train_err', 'test_loss', 'test_err', 'img_per_s', 'seconds']);
     assert.equal(h.height, 4);
     const loss = h.getColumn('train_loss').toArray();
     assert.ok(loss[3] < loss[0], `train loss ${loss}`);
     assert.deepEqual(h.getColumn('step').toArray().map(Number), [8, 16, 24, 32]);
     const meanAfter = Array.from(bn.getWeights()[2].dataSync());
-    assert.ok(meanAfter.some((v, i) => Math.abs(v - meanBefore[i]) > 1e-4), 'moving mean updated');
-    assert.ok(counts.every((c) => c === counts[0]), `tensor counts per epoch ${counts}`);
+    assert.ok(
+      meanAfter.some((v, i) => Math.abs(v - meanBefore[i]) > 1e-4),
+      'moving mean updated',
+    );
+    assert.ok(
+      counts.every((c) => c === counts[0]),
+      `tensor counts per epoch ${counts}`,
+    );
     const csv = readFileSync(path.join(dir, 'history.csv'), 'utf8').trim().split('\n');
     assert.equal(csv[0], 'epoch,step,lr,train_loss,train_err,test_loss,test_err,img_per_s,seconds');
     assert.equal(csv.length, 5);
@@ -123,7 +142,12 @@ describe('training loop', () => {
     const r = await lib.evaluate(m, data.test, { stats, batchSize: 50 });
     assert.equal(r.n, 100);
     const b = lib.batches(data.test, { batchSize: 100, stats }).next().value;
-    const pred = tf.tidy(() => m.predict(tf.tensor4d(b.x, [100, 32, 32, 3])).argMax(1).dataSync());
+    const pred = tf.tidy(() =>
+      m
+        .predict(tf.tensor4d(b.x, [100, 32, 32, 3]))
+        .argMax(1)
+        .dataSync(),
+    );
     const acc = pred.reduce((s, p, i) => s + (p === b.y[i] ? 1 : 0), 0) / 100;
     assert.equal(r.accuracy, acc);
   });
@@ -131,12 +155,18 @@ describe('training loop', () => {
   test('a folder holding a run is refused without resume', async () => {
     const dir = tmp();
     await lib.train(tinyModel(), data, { epochs: 1, batchSize: 128, outDir: dir, ...quiet });
-    await assert.rejects(lib.train(tinyModel(), data, { epochs: 2, batchSize: 128, outDir: dir, ...quiet }), /already holds a run \(epoch 1\): continue it \(resume: true\)/);
+    await assert.rejects(
+      lib.train(tinyModel(), data, { epochs: 2, batchSize: 128, outDir: dir, ...quiet }),
+      /already holds a run \(epoch 1\): continue it \(resume: true\)/,
+    );
     await assert.rejects(
       lib.train(tinyModel(), data, { epochs: 2, batchSize: 128, outDir: dir, resume: true, ...quiet }),
       /cannot continue .*: it was trained with epochs=1, not 2 \(the learning-rate schedule spans the planned epochs\)/,
     );
-    await assert.rejects(lib.train(tinyModel(), data, { epochs: 1, batchSize: 64, outDir: dir, resume: true, ...quiet }), /batchSize=128, not 64/);
+    await assert.rejects(
+      lib.train(tinyModel(), data, { epochs: 1, batchSize: 64, outDir: dir, resume: true, ...quiet }),
+      /batchSize=128, not 64/,
+    );
   });
 });
 
@@ -158,7 +188,10 @@ describe('checkpoints', () => {
     // A standard reader: tf.io.http over a real server.
     const server = http.createServer((req, res) => {
       const f = path.join(dir, path.basename(req.url));
-      if (!existsSync(f)) { res.writeHead(404).end(); return; }
+      if (!existsSync(f)) {
+        res.writeHead(404).end();
+        return;
+      }
       res.writeHead(200, { 'content-type': f.endsWith('.json') ? 'application/json' : 'application/octet-stream' }).end(readFileSync(f));
     });
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -172,8 +205,14 @@ describe('checkpoints', () => {
   });
 
   test('resume after a kill mid-epoch continues at the right epoch/step with the same results', async () => {
-    const init = tinyModel(9).getWeights().map((w) => w.clone());
-    const fresh = () => { const m = tinyModel(9); m.setWeights(init); return m; };
+    const init = tinyModel(9)
+      .getWeights()
+      .map((w) => w.clone());
+    const fresh = () => {
+      const m = tinyModel(9);
+      m.setWeights(init);
+      return m;
+    };
     const opts = { epochs: 3, batchSize: 64, lr: 0.05, seed: 4, ...quiet };
     const full = fresh();
     const h1 = await lib.train(full, data, { ...opts, outDir: tmp() });
@@ -181,9 +220,16 @@ describe('checkpoints', () => {
     const dir = tmp();
     const killed = fresh();
     await assert.rejects(
-      lib.train(killed, data, { ...opts, outDir: dir }, {
-        onStep: ({ epoch, step }) => { if (epoch === 2 && step === 6) throw new Error('simulated kill'); },
-      }),
+      lib.train(
+        killed,
+        data,
+        { ...opts, outDir: dir },
+        {
+          onStep: ({ epoch, step }) => {
+            if (epoch === 2 && step === 6) throw new Error('simulated kill');
+          },
+        },
+      ),
       /simulated kill/,
     );
     assert.equal(readFileSync(path.join(dir, 'LATEST'), 'utf8').trim(), 'checkpoints/epoch-0001');
@@ -200,7 +246,8 @@ describe('checkpoints', () => {
     const w1 = weightsOf(full);
     const w2 = weightsOf(resumed);
     for (let i = 0; i < w1.length; i++) {
-      for (let j = 0; j < w1[i].length; j++) assert.ok(Math.abs(w1[i][j] - w2[i][j]) < 1e-5, `weight ${i}[${j}] ${w1[i][j]} vs ${w2[i][j]}`);
+      for (let j = 0; j < w1[i].length; j++)
+        assert.ok(Math.abs(w1[i][j] - w2[i][j]) < 1e-5, `weight ${i}[${j}] ${w1[i][j]} vs ${w2[i][j]}`);
     }
     const l1 = h1.getColumn('train_loss').toArray();
     const l2 = h2.getColumn('train_loss').toArray();
@@ -209,9 +256,18 @@ describe('checkpoints', () => {
 
   test('a half-written checkpoint (killed save) is ignored: the previous one stays current', async () => {
     const dir = tmp();
-    await lib.train(tinyModel(), data, { epochs: 2, batchSize: 128, outDir: dir, ...quiet }, {
-      onEpochEnd: ({ epoch }) => { if (epoch === 1) throw new Error('stop after epoch 1'); },
-    }).catch(() => {});
+    await lib
+      .train(
+        tinyModel(),
+        data,
+        { epochs: 2, batchSize: 128, outDir: dir, ...quiet },
+        {
+          onEpochEnd: ({ epoch }) => {
+            if (epoch === 1) throw new Error('stop after epoch 1');
+          },
+        },
+      )
+      .catch(() => {});
     // What a kill during the next save leaves: a temp folder and a renamed but unreferenced one.
     const root = path.join(dir, 'checkpoints');
     for (const d of ['.epoch-0002.tmp-99999', 'epoch-0002']) {
@@ -232,17 +288,25 @@ describe('checkpoints', () => {
     const schedule = (s) => (s < steps ? 0.05 : 1e30);
     await assert.rejects(
       lib.train(tinyModel(), data, { epochs: 3, batchSize: 64, schedule, outDir: dir, ...quiet }),
-      (e) => e instanceof lib.TrainingDivergedError && /loss is (NaN|Infinity|-Infinity) at epoch 2/.test(e.message) && /last good checkpoint \(epoch 1\) is kept/.test(e.message),
+      (e) =>
+        e instanceof lib.TrainingDivergedError &&
+        /loss is (NaN|Infinity|-Infinity) at epoch 2/.test(e.message) &&
+        /last good checkpoint \(epoch 1\) is kept/.test(e.message),
     );
     const ck = await lib.loadCheckpoint(dir);
     assert.equal(ck.state.epoch, 1);
     const m = await lib.loadModel(dir);
-    assert.ok(m.getWeights().every((w) => w.dataSync().every(Number.isFinite)), 'checkpoint weights are finite');
+    assert.ok(
+      m.getWeights().every((w) => w.dataSync().every(Number.isFinite)),
+      'checkpoint weights are finite',
+    );
   });
 });
 
 import { mkdirSync } from 'node:fs';
-function require_mkdir(p) { mkdirSync(p, { recursive: true }); }
+function require_mkdir(p) {
+  mkdirSync(p, { recursive: true });
+}
 
 describe('checkpoints of the paper nets', () => {
   test('ResNet-8 with option-A shortcuts (a custom layer) and projections round-trips through the file handler', async () => {
@@ -262,7 +326,11 @@ describe('checkpoints of the paper nets', () => {
     await lib.train(tinyModel(), data, { epochs: 2, batchSize: 128, outDir: dir, ...quiet });
     await assert.rejects(
       lib.train(lib.resnetCifar(8), data, { epochs: 2, batchSize: 128, outDir: dir, resume: true, ...quiet }),
-      (e) => e instanceof lib.UsageError && /was trained on another architecture than this model's \(7 layers saved, the model has 33; layer 1 was #1 AveragePooling2D/.test(e.message),
+      (e) =>
+        e instanceof lib.UsageError &&
+        /was trained on another architecture than this model's \(7 layers saved, the model has 33; layer 1 was #1 AveragePooling2D/.test(
+          e.message,
+        ),
     );
   });
 });
@@ -270,9 +338,14 @@ describe('checkpoints of the paper nets', () => {
 describe('warm-up (§4.2)', () => {
   test('lr 0.01 until the error drops below the threshold or maxSteps, then the schedule', async () => {
     const lrs = [];
-    await lib.train(tinyModel(), { train: data.train }, { epochs: 2, batchSize: 32, lr: 0.1, schedule: 'step', warmup: { maxSteps: 3, untilTrainErr: 0 }, ...quiet }, {
-      onStep: ({ lr }) => lrs.push(lr),
-    });
+    await lib.train(
+      tinyModel(),
+      { train: data.train },
+      { epochs: 2, batchSize: 32, lr: 0.1, schedule: 'step', warmup: { maxSteps: 3, untilTrainErr: 0 }, ...quiet },
+      {
+        onStep: ({ lr }) => lrs.push(lr),
+      },
+    );
     assert.deepEqual(lrs.slice(0, 4), [0.01, 0.01, 0.01, 0.1]);
     // step schedule over 16 steps: ÷10 at 8 and 12
     assert.ok(Math.abs(lrs[8] - 0.01) < 1e-12 && Math.abs(lrs[12] - 0.001) < 1e-12, String(lrs));

@@ -67,11 +67,81 @@ for (const k of [1, 3]) {
     }
   }
 }
-CONV_CASES.push([2, 8, 8, 4, 4, 3, 1, [[0, 0], [1, 1], [1, 1], [0, 0]]]);
-CONV_CASES.push([2, 9, 7, 3, 5, 3, 2, [[0, 0], [0, 1], [2, 0], [0, 0]]]); // explicit, asymmetric
-CONV_CASES.push([2, 6, 6, 2, 3, 3, 1, [[0, 0], [3, 0], [0, 3], [0, 0]]]); // pad wider than the filter
-CONV_CASES.push([2, 9, 7, 4, 8, 3, 2, [[0, 0], [0, 1], [2, 0], [0, 0]]]);
-CONV_CASES.push([2, 6, 6, 4, 8, 3, 1, [[0, 0], [3, 0], [0, 3], [0, 0]]]);
+CONV_CASES.push([
+  2,
+  8,
+  8,
+  4,
+  4,
+  3,
+  1,
+  [
+    [0, 0],
+    [1, 1],
+    [1, 1],
+    [0, 0],
+  ],
+]);
+CONV_CASES.push([
+  2,
+  9,
+  7,
+  3,
+  5,
+  3,
+  2,
+  [
+    [0, 0],
+    [0, 1],
+    [2, 0],
+    [0, 0],
+  ],
+]); // explicit, asymmetric
+CONV_CASES.push([
+  2,
+  6,
+  6,
+  2,
+  3,
+  3,
+  1,
+  [
+    [0, 0],
+    [3, 0],
+    [0, 3],
+    [0, 0],
+  ],
+]); // pad wider than the filter
+CONV_CASES.push([
+  2,
+  9,
+  7,
+  4,
+  8,
+  3,
+  2,
+  [
+    [0, 0],
+    [0, 1],
+    [2, 0],
+    [0, 0],
+  ],
+]);
+CONV_CASES.push([
+  2,
+  6,
+  6,
+  4,
+  8,
+  3,
+  1,
+  [
+    [0, 0],
+    [3, 0],
+    [0, 3],
+    [0, 0],
+  ],
+]);
 CONV_CASES.push([2, 5, 11, 8, 16, 5, 1, 'same']); // 5×5: wider than 4 output columns of border
 CONV_CASES.push([4, 32, 32, 16, 16, 3, 1, 'same']); // a ResNet stage-1 layer
 CONV_CASES.push([4, 32, 32, 16, 32, 3, 2, 'same']); // a downsampling layer
@@ -109,10 +179,19 @@ describe('convolution gradients on wasm equal the cpu backend (relative error �
   test('NCHW input gradient falls back to the builtin kernel; NCHW filter gradient says it is unsupported', async () => {
     const dy = tf.ones([1, 2, 4, 4]);
     const f = tf.ones([3, 3, 3, 2]);
-    const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { strides: 1, pad: 'same', dataFormat: 'NCHW', inputShape: [1, 3, 4, 4] });
+    const dx = tf
+      .engine()
+      .runKernel('Conv2DBackpropInput', { dy, filter: f }, { strides: 1, pad: 'same', dataFormat: 'NCHW', inputShape: [1, 3, 4, 4] });
     assert.deepEqual(dx.shape, [1, 3, 4, 4]);
     assert.throws(
-      () => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.ones([1, 3, 4, 4]), dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 3, 2] }),
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x: tf.ones([1, 3, 4, 4]), dy },
+            { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 3, 2] },
+          ),
       /NCHW.*not supported/,
     );
     tf.dispose([dy, f, dx]);
@@ -121,38 +200,76 @@ describe('convolution gradients on wasm equal the cpu backend (relative error �
 
 describe('Tile, Sum and Mean on wasm equal the cpu backend', () => {
   const TILES = [
-    [[1, 1, 1, 5], [3, 4, 2, 1]],
-    [[2, 3], [2, 3]],
-    [[3, 1, 2], [1, 4, 1]],
+    [
+      [1, 1, 1, 5],
+      [3, 4, 2, 1],
+    ],
+    [
+      [2, 3],
+      [2, 3],
+    ],
+    [
+      [3, 1, 2],
+      [1, 4, 1],
+    ],
     [[4], [3]],
-    [[2, 1, 3, 1], [1, 2, 2, 3]],
+    [
+      [2, 1, 3, 1],
+      [1, 2, 2, 3],
+    ],
   ];
   for (const [shape, reps] of TILES) {
     test(`tile [${shape}] by [${reps}] (float32, int32, bool)`, async () => {
       const v = values(size(shape), size(reps));
-      await sameOnBothBackends(() => {
-        const x = tf.tensor(v, shape);
-        return [tf.tile(x, reps), tf.tile(tf.cast(tf.mul(x, 10), 'int32'), reps), tf.cast(tf.tile(tf.greater(x, 0), reps), 'float32')];
-      }, `tile ${shape} ${reps}`, 0);
+      await sameOnBothBackends(
+        () => {
+          const x = tf.tensor(v, shape);
+          return [tf.tile(x, reps), tf.tile(tf.cast(tf.mul(x, 10), 'int32'), reps), tf.cast(tf.tile(tf.greater(x, 0), reps), 'float32')];
+        },
+        `tile ${shape} ${reps}`,
+        0,
+      );
     });
   }
 
   const REDUCTIONS = [
-    [[6, 5, 4, 3], [0, 1, 2]],
+    [
+      [6, 5, 4, 3],
+      [0, 1, 2],
+    ],
     [[6, 5, 4, 3], [0]],
-    [[6, 5, 4, 3], [1, 2]],
-    [[6, 5, 4, 3], [2, 1, 0]],
+    [
+      [6, 5, 4, 3],
+      [1, 2],
+    ],
+    [
+      [6, 5, 4, 3],
+      [2, 1, 0],
+    ],
     [[6, 5, 4, 3], null],
-    [[64, 32, 32, 16], [0, 1, 2]],
+    [
+      [64, 32, 32, 16],
+      [0, 1, 2],
+    ],
     [[7, 3], -1],
   ];
   for (const [shape, axis] of REDUCTIONS) {
     test(`sum and mean of [${shape}] over ${JSON.stringify(axis)} (keepDims both ways)`, async () => {
       const v = values(size(shape), shape.length + 5);
-      await sameOnBothBackends(() => {
-        const x = tf.add(tf.tensor(v, shape), 0.5);
-        return [tf.sum(x, axis), tf.mean(x, axis), tf.sum(x, axis, true), tf.mean(x, axis, true), tf.sum(tf.cast(tf.mul(x, 4), 'int32'), axis)];
-      }, `reduce ${shape} ${axis}`, 1e-5);
+      await sameOnBothBackends(
+        () => {
+          const x = tf.add(tf.tensor(v, shape), 0.5);
+          return [
+            tf.sum(x, axis),
+            tf.mean(x, axis),
+            tf.sum(x, axis, true),
+            tf.mean(x, axis, true),
+            tf.sum(tf.cast(tf.mul(x, 4), 'int32'), axis),
+          ];
+        },
+        `reduce ${shape} ${axis}`,
+        1e-5,
+      );
     });
   }
 });
@@ -161,25 +278,53 @@ describe('Slice on wasm equals the cpu backend', () => {
   // [shape, begin, size]: the crop of a symmetric zero padding's gradient, strided and contiguous
   // slices of every rank, size −1 (to the end), and an empty slice.
   const SLICES = [
-    [[4, 34, 34, 3], [0, 1, 1, 0], [4, 32, 32, 3]],
-    [[3, 9, 9, 5], [0, 0, 0, 0], [3, 8, 8, 5]],
-    [[3, 9, 9, 5], [1, 2, 3, 1], [2, -1, 4, 3]],
-    [[6, 5, 4], [2, 0, 0], [3, 5, 4]],
+    [
+      [4, 34, 34, 3],
+      [0, 1, 1, 0],
+      [4, 32, 32, 3],
+    ],
+    [
+      [3, 9, 9, 5],
+      [0, 0, 0, 0],
+      [3, 8, 8, 5],
+    ],
+    [
+      [3, 9, 9, 5],
+      [1, 2, 3, 1],
+      [2, -1, 4, 3],
+    ],
+    [
+      [6, 5, 4],
+      [2, 0, 0],
+      [3, 5, 4],
+    ],
     [[10], [3], [5]],
-    [[2, 3, 4, 5, 6], [1, 0, 2, 1, 3], [1, 3, 2, 4, 3]],
-    [[4, 4], [1, 1], [0, 2]],
+    [
+      [2, 3, 4, 5, 6],
+      [1, 0, 2, 1, 3],
+      [1, 3, 2, 4, 3],
+    ],
+    [
+      [4, 4],
+      [1, 1],
+      [0, 2],
+    ],
   ];
   for (const [shape, begin, sz] of SLICES) {
     test(`slice [${shape}] from [${begin}] size [${sz}] (float32, int32, bool)`, async () => {
       const v = values(size(shape), shape.length + 11);
-      await sameOnBothBackends(() => {
-        const x = tf.tensor(v, shape);
-        return [
-          tf.slice(x, begin, sz),
-          tf.slice(tf.cast(tf.mul(x, 10), 'int32'), begin, sz),
-          tf.cast(tf.slice(tf.greater(x, 0), begin, sz), 'float32'),
-        ];
-      }, `slice ${shape} ${begin} ${sz}`, 0);
+      await sameOnBothBackends(
+        () => {
+          const x = tf.tensor(v, shape);
+          return [
+            tf.slice(x, begin, sz),
+            tf.slice(tf.cast(tf.mul(x, 10), 'int32'), begin, sz),
+            tf.cast(tf.slice(tf.greater(x, 0), begin, sz), 'float32'),
+          ];
+        },
+        `slice ${shape} ${begin} ${sz}`,
+        0,
+      );
     });
   }
 
@@ -189,7 +334,22 @@ describe('Slice on wasm equals the cpu backend', () => {
     await sameOnBothBackends(() => {
       const x = tf.tensor(v, [2, 9, 9, 3]);
       const w = tf.tensor(k, [3, 3, 3, 4]);
-      const f = (a, b) => tf.sum(tf.square(tf.conv2d(tf.pad(a, [[0, 0], [1, 1], [1, 1], [0, 0]]), b, 2, 'valid')));
+      const f = (a, b) =>
+        tf.sum(
+          tf.square(
+            tf.conv2d(
+              tf.pad(a, [
+                [0, 0],
+                [1, 1],
+                [1, 1],
+                [0, 0],
+              ]),
+              b,
+              2,
+              'valid',
+            ),
+          ),
+        );
       return tf.grads(f)([x, w]);
     }, 'grad of pad + conv stride 2');
   });
@@ -198,17 +358,58 @@ describe('Slice on wasm equals the cpu backend', () => {
 describe('PadV2 on wasm equals the cpu backend', () => {
   test('zero padding of rows and columns (ours, symmetric and not), and the cases left to the builtin', async () => {
     const xv = values(3 * 7 * 5 * 12, 61);
-    await sameOnBothBackends(() => {
-      const x = tf.tensor(xv, [3, 7, 5, 12]);
-      return [
-        tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]),
-        tf.pad(x, [[0, 0], [0, 2], [3, 0], [0, 0]]),
-        tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 2.5),
-        tf.pad(x, [[0, 0], [0, 0], [0, 0], [2, 2]]),
-        tf.pad(x, [[1, 0], [1, 1], [0, 0], [0, 0]]),
-        tf.cast(tf.pad(tf.cast(tf.mul(x, 9), 'int32'), [[0, 0], [1, 1], [1, 1], [0, 0]]), 'float32'),
-      ];
-    }, 'pad', 0);
+    await sameOnBothBackends(
+      () => {
+        const x = tf.tensor(xv, [3, 7, 5, 12]);
+        return [
+          tf.pad(x, [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ]),
+          tf.pad(x, [
+            [0, 0],
+            [0, 2],
+            [3, 0],
+            [0, 0],
+          ]),
+          tf.pad(
+            x,
+            [
+              [0, 0],
+              [1, 1],
+              [1, 1],
+              [0, 0],
+            ],
+            2.5,
+          ),
+          tf.pad(x, [
+            [0, 0],
+            [0, 0],
+            [0, 0],
+            [2, 2],
+          ]),
+          tf.pad(x, [
+            [1, 0],
+            [1, 1],
+            [0, 0],
+            [0, 0],
+          ]),
+          tf.cast(
+            tf.pad(tf.cast(tf.mul(x, 9), 'int32'), [
+              [0, 0],
+              [1, 1],
+              [1, 1],
+              [0, 0],
+            ]),
+            'float32',
+          ),
+        ];
+      },
+      'pad',
+      0,
+    );
   });
 });
 
@@ -216,13 +417,26 @@ describe('Multiply on wasm equals the cpu backend', () => {
   test('per-channel scalings ([C] and [1,1,1,C], either side), and the cases left to the builtin', async () => {
     const xv = values(4 * 12 * 12 * 16, 21);
     const sv = values(16, 22);
-    await sameOnBothBackends(() => {
-      const x = tf.tensor(xv, [4, 12, 12, 16]);
-      const s = tf.tensor(sv, [16]);
-      const s4 = s.reshape([1, 1, 1, 16]);
-      const small = tf.slice(x, [0, 0, 0, 0], [1, 2, 2, 16]);
-      return [tf.mul(x, s), tf.mul(s, x), tf.mul(x, s4), tf.mul(s4, x), tf.mul(small, s), tf.mul(x, x), tf.mul(x, 3), tf.cast(tf.mul(tf.cast(x, 'int32'), tf.cast(s, 'int32')), 'float32')];
-    }, 'multiply', 0);
+    await sameOnBothBackends(
+      () => {
+        const x = tf.tensor(xv, [4, 12, 12, 16]);
+        const s = tf.tensor(sv, [16]);
+        const s4 = s.reshape([1, 1, 1, 16]);
+        const small = tf.slice(x, [0, 0, 0, 0], [1, 2, 2, 16]);
+        return [
+          tf.mul(x, s),
+          tf.mul(s, x),
+          tf.mul(x, s4),
+          tf.mul(s4, x),
+          tf.mul(small, s),
+          tf.mul(x, x),
+          tf.mul(x, 3),
+          tf.cast(tf.mul(tf.cast(x, 'int32'), tf.cast(s, 'int32')), 'float32'),
+        ];
+      },
+      'multiply',
+      0,
+    );
   });
 });
 
@@ -230,40 +444,52 @@ describe('Sub and FusedBatchNorm on wasm equal the cpu backend', () => {
   test('x − m per channel ([C] and [1,1,1,C]) is exact; other subtractions are left to the builtin', async () => {
     const xv = values(4 * 12 * 12 * 16, 31);
     const mv = values(16, 32);
-    await sameOnBothBackends(() => {
-      const x = tf.tensor(xv, [4, 12, 12, 16]);
-      const m = tf.tensor(mv, [16]);
-      const small = tf.slice(x, [0, 0, 0, 0], [1, 2, 2, 16]);
-      return [tf.sub(x, m), tf.sub(x, m.reshape([1, 1, 1, 16])), tf.sub(m, x), tf.sub(small, m), tf.sub(x, x), tf.sub(x, 3)];
-    }, 'sub', 0);
+    await sameOnBothBackends(
+      () => {
+        const x = tf.tensor(xv, [4, 12, 12, 16]);
+        const m = tf.tensor(mv, [16]);
+        const small = tf.slice(x, [0, 0, 0, 0], [1, 2, 2, 16]);
+        return [tf.sub(x, m), tf.sub(x, m.reshape([1, 1, 1, 16])), tf.sub(m, x), tf.sub(small, m), tf.sub(x, x), tf.sub(x, 3)];
+      },
+      'sub',
+      0,
+    );
   });
 
   test('batch norm with and without γ, β, in inference and training mode, with a large mean', async () => {
     const xv = values(4 * 12 * 12 * 16, 41);
     const pv = values(16, 42);
-    await sameOnBothBackends(() => {
-      const x = tf.tensor(xv, [4, 12, 12, 16]);
-      const p = tf.tensor(pv, [16]);
-      const variance = tf.add(tf.abs(p), 0.1);
-      const shifted = tf.add(x, 20); // a mean far from 0 against a spread of about 1
-      const moments = tf.moments(shifted, [0, 1, 2]);
-      return [
-        tf.batchNorm(x, p, variance, tf.mul(p, 2), tf.sub(1, p), 1e-5),
-        tf.batchNorm(x, p, variance, undefined, undefined, 1e-3),
-        tf.batchNorm(shifted, moments.mean, moments.variance, p, tf.add(p, 1.5), 1e-5),
-        tf.batchNorm(x.reshape([4, 144, 16]), p, variance, p, p, 1e-5),
-      ];
-    }, 'batch norm', 1e-5);
+    await sameOnBothBackends(
+      () => {
+        const x = tf.tensor(xv, [4, 12, 12, 16]);
+        const p = tf.tensor(pv, [16]);
+        const variance = tf.add(tf.abs(p), 0.1);
+        const shifted = tf.add(x, 20); // a mean far from 0 against a spread of about 1
+        const moments = tf.moments(shifted, [0, 1, 2]);
+        return [
+          tf.batchNorm(x, p, variance, tf.mul(p, 2), tf.sub(1, p), 1e-5),
+          tf.batchNorm(x, p, variance, undefined, undefined, 1e-3),
+          tf.batchNorm(shifted, moments.mean, moments.variance, p, tf.add(p, 1.5), 1e-5),
+          tf.batchNorm(x.reshape([4, 144, 16]), p, variance, p, p, 1e-5),
+        ];
+      },
+      'batch norm',
+      1e-5,
+    );
   });
 
   test('6 channels (not a multiple of 4: the XNNPACK fallback): x − m and batch norm', async () => {
     const xv = values(4 * 16 * 16 * 6, 43);
     const pv = values(6, 44);
-    await sameOnBothBackends(() => {
-      const x = tf.tensor(xv, [4, 16, 16, 6]);
-      const p = tf.tensor(pv, [6]);
-      return [tf.sub(x, p), tf.batchNorm(tf.add(x, 20), p, tf.add(tf.abs(p), 0.1), tf.mul(p, 2), tf.sub(1, p), 1e-5)];
-    }, 'x − m and batch norm, 6 channels', 1e-5);
+    await sameOnBothBackends(
+      () => {
+        const x = tf.tensor(xv, [4, 16, 16, 6]);
+        const p = tf.tensor(pv, [6]);
+        return [tf.sub(x, p), tf.batchNorm(tf.add(x, 20), p, tf.add(tf.abs(p), 0.1), tf.mul(p, 2), tf.sub(1, p), 1e-5)];
+      },
+      'x − m and batch norm, 6 channels',
+      1e-5,
+    );
   });
 
   test('the gradient of training-mode batch norm equals cpu', async () => {
@@ -359,7 +585,7 @@ describe('training on wasm', () => {
 });
 
 describe('threaded wasm (useWasmThreads)', () => {
-  test('runs XNNPACK, the native convolutions and batch norm on 2 threads in Node, gives the cpu backend\'s results, and lets the process exit', async () => {
+  test("runs XNNPACK, the native convolutions and batch norm on 2 threads in Node, gives the cpu backend's results, and lets the process exit", async () => {
     const { spawnSync } = await import('node:child_process');
     const code = `
       const lib = require('./dist/index.js'); const tf = lib.tf;
@@ -388,7 +614,11 @@ describe('threaded wasm (useWasmThreads)', () => {
         const err = Math.max(...got.map((v, i) => Math.abs(v - ref[i]))) / scale;
         console.log('RESULT ' + JSON.stringify({ ok, threads: lib.wasmThreadsCount(), err, again: lib.useWasmThreads(2) }));
       })();`;
-    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60_000, cwd: new URL('..', import.meta.url).pathname });
+    const r = spawnSync(process.execPath, ['-e', code], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      cwd: new URL('..', import.meta.url).pathname,
+    });
     assert.equal(r.status, 0, `exit status ${r.status} (signal ${r.signal}): ${r.stderr}`);
     const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     assert.ok(line, r.stdout + r.stderr);

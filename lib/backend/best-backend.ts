@@ -83,7 +83,9 @@ export function wasmThreadsFromEnv(value: string | undefined = process.env.RESID
   if (n > cores && !warnedThreads) {
     warnedThreads = true;
     // More threads than cores take turns on them and run slower than one per core.
-    console.warn(`RESIDUAL_WASM_THREADS=${n} is more than this machine's ${cores} cores: the threads will take turns and run slower; ${cores} is the most that helps`);
+    console.warn(
+      `RESIDUAL_WASM_THREADS=${n} is more than this machine's ${cores} cores: the threads will take turns and run slower; ${cores} is the most that helps`,
+    );
   }
   return n;
 }

@@ -28,8 +28,8 @@ interface ConvExports {
 }
 /** A module whose one function is an `f32x4.relaxed_madd` (opcode 0xfd 0x85 0x02). */
 const RELAXED_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00,
-  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00, 0x0a,
+  0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
 ]);
 let relaxed: boolean | undefined;
 
@@ -50,7 +50,17 @@ export function relaxedSimd(): boolean {
 }
 
 /** Function ids, as the workers know them. */
-const FUNCTIONS = ['conv_filter_grad', 'conv_filter_grad_winograd', 'winograd_filter_grad_finish', 'conv2d', 'conv2d_winograd', 'conv_input_grad', 'channel_affine', 'channel_sums', 'batch_norm_input_grad'] as const;
+const FUNCTIONS = [
+  'conv_filter_grad',
+  'conv_filter_grad_winograd',
+  'winograd_filter_grad_finish',
+  'conv2d',
+  'conv2d_winograd',
+  'conv_input_grad',
+  'channel_affine',
+  'channel_sums',
+  'batch_norm_input_grad',
+] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
 /** One job for one thread: a function and its arguments. */
@@ -248,7 +258,14 @@ export function winogradPlan(shape: ConvShape, rows?: number): { rb: number; flo
  * (conv2d_winograd), any other by conv2d. Each thread gets scratch room on the heap (conv2d: one
  * interleaved image of ((OH − 1)·sh + KH) · ⌈OW / 4⌉ · KW · Cin · 4 floats), freed afterwards.
  */
-function runForward(backend: WasmBackend, native: NativeConv, [xo, fo, bo, yo]: number[], n: number, shape: ConvShape, relu: boolean): void {
+function runForward(
+  backend: WasmBackend,
+  native: NativeConv,
+  [xo, fo, bo, yo]: number[],
+  n: number,
+  shape: ConvShape,
+  relu: boolean,
+): void {
   const [, , cin, oh, ow, , kh, kw, sh] = shape;
   const [pt, pl] = shape.slice(10);
   const plan = winogradPlan(shape);
@@ -287,7 +304,12 @@ export function winogradGradPlan(shape: ConvShape, rows?: number): { rb: number;
  * then dW = Gᵀ (ΣS) G on this thread (conv_filter_grad_winograd, winograd_filter_grad_finish).
  * Others: conv_filter_grad, threads splitting the input channels.
  */
-export function nativeFilterGrad(b: object, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | undefined {
+export function nativeFilterGrad(
+  b: object,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
   const native = covered(info, info.outChannels, x, dy) ? nativeFor(backend) : undefined;
   if (native === undefined) return undefined;
@@ -303,7 +325,23 @@ export function nativeFilterGrad(b: object, x: tf.TensorInfo, dy: tf.TensorInfo,
     native.run(
       parts.map(([n0, n1], i) => ({
         fn: 'conv_filter_grad_winograd',
-        args: [xo, dyo, so + 4 * plan.floats * i, so + 4 * (plan.floats * i + 16 * cin * cout), n0, n1, h, w, cin, oh, ow, cout, top, left, plan.rb],
+        args: [
+          xo,
+          dyo,
+          so + 4 * plan.floats * i,
+          so + 4 * (plan.floats * i + 16 * cin * cout),
+          n0,
+          n1,
+          h,
+          w,
+          cin,
+          oh,
+          ow,
+          cout,
+          top,
+          left,
+          plan.rb,
+        ],
       })),
     );
     native.run([{ fn: 'winograd_filter_grad_finish', args: [so, parts.length, plan.floats, dwo, cin, cout] }]);
@@ -352,7 +390,12 @@ export function nativeConv2D(
  * filter's channel axes swapped. Undefined where not covered (strided, with input channels not a
  * multiple of 4).
  */
-export function nativeInputGrad(b: object, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | undefined {
+export function nativeInputGrad(
+  b: object,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
@@ -380,7 +423,10 @@ export function nativeInputGrad(b: object, dy: tf.TensorInfo, filter: tf.TensorI
   const { top, left } = info.padInfo;
   if (strided)
     native.run(
-      splitRange(n, native.threads).map(([n0, n1]) => ({ fn: 'conv_input_grad', args: [dyo, fo, xo, n0, n1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left] })),
+      splitRange(n, native.threads).map(([n0, n1]) => ({
+        fn: 'conv_input_grad',
+        args: [dyo, fo, xo, n0, n1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left],
+      })),
     );
   else runForward(backend, native, [dyo, fo, 0, xo], n, [oh, ow, cout, h, w, c4, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left], false);
   backend.disposeData(swapped.dataId);
@@ -407,7 +453,8 @@ export function nativeChannelAffine(
   const backend = b as WasmBackend;
   const [rows, c] = rowsOf(x);
   const vectors = [add, scale, shift].filter((t) => t !== undefined) as tf.TensorInfo[];
-  const ok = x.dtype === 'float32' && c > 0 && c % 4 === 0 && vectors.every((t) => t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) === c);
+  const ok =
+    x.dtype === 'float32' && c > 0 && c % 4 === 0 && vectors.every((t) => t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) === c);
   const native = ok ? nativeFor(backend) : undefined;
   if (native === undefined) return undefined;
   const out = backend.makeOutput(x.shape, 'float32');

@@ -35,7 +35,6 @@ export interface DataLocation {
 const FILES = ['data_batch_1.bin', 'test_batch.bin'];
 const FULL_TRAIN_BYTES = 10000 * 3073;
 
-
 /**
  * The sample of real CIFAR-10 that ships with the package: the first 100 images of each training
  * batch and the first 200 test images, in the official binary layout (2 MB). Tests and quick mode
@@ -58,7 +57,12 @@ function looksLikeCifar(dir: string): boolean {
 
 function locate(dir: string): DataLocation {
   const shown = relative(process.cwd(), resolve(dir)) || '.';
-  const kind = resolve(dir) === resolve(CIFAR10_SAMPLE_DIR) ? 'sample' : statSync(join(dir, 'data_batch_1.bin')).size >= FULL_TRAIN_BYTES ? 'full' : 'subset';
+  const kind =
+    resolve(dir) === resolve(CIFAR10_SAMPLE_DIR)
+      ? 'sample'
+      : statSync(join(dir, 'data_batch_1.bin')).size >= FULL_TRAIN_BYTES
+        ? 'full'
+        : 'subset';
   const description = {
     full: `the full CIFAR-10 (50 000 training and 10 000 test images) in ${shown}`,
     sample: `the sample of CIFAR-10 that ships with the course (500 training and 200 test images) in ${shown}`,

@@ -60,7 +60,13 @@ export interface Comparison {
 }
 
 /** Compare two nets of the same width at a budget (see {@link Comparison}). */
-export function compareNets(finals: readonly FinalErrors[], a: string, b: string, budget: number, o: { width?: number; tolerance?: number } = {}): Comparison {
+export function compareNets(
+  finals: readonly FinalErrors[],
+  a: string,
+  b: string,
+  budget: number,
+  o: { width?: number; tolerance?: number } = {},
+): Comparison {
   const width = o.width ?? 16;
   const find = (m: string) => {
     const f = finals.find((x) => x.model === m && x.budget === budget && x.width === width);
@@ -70,7 +76,13 @@ export function compareNets(finals: readonly FinalErrors[], a: string, b: string
   const [fa, fb] = [find(a), find(b)];
   const points = 100 * (fa.train.mean - fb.train.mean);
   const verdict =
-    Math.abs(points) <= (o.tolerance ?? 1) ? 'level' : fa.train.min > fb.train.max ? 'above' : fa.train.max < fb.train.min ? 'below' : 'overlap';
+    Math.abs(points) <= (o.tolerance ?? 1)
+      ? 'level'
+      : fa.train.min > fb.train.max
+        ? 'above'
+        : fa.train.max < fb.train.min
+          ? 'below'
+          : 'overlap';
   return { a, b, budget, points, verdict, runs: [fa.seeds.length, fb.seeds.length] };
 }
 
@@ -103,7 +115,9 @@ export function layerResponsesFigure(rows: readonly LayerResponseRow[], o: { sor
     return { name: model, x: layers, y, dash: model.startsWith('plain') ? ('dash' as const) : ('solid' as const) };
   });
   return lines(series, {
-    title: o.title ?? (o.sorted ? 'Std of layer responses, sorted by magnitude (Fig. 7, bottom)' : 'Std of layer responses by layer (Fig. 7, top)'),
+    title:
+      o.title ??
+      (o.sorted ? 'Std of layer responses, sorted by magnitude (Fig. 7, bottom)' : 'Std of layer responses by layer (Fig. 7, top)'),
     xTitle: o.sorted ? 'layer index (sorted by magnitude)' : 'layer index (input → output)',
     yTitle: 'std',
   });
@@ -132,7 +146,13 @@ export function budgetGapsFigure(finals: readonly FinalErrors[], o: { width?: nu
         return [];
       }
     });
-    return { name: `${a} − ${b}`, x: points.map((p) => p.budget), y: points.map((p) => p.gap), markers: true, dash: i < 2 ? ('solid' as const) : ('dot' as const) };
+    return {
+      name: `${a} − ${b}`,
+      x: points.map((p) => p.budget),
+      y: points.map((p) => p.gap),
+      markers: true,
+      dash: i < 2 ? ('solid' as const) : ('dot' as const),
+    };
   });
   return lines(series, {
     title: o.title ?? `Gaps in training error against the budget${width === 16 ? '' : ` (width ${width})`}`,

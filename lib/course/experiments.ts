@@ -87,7 +87,12 @@ export function depthNetLabel(model: string, width: number = 16): string {
  * {@link RUNS_DIR}. Quick mode keeps no runs (see {@link trainDepthNet}).
  */
 export function depthRunDir(model: string, location: DataLocation, epochs: number, options: DepthRunOptions = {}): string {
-  return join(options.runs ?? RUNS_DIR, `depth-${location.kind}-${epochs}`, depthNetLabel(model, options.width), `seed-${options.seed ?? 0}`);
+  return join(
+    options.runs ?? RUNS_DIR,
+    `depth-${location.kind}-${epochs}`,
+    depthNetLabel(model, options.width),
+    `seed-${options.seed ?? 0}`,
+  );
 }
 
 /**
@@ -126,7 +131,10 @@ export async function trainDepthNet(name: string, course: CourseData, epochs: nu
     const ckpt = await loadCheckpoint(runDir);
     const shown = relative(process.cwd(), runDir);
     if (ckpt === undefined) console.log(`${label}: training from scratch, checkpoints in ${shown}`);
-    else if (ckpt.state.epoch >= epochs) console.log(`${label}: the finished run in ${shown} is loaded (${ckpt.state.epoch} epochs, ${formatDuration(ckpt.state.seconds)} of training)`);
+    else if (ckpt.state.epoch >= epochs)
+      console.log(
+        `${label}: the finished run in ${shown} is loaded (${ckpt.state.epoch} epochs, ${formatDuration(ckpt.state.seconds)} of training)`,
+      );
     else console.log(`${label}: continuing the run in ${shown} from epoch ${ckpt.state.epoch} of ${epochs}`);
   }
   const history = await train(model, course.cifar, {
@@ -171,7 +179,15 @@ export function collectDepthRuns(
           const file = join(depthRunDir(model, location, budget, { runs: o.runs, seed, width }), 'history.csv');
           if (!existsSync(file)) continue;
           for (const r of readHistoryCsv(file).toRecords()) {
-            rows.push({ model, width, seed, budget, epoch: Number(r['epoch']), train_err: Number(r['train_err']), test_err: Number(r['test_err']) });
+            rows.push({
+              model,
+              width,
+              seed,
+              budget,
+              epoch: Number(r['epoch']),
+              train_err: Number(r['train_err']),
+              test_err: Number(r['test_err']),
+            });
           }
         }
       }
@@ -196,7 +212,11 @@ export interface LayerResponseRow {
  * after batch norm and before the addition and the ReLU, with batch norm in inference mode (its
  * stored statistics), over the first `images` test images normalised with `stats`.
  */
-export function netLayerResponses(net: tf.LayersModel, course: CourseData, o: { images?: number; stats?: ChannelStats } = {}): { layer: number; std: number }[] {
+export function netLayerResponses(
+  net: tf.LayersModel,
+  course: CourseData,
+  o: { images?: number; stats?: ChannelStats } = {},
+): { layer: number; std: number }[] {
   const n = Math.min(o.images ?? 500, course.cifar.test.n);
   const stats = o.stats ?? course.stats;
   const x = tf.tidy(() => {
@@ -231,7 +251,8 @@ export async function depthLayerResponses(
       const optimizer = new SgdMomentum();
       await restoreCheckpoint(ckpt, net, optimizer);
       optimizer.dispose();
-      for (const r of netLayerResponses(net, course, { images: o.images, stats: ckpt.state.stats })) rows.push({ model, width, seed, ...r });
+      for (const r of netLayerResponses(net, course, { images: o.images, stats: ckpt.state.stats }))
+        rows.push({ model, width, seed, ...r });
       net.dispose();
     }
   }

@@ -74,13 +74,22 @@ export async function mergeResults(name: string, table: pl.DataFrame, key: strin
  * `key` values `table` does not hold are kept, the others replaced; written atomically. A file with
  * other columns is refused, or replaced with `replaceOtherLayout`.
  */
-export async function mergeCsv(file: string, table: pl.DataFrame, key: string[], options: { replaceOtherLayout?: boolean } = {}): Promise<void> {
-  for (const k of key) if (!table.columns.includes(k)) throw new UsageError(`merging into ${file}: key column '${k}' is not in the table (${table.columns.join(', ')})`);
+export async function mergeCsv(
+  file: string,
+  table: pl.DataFrame,
+  key: string[],
+  options: { replaceOtherLayout?: boolean } = {},
+): Promise<void> {
+  for (const k of key)
+    if (!table.columns.includes(k))
+      throw new UsageError(`merging into ${file}: key column '${k}' is not in the table (${table.columns.join(', ')})`);
   if (!existsSync(file)) return writeCsv(file, table);
   const old = pl.readCSV(file);
   if (old.columns.join(',') !== table.columns.join(',')) {
     if (options.replaceOtherLayout === true) return writeCsv(file, table);
-    throw new UsageError(`${file} has the columns ${old.columns.join(',')}, not ${table.columns.join(',')}: move it aside or write it anew with writeResults`);
+    throw new UsageError(
+      `${file} has the columns ${old.columns.join(',')}, not ${table.columns.join(',')}: move it aside or write it anew with writeResults`,
+    );
   }
   const id = (r: Record<string, unknown>) => JSON.stringify(key.map((k) => String(r[k])));
   const replaced = new Set(table.toRecords().map(id));

@@ -33,7 +33,10 @@ export function gradientNormsPerLayer(model: tf.LayersModel, x: tf.Tensor, label
   const convs = convLayers(model);
   const kernels = convs.map((l) => l.trainableWeights[0]!.read() as tf.Variable);
   return tf.tidy(() => {
-    const y = tf.oneHot(tf.tensor1d(labels instanceof tf.Tensor ? labels.dataSync() : Array.from(labels), 'int32'), model.outputs[0]!.shape[1] as number);
+    const y = tf.oneHot(
+      tf.tensor1d(labels instanceof tf.Tensor ? labels.dataSync() : Array.from(labels), 'int32'),
+      model.outputs[0]!.shape[1] as number,
+    );
     const { grads } = tf.variableGrads(
       () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
       kernels,

@@ -39,7 +39,10 @@ interface BatchNormState {
 // tfjs exports the layer only through its factory; its class is the prototype's constructor.
 const TfBatchNormalizationClass = Object.getPrototypeOf(tf.layers.batchNormalization({})).constructor as {
   new (args?: BatchNormArgs): TfBatchNormalization;
-  fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T;
+  fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T;
 };
 
 const AXES = [0, 1, 2];
@@ -57,7 +60,12 @@ function fusedKernels(): boolean {
  * The training-mode transform of an NHWC batch, returning y and the batch mean and (biased)
  * variance, which the caller owns. Exported for tests.
  */
-export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+export function batchNormTraining(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   let mean: tf.Tensor1D | undefined;
   let variance: tf.Tensor1D | undefined;
   const m = x.shape[0] * x.shape[1] * x.shape[2];
@@ -80,18 +88,19 @@ export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.T
       value: y,
       // In a tidy: tfjs runs a custom gradient outside one, and would keep its temporaries to the
       // end of the whole backward pass.
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.tidy(() => {
-        const dY = dy as tf.Tensor4D;
-        const [xSaved, mu, inv] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
-        if (fused) return tf.engine().runKernel(BATCH_NORM_GRAD, { x: xSaved, dy: dY, mean: mu, invStd: inv, gamma: g }) as tf.Tensor[];
-        const xhat = tf.mul(tf.sub(xSaved, mu), inv);
-        const dBeta = tf.sum(dY, AXES);
-        const dGamma = tf.sum(tf.mul(dY, xhat), AXES);
-        // ∂x = γσ⁻¹ · (∂y − ∂β/m − x̂ ∂γ/m)
-        const scale = tf.mul(g, inv);
-        const centred = tf.sub(tf.sub(dY, tf.div(dBeta, m)), tf.mul(xhat, tf.div(dGamma, m)));
-        return [tf.mul(centred, scale), dGamma, dBeta];
-      }),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const dY = dy as tf.Tensor4D;
+          const [xSaved, mu, inv] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+          if (fused) return tf.engine().runKernel(BATCH_NORM_GRAD, { x: xSaved, dy: dY, mean: mu, invStd: inv, gamma: g }) as tf.Tensor[];
+          const xhat = tf.mul(tf.sub(xSaved, mu), inv);
+          const dBeta = tf.sum(dY, AXES);
+          const dGamma = tf.sum(tf.mul(dY, xhat), AXES);
+          // ∂x = γσ⁻¹ · (∂y − ∂β/m − x̂ ∂γ/m)
+          const scale = tf.mul(g, inv);
+          const centred = tf.sub(tf.sub(dY, tf.div(dBeta, m)), tf.mul(xhat, tf.div(dGamma, m)));
+          return [tf.mul(centred, scale), dGamma, dBeta];
+        }),
     };
   });
   const y = f(x, gamma, beta) as tf.Tensor4D;
@@ -118,7 +127,10 @@ export class BatchNormalization extends TfBatchNormalizationClass {
     // Running statistics (outside the tape): v ← momentum·v + (1 − momentum)·batch value.
     tf.tidy(() => {
       const unbiased = tf.mul(variance, m > 1 ? m / (m - 1) : 1);
-      for (const [v, value] of [[self.movingMean, mean], [self.movingVariance, unbiased]] as const) {
+      for (const [v, value] of [
+        [self.movingMean, mean],
+        [self.movingVariance, unbiased],
+      ] as const) {
         const old = v.read();
         v.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - self.momentum)));
       }

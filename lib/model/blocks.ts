@@ -84,10 +84,7 @@ export function shortcutBranch(
     case 'projection':
       if (same && o.shortcut === 'auto') return x;
       // W_s: a 1×1 convolution with the block's stride, then batch norm (Eq. 2).
-      return batchNorm(
-        conv(x, { filters: o.filters, kernelSize: 1, strides: o.strides, name: `${o.name}_proj` }),
-        `${o.name}_proj_bn`,
-      );
+      return batchNorm(conv(x, { filters: o.filters, kernelSize: 1, strides: o.strides, name: `${o.name}_proj` }), `${o.name}_proj_bn`);
   }
 }
 

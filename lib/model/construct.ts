@@ -29,7 +29,9 @@ type LayerClass = { new (config: tf.serialization.ConfigDict): tf.layers.Layer }
 /** The layers of a chain model in order (no input layer), refusing branches (shortcuts). */
 function chainLayers(model: tf.LayersModel): tf.layers.Layer[] {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new UsageError(`constructDeeper needs a model with one input and one output; '${model.name}' has ${model.inputs.length} and ${model.outputs.length}`);
+    throw new UsageError(
+      `constructDeeper needs a model with one input and one output; '${model.name}' has ${model.inputs.length} and ${model.outputs.length}`,
+    );
   }
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   for (const layer of layers) {
@@ -72,7 +74,14 @@ function insertionPlan(layers: tf.layers.Layer[], extra: number): Map<number, nu
  * moving mean 0 and moving variance 1 − ε gives (h − 0)/√(1 − ε + ε) = h; and ReLU(h) = h.
  */
 function identityLayer(h: tf.SymbolicTensor, channels: number, name: string, identity: boolean): tf.SymbolicTensor {
-  const conv = tf.layers.conv2d({ filters: channels, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: 'heNormal', name: `${name}_conv` });
+  const conv = tf.layers.conv2d({
+    filters: channels,
+    kernelSize: 3,
+    padding: 'same',
+    useBias: false,
+    kernelInitializer: 'heNormal',
+    name: `${name}_conv`,
+  });
   const bn = batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: `${name}_bn` });
   const out = tf.layers.reLU({ name: `${name}_relu` }).apply(bn.apply(conv.apply(h))) as tf.SymbolicTensor;
   if (!identity) return out;
@@ -83,7 +92,12 @@ function identityLayer(h: tf.SymbolicTensor, channels: number, name: string, ide
   });
   conv.setWeights([kernel]);
   kernel.dispose();
-  const [gamma, beta, mean, variance] = [tf.ones([channels]), tf.zeros([channels]), tf.zeros([channels]), tf.fill([channels], 1 - BN_EPSILON)];
+  const [gamma, beta, mean, variance] = [
+    tf.ones([channels]),
+    tf.zeros([channels]),
+    tf.zeros([channels]),
+    tf.fill([channels], 1 - BN_EPSILON),
+  ];
   bn.setWeights([gamma, beta, mean, variance]);
   tf.dispose([gamma, beta, mean, variance]);
   return out;
@@ -125,7 +139,9 @@ export function constructDeeper(shallow: tf.LayersModel, options: ConstructOptio
     for (let k = 0; k < (plan.get(i) ?? 0); k++) {
       const channels = h.shape[h.shape.length - 1];
       if (h.shape.length !== 4 || channels == null) {
-        throw new UsageError(`constructDeeper can add identity convolutions only after a 4-D feature map; '${layer.name}' outputs [${h.shape.join(', ')}]`);
+        throw new UsageError(
+          `constructDeeper can add identity convolutions only after a 4-D feature map; '${layer.name}' outputs [${h.shape.join(', ')}]`,
+        );
       }
       added += 1;
       h = identityLayer(h, channels, `${name}_identity${added}`, options.identity ?? true);

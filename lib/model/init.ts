@@ -61,9 +61,13 @@ export function initializeWeights(model: tf.LayersModel, options: InitOptions = 
         scheme === 'he'
           ? tf.randomNormal(kernelShape, 0, Math.sqrt(2 / fanIn), 'float32', layerSeed)
           : tf.randomUniform(kernelShape, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn), 'float32', layerSeed);
-      const rest = old.slice(1).map((w, k) =>
-        scheme === 'he' ? tf.zeros(w.shape) : tf.randomUniform(w.shape, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn), 'float32', layerSeed + k + 1),
-      );
+      const rest = old
+        .slice(1)
+        .map((w, k) =>
+          scheme === 'he'
+            ? tf.zeros(w.shape)
+            : tf.randomUniform(w.shape, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn), 'float32', layerSeed + k + 1),
+        );
       return [kernel, ...rest];
     });
     layer.setWeights(fresh);

@@ -53,7 +53,15 @@ export function conv(x: tf.SymbolicTensor, o: ConvOptions): tf.SymbolicTensor {
   let input = x;
   if (symmetric) {
     const [ph, pw] = [(kh - 1) / 2, (kw - 1) / 2];
-    input = tf.layers.zeroPadding2d({ padding: [[ph, ph], [pw, pw]], name: `${o.name}_pad` }).apply(x) as tf.SymbolicTensor;
+    input = tf.layers
+      .zeroPadding2d({
+        padding: [
+          [ph, ph],
+          [pw, pw],
+        ],
+        name: `${o.name}_pad`,
+      })
+      .apply(x) as tf.SymbolicTensor;
   }
   return tf.layers
     .conv2d({
@@ -124,7 +132,13 @@ export class ZeroPadShortcut extends tf.layers.Layer {
         // Pad to a multiple of s, then keep the first of every s×s patch: x[:, ::s, ::s, :].
         const ph = Math.ceil(h / s) * s - h;
         const pw = Math.ceil(w / s) * s - w;
-        if (ph > 0 || pw > 0) x = tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]]);
+        if (ph > 0 || pw > 0)
+          x = tf.pad(x, [
+            [0, 0],
+            [0, ph],
+            [0, pw],
+            [0, 0],
+          ]);
         const oh = (h + ph) / s;
         const ow = (w + pw) / s;
         const r = tf.reshape(x, [n, oh, s, ow, s * c]);
@@ -133,7 +147,12 @@ export class ZeroPadShortcut extends tf.layers.Layer {
       const extra = this.filters - c;
       if (extra > 0) {
         const lo = Math.floor(extra / 2);
-        x = tf.pad(x, [[0, 0], [0, 0], [0, 0], [lo, extra - lo]]);
+        x = tf.pad(x, [
+          [0, 0],
+          [0, 0],
+          [0, 0],
+          [lo, extra - lo],
+        ]);
       }
       return x;
     });

@@ -44,9 +44,7 @@ export function cifarBlocksPerStage(depth: number): number {
   if (!Number.isInteger(depth) || depth < 8 || (depth - 2) % 6 !== 0) {
     const below = Math.max(8, Math.floor((depth - 2) / 6) * 6 + 2);
     const hint = Number.isFinite(depth) && depth >= 8 ? ` (nearest: ${below} or ${below + 6})` : '';
-    throw new UsageError(
-      `depth ${depth} is not of the form 6n+2 with n ≥ 1 (§4.2): use 20, 32, 44, 56, 110, …${hint}`,
-    );
+    throw new UsageError(`depth ${depth} is not of the form 6n+2 with n ≥ 1 (§4.2): use 20, 32, 44, 56, 110, …${hint}`);
   }
   return (depth - 2) / 6;
 }
@@ -73,9 +71,7 @@ function cifarNet(depth: number, kind: 'resnet' | 'plain', o: CifarNetOptions): 
     }
   });
   h = tf.layers.globalAveragePooling2d({ name: `${name}_avgpool` }).apply(h) as tf.SymbolicTensor;
-  const logits = tf.layers
-    .dense({ units: numClasses, kernelInitializer: 'heNormal', name: `${name}_fc` })
-    .apply(h) as tf.SymbolicTensor;
+  const logits = tf.layers.dense({ units: numClasses, kernelInitializer: 'heNormal', name: `${name}_fc` }).apply(h) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: logits, name });
 }
 

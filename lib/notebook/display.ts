@@ -88,7 +88,10 @@ export function queueKernelSends(): void {
         value: function queuedSend(this: object, message: unknown): Promise<unknown> {
           const previous = pending.get(this) ?? Promise.resolve();
           const sent = previous.then(() => original.call(this, message));
-          pending.set(this, sent.catch(() => undefined));
+          pending.set(
+            this,
+            sent.catch(() => undefined),
+          );
           return sent;
         },
       });

@@ -218,7 +218,12 @@ async function writeCheckpointFiles(dir: string, model: tf.LayersModel, optimize
  * Save a checkpoint of a run into `runDir`: model, momentum buffers, state. Atomic at the folder
  * level (see the module comment); older checkpoints are removed once the new one is current.
  */
-export async function saveCheckpoint(runDir: string, model: tf.LayersModel, optimizer: SgdMomentum, state: CheckpointState): Promise<string> {
+export async function saveCheckpoint(
+  runDir: string,
+  model: tf.LayersModel,
+  optimizer: SgdMomentum,
+  state: CheckpointState,
+): Promise<string> {
   const root = path.join(runDir, CHECKPOINTS);
   await fsp.mkdir(root, { recursive: true });
   const name = `epoch-${String(state.epoch).padStart(4, '0')}`;
@@ -256,7 +261,9 @@ async function readJson<T>(file: string): Promise<T> {
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the checkpoint is damaged`);
+    throw new UsageError(
+      `${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the checkpoint is damaged`,
+    );
   }
   try {
     return JSON.parse(text) as T;
@@ -276,17 +283,23 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint | undef
   const dir = path.join(runDir, latest);
   const state = await readJson<CheckpointState>(path.join(dir, 'state.json'));
   if (typeof state !== 'object' || state === null || state.version !== 1) {
-    throw new UsageError(`${dir}/state.json: not a checkpoint state of this library (version ${String((state as { version?: unknown } | null)?.version)})`);
+    throw new UsageError(
+      `${dir}/state.json: not a checkpoint state of this library (version ${String((state as { version?: unknown } | null)?.version)})`,
+    );
   }
   const optJson = await readJson<{ iterations: number; buffers: { name: string; shape: number[] }[] }>(path.join(dir, 'optimizer.json'));
   if (!Array.isArray(optJson?.buffers) || optJson.buffers.some((b) => !Array.isArray(b?.shape))) {
-    throw new UsageError(`${dir}/optimizer.json: not an optimizer state of this library (no buffers with shapes): the checkpoint is damaged`);
+    throw new UsageError(
+      `${dir}/optimizer.json: not an optimizer state of this library (no buffers with shapes): the checkpoint is damaged`,
+    );
   }
   let raw: Buffer;
   try {
     raw = await fsp.readFile(path.join(dir, 'optimizer.bin'));
   } catch (err) {
-    throw new UsageError(`${dir}/optimizer.bin: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the checkpoint is damaged`);
+    throw new UsageError(
+      `${dir}/optimizer.bin: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the checkpoint is damaged`,
+    );
   }
   const floats = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   let off = 0;
@@ -333,7 +346,9 @@ export async function restoreCheckpoint(checkpoint: Checkpoint, model: tf.Layers
       const w = sameNames ? byName.get(s.name)! : model.weights[i]!;
       const t = named[s.name]!;
       if (w.shape.length !== t.shape.length || w.shape.some((d, k) => d !== t.shape[k])) {
-        throw new UsageError(`${checkpoint.dir}: weight '${s.name}' [${t.shape.join(', ')}] does not fit this model's [${w.shape.join(', ')}] (another --model?)`);
+        throw new UsageError(
+          `${checkpoint.dir}: weight '${s.name}' [${t.shape.join(', ')}] does not fit this model's [${w.shape.join(', ')}] (another --model?)`,
+        );
       }
       target.set(s.name, w);
     });

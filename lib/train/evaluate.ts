@@ -94,12 +94,14 @@ export async function predict(model: tf.LayersModel, split: Cifar10Split, option
 
 /** Confusion matrix: `m[t][p]` counts images of true class t predicted as p. */
 export function confusionMatrix(labels: ArrayLike<number>, predicted: ArrayLike<number>, classes = 10): number[][] {
-  if (labels.length !== predicted.length) throw new UsageError(`confusionMatrix: ${labels.length} labels but ${predicted.length} predictions`);
+  if (labels.length !== predicted.length)
+    throw new UsageError(`confusionMatrix: ${labels.length} labels but ${predicted.length} predictions`);
   const m = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   for (let i = 0; i < labels.length; i++) {
     const t = labels[i]!;
     const p = predicted[i]!;
-    if (!(t >= 0 && t < classes && p >= 0 && p < classes)) throw new UsageError(`confusionMatrix: class out of range at ${i} (label ${t}, prediction ${p}, ${classes} classes)`);
+    if (!(t >= 0 && t < classes && p >= 0 && p < classes))
+      throw new UsageError(`confusionMatrix: class out of range at ${i} (label ${t}, prediction ${p}, ${classes} classes)`);
     m[t]![p]! += 1;
   }
   return m;

@@ -65,7 +65,9 @@ export function inspectRunDir(dir: string): RunDirState {
   const finished = checkpoints.filter((e) => CHECKPOINT_NAME.test(e));
   if (!top.includes('LATEST')) {
     if (finished.length > 0) {
-      throw new UsageError(`${path.join(dir, 'LATEST')} is missing, though checkpoints/ holds ${finished.join(', ')}: the run is damaged; nothing was changed`);
+      throw new UsageError(
+        `${path.join(dir, 'LATEST')} is missing, though checkpoints/ holds ${finished.join(', ')}: the run is damaged; nothing was changed`,
+      );
     }
     return { absent: false };
   }

@@ -11,7 +11,14 @@ import * as path from 'node:path';
 import { batches } from '../data/batches';
 import { channelStats, type ChannelStats, type Cifar10Split } from '../data/cifar10';
 import { UsageError } from '../util/errors';
-import { checkCheckpointTopology, loadCheckpoint, restoreCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint';
+import {
+  checkCheckpointTopology,
+  loadCheckpoint,
+  restoreCheckpoint,
+  saveCheckpoint,
+  type Checkpoint,
+  type CheckpointState,
+} from './checkpoint';
 import { batchLossAndCorrect, evaluate } from './evaluate';
 import { historyFrame, writeHistoryCsv, type HistoryRow } from './history';
 import { lockRunDir } from './lock';
@@ -161,7 +168,9 @@ function warnIfLong(seconds: number, images: number, imagesLeft: number): void {
   const ips = images / Math.max(seconds, 1e-9);
   const left = imagesLeft / ips;
   if (left > 86_400) {
-    console.warn(`at ${Math.round(ips)} images/s (the first ${ETA_STEPS} steps) this run needs about ${(left / 86_400).toFixed(left > 864_000 ? 0 : 1)} more days; stop it (Ctrl-C) and choose fewer epochs if that is not what you want`);
+    console.warn(
+      `at ${Math.round(ips)} images/s (the first ${ETA_STEPS} steps) this run needs about ${(left / 86_400).toFixed(left > 864_000 ? 0 : 1)} more days; stop it (Ctrl-C) and choose fewer epochs if that is not what you want`,
+    );
   }
 }
 
@@ -247,14 +256,29 @@ interface RunState {
 }
 
 /** The state to start from: a fresh run, or the checkpoint in `outDir` restored into `model` and `optimizer`. */
-async function startOrResume(model: tf.LayersModel, optimizer: SgdMomentum, data: TrainData, plan: RunPlan, options: TrainOptions): Promise<RunState> {
-  const fresh: RunState = { stats: options.stats ?? channelStats(data.train), history: [], epoch: 0, step: 0, seconds: 0, warmupDone: plan.warm === undefined };
+async function startOrResume(
+  model: tf.LayersModel,
+  optimizer: SgdMomentum,
+  data: TrainData,
+  plan: RunPlan,
+  options: TrainOptions,
+): Promise<RunState> {
+  const fresh: RunState = {
+    stats: options.stats ?? channelStats(data.train),
+    history: [],
+    epoch: 0,
+    step: 0,
+    seconds: 0,
+    warmupDone: plan.warm === undefined,
+  };
   const outDir = options.outDir;
   if (outDir === undefined) return fresh;
   const ckpt = await loadCheckpoint(outDir);
   if (ckpt === undefined) return fresh;
   if (!options.resume) {
-    throw new UsageError(`${outDir} already holds a run (epoch ${ckpt.state.epoch}): continue it (resume: true) or train into another folder`);
+    throw new UsageError(
+      `${outDir} already holds a run (epoch ${ckpt.state.epoch}): continue it (resume: true) or train into another folder`,
+    );
   }
   await checkCheckpointTopology(ckpt, model); // first: a run never continues on another architecture
   checkResumable(ckpt, plan.config, plan.seed, outDir);
@@ -280,12 +304,18 @@ class Warmup {
     this.recent.push(err);
     if (this.recent.length > 10) this.recent.shift();
     const mean = this.recent.reduce((s, e) => s + e, 0) / this.recent.length;
-    if ((this.recent.length >= Math.min(10, this.warm.maxSteps) && mean < this.warm.untilTrainErr) || step >= this.warm.maxSteps) this.done = true;
+    if ((this.recent.length >= Math.min(10, this.warm.maxSteps) && mean < this.warm.untilTrainErr) || step >= this.warm.maxSteps)
+      this.done = true;
   }
 }
 
 /** One SGD step on a batch; its loss and error, read back. */
-async function trainBatch(model: tf.LayersModel, optimizer: SgdMomentum, b: { x: Float32Array; y: Int32Array; size: number }, lr: number): Promise<{ loss: number; err: number }> {
+async function trainBatch(
+  model: tf.LayersModel,
+  optimizer: SgdMomentum,
+  b: { x: Float32Array; y: Int32Array; size: number },
+  lr: number,
+): Promise<{ loss: number; err: number }> {
   const x = tf.tensor4d(b.x, [b.size, 32, 32, 3]);
   const y = tf.tensor1d(b.y, 'int32');
   const r = trainStep(model, optimizer, x, y, lr);
@@ -295,9 +325,19 @@ async function trainBatch(model: tf.LayersModel, optimizer: SgdMomentum, b: { x:
   return { loss: lv[0]!, err: 1 - cv[0]! / b.size };
 }
 
-function divergedError(loss: number, epoch: number, step: number, lr: number, history: HistoryRow[], outDir: string | undefined): TrainingDivergedError {
-  const kept = history.length > 0 ? `the last good checkpoint (epoch ${history[history.length - 1]!.epoch}) is kept` : 'no checkpoint was written yet';
-  return new TrainingDivergedError(`training diverged: the loss is ${loss} at epoch ${epoch}, step ${step} (lr ${lr}); ${kept}${outDir ? ` in ${outDir}` : ''}. Try a smaller --lr.`);
+function divergedError(
+  loss: number,
+  epoch: number,
+  step: number,
+  lr: number,
+  history: HistoryRow[],
+  outDir: string | undefined,
+): TrainingDivergedError {
+  const kept =
+    history.length > 0 ? `the last good checkpoint (epoch ${history[history.length - 1]!.epoch}) is kept` : 'no checkpoint was written yet';
+  return new TrainingDivergedError(
+    `training diverged: the loss is ${loss} at epoch ${epoch}, step ${step} (lr ${lr}); ${kept}${outDir ? ` in ${outDir}` : ''}. Try a smaller --lr.`,
+  );
 }
 
 /** The line a finished epoch prints under its progress bar. */
@@ -309,10 +349,19 @@ function epochLine(row: HistoryRow, epochs: number, tested: boolean): string {
   );
 }
 
-async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: TrainOptions, callbacks: TrainCallbacks): Promise<pl.DataFrame> {
+async function trainInRunDir(
+  model: tf.LayersModel,
+  data: TrainData,
+  options: TrainOptions,
+  callbacks: TrainCallbacks,
+): Promise<pl.DataFrame> {
   const plan = planRun(data, options);
   const { epochs, batchSize, seed, stepsPerEpoch, totalSteps } = plan;
-  const optimizer = new SgdMomentum({ momentum: options.momentum, weightDecay: options.weightDecay, weightDecayScope: options.weightDecayScope });
+  const optimizer = new SgdMomentum({
+    momentum: options.momentum,
+    weightDecay: options.weightDecay,
+    weightDecayScope: options.weightDecayScope,
+  });
   const outDir = options.outDir;
   const topology = outDir !== undefined ? topologyFingerprint(model) : undefined;
   const run = await startOrResume(model, optimizer, data, plan, options);
@@ -329,7 +378,15 @@ async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: Tr
     for (let epoch = run.epoch + 1; epoch <= epochs; epoch++) {
       const t0 = Date.now();
       let [lossSum, wrong, seen, stepInEpoch, lr] = [0, 0, 0, 0, options.lr ?? 0.1];
-      for (const b of batches(data.train, { batchSize, stats, shuffle: true, augment: options.augment ?? true, seed, epoch, dropLast: false })) {
+      for (const b of batches(data.train, {
+        batchSize,
+        stats,
+        shuffle: true,
+        augment: options.augment ?? true,
+        seed,
+        epoch,
+        dropLast: false,
+      })) {
         lr = warmup.lr(() => plan.schedule(run.step));
         const { loss, err } = await trainBatch(model, optimizer, b, lr);
         run.step += 1;
@@ -342,8 +399,19 @@ async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: Tr
         if (bar !== undefined) {
           const ips = seen / Math.max((Date.now() - t0) / 1000, 1e-9);
           const secondsLeft = ((totalSteps - run.step) * batchSize) / ips;
-          bar.update({ epoch, epochs, stepInEpoch, stepsPerEpoch, loss: lossSum / seen, err: wrong / seen, lr, imgPerSec: ips, secondsLeft });
-          if (run.step === firstStep + ETA_STEPS) warnIfLong((Date.now() - started) / 1000, ETA_STEPS * batchSize, (totalSteps - run.step) * batchSize);
+          bar.update({
+            epoch,
+            epochs,
+            stepInEpoch,
+            stepsPerEpoch,
+            loss: lossSum / seen,
+            err: wrong / seen,
+            lr,
+            imgPerSec: ips,
+            secondsLeft,
+          });
+          if (run.step === firstStep + ETA_STEPS)
+            warnIfLong((Date.now() - started) / 1000, ETA_STEPS * batchSize, (totalSteps - run.step) * batchSize);
         }
         await callbacks.onStep?.({ epoch, step: run.step, lr, loss, err });
       }
@@ -362,7 +430,18 @@ async function trainInRunDir(model: tf.LayersModel, data: TrainData, options: Tr
       };
       history.push(row);
       if (outDir !== undefined) {
-        const state: CheckpointState = { version: 1, epoch, step: run.step, seed, stats, history, seconds: row.seconds, warmupDone: warmup.done, config: plan.config, topology };
+        const state: CheckpointState = {
+          version: 1,
+          epoch,
+          step: run.step,
+          seed,
+          stats,
+          history,
+          seconds: row.seconds,
+          warmupDone: warmup.done,
+          config: plan.config,
+          topology,
+        };
         await saveCheckpoint(outDir, model, optimizer, state);
         await writeHistoryCsv(path.join(outDir, 'history.csv'), history);
       }

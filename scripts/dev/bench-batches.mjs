@@ -20,7 +20,10 @@ for (const augment of [false, true]) {
       const r = it.next();
       const e = performance.now();
       if (r.done) break;
-      if (epoch > 0) { ms += e - s; count++; } // epoch 0 warms up the JIT
+      if (epoch > 0) {
+        ms += e - s;
+        count++;
+      } // epoch 0 warms up the JIT
     }
   }
   console.log(`batch of 128 (augment ${augment}): ${(ms / count).toFixed(3)} ms mean over ${count} batches`);

@@ -42,8 +42,16 @@ function build(shared, fma) {
   // (no libc here).
   const cflags = ['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', ...(fma ? ['-mrelaxed-simd', '-DRELAXED_FMA'] : [])];
   execFileSync('clang', [
-    ...cflags, '-nostdlib', '-ffile-prefix-map=' + root + '=.',
-    '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--strip-all', ...flags, '-o', out, source,
+    ...cflags,
+    '-nostdlib',
+    '-ffile-prefix-map=' + root + '=.',
+    '-Wl,--no-entry',
+    '-Wl,--import-memory',
+    '-Wl,--strip-all',
+    ...flags,
+    '-o',
+    out,
+    source,
   ]);
   if (fma) {
     const asm = execFileSync('clang', [...cflags, '-S', '-o', '-', source], { encoding: 'utf8' });
@@ -53,7 +61,9 @@ function build(shared, fma) {
     const at = [];
     for (let i = bytes.indexOf(draft); i >= 0; i = bytes.indexOf(draft, i + 1)) at.push(i);
     if (emitted === 0 || at.length !== emitted) {
-      console.error(`build-wasm: ${emitted} f32x4.fma emitted but the draft opcode occurs ${at.length} times in ${name}.wasm; not patching`);
+      console.error(
+        `build-wasm: ${emitted} f32x4.fma emitted but the draft opcode occurs ${at.length} times in ${name}.wasm; not patching`,
+      );
       process.exit(1);
     }
     for (const i of at) bytes.set([0xfd, 0x85, 0x02], i);

@@ -19,7 +19,11 @@ function forwardConv(kernelName: 'Conv2D' | 'FusedConv2D') {
       activation?: string;
     };
     const activation = attrs.activation ?? 'linear';
-    if ((attrs.dataFormat ?? 'NHWC') === 'NHWC' && preluActivationWeights === undefined && (activation === 'linear' || activation === 'relu')) {
+    if (
+      (attrs.dataFormat ?? 'NHWC') === 'NHWC' &&
+      preluActivationWeights === undefined &&
+      (activation === 'linear' || activation === 'relu')
+    ) {
       const X = x as tf.TensorInfo;
       const F = filter as tf.TensorInfo;
       const info = tf.backend_util.computeConv2DInfo(

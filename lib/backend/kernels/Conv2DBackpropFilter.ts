@@ -1,7 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeFilterGrad } from '../native-conv';
 import { cropHW, stride1Conv, subsample } from './conv-util';
-import { type KernelArgs, type Pad, type RoundingMode, type WasmBackendLike, type WasmKernel, checkNHWC, release, runKernel, view } from './kernel-util';
+import {
+  type KernelArgs,
+  type Pad,
+  type RoundingMode,
+  type WasmBackendLike,
+  type WasmKernel,
+  checkNHWC,
+  release,
+  runKernel,
+  view,
+} from './kernel-util';
 
 /**
  * dW[kh, kw, ci, co] = Σ_{n, oh, ow} x[n, oh·s + kh − padTop, ow·s + kw − padLeft, ci] · dy[n, oh, ow, co].

@@ -10,8 +10,14 @@ function padKernel(args: KernelArgs): tf.TensorInfo {
   const x = args.inputs.x as tf.TensorInfo;
   const { paddings, constantValue } = args.attrs as unknown as { paddings: [number, number][]; constantValue: number };
   const spatial =
-    x.dtype === 'float32' && x.shape.length === 4 && constantValue === 0 && paddings.length === 4 &&
-    paddings[0][0] === 0 && paddings[0][1] === 0 && paddings[3][0] === 0 && paddings[3][1] === 0 &&
+    x.dtype === 'float32' &&
+    x.shape.length === 4 &&
+    constantValue === 0 &&
+    paddings.length === 4 &&
+    paddings[0][0] === 0 &&
+    paddings[0][1] === 0 &&
+    paddings[3][0] === 0 &&
+    paddings[3][1] === 0 &&
     paddings.every(([a, b]) => a >= 0 && b >= 0);
   if (!spatial) return builtin('PadV2')(args) as tf.TensorInfo;
   const backend = args.backend as WasmBackendLike;

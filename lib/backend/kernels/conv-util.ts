@@ -45,7 +45,7 @@ export function subsample(backend: WasmBackendLike, x: tf.TensorInfo, sh: number
   let o = 0;
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < oh; i++) {
-      let from = ((b * h + i * sh) * w) * c;
+      let from = (b * h + i * sh) * w * c;
       for (let j = 0; j < ow; j++, from += sw * c) for (let k = 0; k < c; k++) dst[o++] = src[from + k];
     }
   }

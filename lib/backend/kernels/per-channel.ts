@@ -48,6 +48,7 @@ export function subtractPerChannel(backend: WasmBackendLike, x: tf.TensorInfo, m
 }
 
 export function batchNormRows(kernelName: string, x: tf.TensorInfo): [rows: number, channels: number] {
-  if (x.dtype !== 'float32' || x.shape.length === 0) throw new Error(`${kernelName} on wasm: x must be a float32 tensor with channels last`);
+  if (x.dtype !== 'float32' || x.shape.length === 0)
+    throw new Error(`${kernelName} on wasm: x must be a float32 tensor with channels last`);
   return rowsOf(x);
 }

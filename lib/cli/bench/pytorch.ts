@@ -60,6 +60,7 @@ export async function measurePytorch(depths: number[], o: PytorchOptions): Promi
   const run = await runForResults<BenchResult>(python, args, { ...process.env, OMP_NUM_THREADS: '2' }).catch((e: Error) => {
     throw new UsageError(`cannot run ${python} for --vs-pytorch: ${e.message}`);
   });
-  if (run.code !== 0) throw new Error(`PyTorch benchmark failed (${python}, exit ${run.code}): ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  if (run.code !== 0)
+    throw new Error(`PyTorch benchmark failed (${python}, exit ${run.code}): ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   return run.results;
 }

@@ -29,7 +29,8 @@ export function parseFlags<O extends Record<string, FlagSpec>>(argv: string[], o
 export function intArg(value: string | undefined, name: string, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const v = Number(value);
-  if (value.trim() === '' || !Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, got '${value}'`);
+  if (value.trim() === '' || !Number.isInteger(v) || v < min)
+    throw new UsageError(`--${name} must be a whole number ≥ ${min}, got '${value}'`);
   return v;
 }
 

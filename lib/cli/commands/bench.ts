@@ -35,7 +35,9 @@ interface Skipped {
 }
 
 function parse(argv: string[]) {
-  return parseFlags(argv, {
+  return parseFlags(
+    argv,
+    {
       backend: { type: 'string' },
       models: { type: 'string' },
       batch: { type: 'string', default: '128' },
@@ -47,7 +49,9 @@ function parse(argv: string[]) {
       json: { type: 'boolean', default: false },
       worker: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
-    }, USAGE);
+    },
+    USAGE,
+  );
 }
 
 function parseDepths(list: string): number[] {
@@ -97,7 +101,17 @@ const MiB = 2 ** 20;
 
 function table(results: BenchResult[], pytorch: BenchResult[]): string {
   const ref = new Map(pytorch.map((r) => [r.model, r]));
-  const head = ['backend', 'model', 'threads', 'train img/s', '(best step)', 'infer img/s', '(best step)', 'peak tensors MiB', 'peak RSS MiB'];
+  const head = [
+    'backend',
+    'model',
+    'threads',
+    'train img/s',
+    '(best step)',
+    'infer img/s',
+    '(best step)',
+    'peak tensors MiB',
+    'peak RSS MiB',
+  ];
   if (pytorch.length) head.push('train ×PyTorch', '(best)', 'infer ×PyTorch', '(best)');
   const rows = [...results, ...pytorch].map((r) => {
     const row = [
@@ -153,7 +167,10 @@ export async function main(argv: string[]): Promise<void> {
   const results: BenchResult[] = [];
   const skipped: Skipped[] = [];
   for (const backend of backends) {
-    if (!args.json) console.error(`bench: ${backend} (${depths.map((d) => `resnet${d}`).join(', ')}, batch ${batch}, ${steps} step${steps > 1 ? 's' : ''})…`);
+    if (!args.json)
+      console.error(
+        `bench: ${backend} (${depths.map((d) => `resnet${d}`).join(', ')}, batch ${batch}, ${steps} step${steps > 1 ? 's' : ''})…`,
+      );
     const r = await runWorker(backend, depths, batch, steps);
     if (Array.isArray(r)) results.push(...r);
     else skipped.push(r);

@@ -43,10 +43,12 @@ export async function main(argv: string[]): Promise<void> {
   const noStart = argv.includes('--no-start');
   const rest = argv.filter((a) => a !== '--no-start');
   const unknown = rest.find((a) => a.startsWith('-'));
-  if (unknown !== undefined || rest.length > 1) throw new UsageError(`unknown arguments '${(unknown ?? rest.join(' '))}'\n\n${USAGE}`);
+  if (unknown !== undefined || rest.length > 1) throw new UsageError(`unknown arguments '${unknown ?? rest.join(' ')}'\n\n${USAGE}`);
   const dir = path.resolve(rest[0] ?? 'residual-course');
   const { copied, kept } = copyCourse(dir);
-  console.log(`the course is in ${dir}: ${copied.length} notebook file(s) copied${kept.length > 0 ? `, ${kept.length} already there kept (${kept.join(', ')})` : ''}`);
+  console.log(
+    `the course is in ${dir}: ${copied.length} notebook file(s) copied${kept.length > 0 ? `, ${kept.length} already there kept (${kept.join(', ')})` : ''}`,
+  );
   if (noStart) return;
   const r = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'scripts', 'start.mjs')], {
     stdio: 'inherit',

@@ -17,13 +17,17 @@ const USAGE = `usage: residual data download [--dir DIR] [--from FILE|URL] [--md
   info       load DIR and print image counts and per-channel mean/std`;
 
 function parse(argv: string[]) {
-  return parseFlags(argv, {
+  return parseFlags(
+    argv,
+    {
       dir: { type: 'string', default: CIFAR10_DEFAULT_DIR },
       from: { type: 'string' },
       md5: { type: 'string' },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
-    }, USAGE);
+    },
+    USAGE,
+  );
 }
 
 /** Entry point of `residual data`. */

@@ -22,14 +22,18 @@ const USAGE = `usage: residual evaluate --model-dir DIR --data DIR [--json] [--l
   --batch N         images per forward pass (default 250)`;
 
 function parse(argv: string[]) {
-  return parseFlags(argv, {
+  return parseFlags(
+    argv,
+    {
       'model-dir': { type: 'string' },
       data: { type: 'string' },
       json: { type: 'boolean', default: false },
       limit: { type: 'string' },
       batch: { type: 'string', default: '250' },
       help: { type: 'boolean', short: 'h', default: false },
-    }, USAGE);
+    },
+    USAGE,
+  );
 }
 
 function isStats(v: unknown): v is ChannelStats {
@@ -53,7 +57,8 @@ function savedStats(modelDir: string): ChannelStats {
     const s = (readJson(state) as { stats?: unknown } | null)?.stats;
     if (isStats(s)) return s;
   }
-  const meta = (readJson(path.join(modelDir, MODEL_JSON)) as { userDefinedMetadata?: { stats?: unknown } } | null)?.userDefinedMetadata?.stats;
+  const meta = (readJson(path.join(modelDir, MODEL_JSON)) as { userDefinedMetadata?: { stats?: unknown } } | null)?.userDefinedMetadata
+    ?.stats;
   if (isStats(meta)) return meta;
   throw new UsageError(`--model-dir ${modelDir}: no normalisation statistics (state.json or userDefinedMetadata.stats in ${MODEL_JSON})`);
 }

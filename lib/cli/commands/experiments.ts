@@ -44,13 +44,24 @@ const USAGE = `usage: residual experiments [--jobs N] [--models plain20,resnet56
 type Run = { model: string; seed: number; width: number; epochs: number };
 
 function integers(flag: string, text: string): number[] {
-  const list = text.split(',').map((v) => v.trim()).filter(Boolean).map(Number);
-  if (list.length === 0 || list.some((v) => !Number.isInteger(v) || v < 0)) throw new UsageError(`--${flag} takes whole numbers separated by commas, got '${text}'`);
+  const list = text
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (list.length === 0 || list.some((v) => !Number.isInteger(v) || v < 0))
+    throw new UsageError(`--${flag} takes whole numbers separated by commas, got '${text}'`);
   return list;
 }
 
 function parseModels(text: string | undefined): string[] {
-  const models = text === undefined ? [...DEPTH_EXPERIMENT_MODELS] : text.split(',').map((s) => s.trim()).filter(Boolean);
+  const models =
+    text === undefined
+      ? [...DEPTH_EXPERIMENT_MODELS]
+      : text
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
   for (const m of models) {
     const parsed = parseCifarNetName(m);
     if (parsed === undefined) throw new UsageError(`--models: '${m}' is not a CIFAR net name (plain8, plain20, resnet56, …)`);
@@ -73,7 +84,9 @@ async function worker(spec: string, runs: string | undefined): Promise<void> {
   const course = await loadCourseData();
   const run = await trainDepthNet(model!, course, Number(epochs), { runs, seed: Number(seed), width: Number(width) });
   const last = run.history.toRecords().at(-1)!;
-  console.log(`done: ${run.history.height} epochs, training error ${(100 * Number(last['train_err'])).toFixed(1)}% (running), test error ${(100 * Number(last['test_err'])).toFixed(1)}%`);
+  console.log(
+    `done: ${run.history.height} epochs, training error ${(100 * Number(last['train_err'])).toFixed(1)}% (running), test error ${(100 * Number(last['test_err'])).toFixed(1)}%`,
+  );
   run.model.dispose();
 }
 
@@ -82,7 +95,13 @@ function runChild(r: Run, location: DataLocation, jobs: number, runs: string | u
   const tag = `${depthNetLabel(r.model, r.width)}/${r.seed}/${r.epochs}`;
   const env: NodeJS.ProcessEnv = { ...process.env, RESIDUAL_DATA: location.dir }; // found (or downloaded) once, here
   if (env.RESIDUAL_WASM_THREADS === undefined && jobs > 1) env.RESIDUAL_WASM_THREADS = '1';
-  const args = [path.join(PACKAGE_ROOT, 'dist', 'cli.js'), 'experiments', '--worker', `${r.model}:${r.seed}:${r.width}:${r.epochs}`, ...(runs ? ['--runs', runs] : [])];
+  const args = [
+    path.join(PACKAGE_ROOT, 'dist', 'cli.js'),
+    'experiments',
+    '--worker',
+    `${r.model}:${r.seed}:${r.width}:${r.epochs}`,
+    ...(runs ? ['--runs', runs] : []),
+  ];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -104,18 +123,22 @@ const children = new Set<ReturnType<typeof spawn>>();
 
 /** Entry point of `residual experiments`. */
 export async function main(argv: string[]): Promise<void> {
-  const a = parseFlags(argv, {
-    jobs: { type: 'string' },
-    models: { type: 'string' },
-    seeds: { type: 'string' },
-    width: { type: 'string' },
-    epochs: { type: 'string' },
-    runs: { type: 'string' },
-    results: { type: 'string' },
-    collect: { type: 'boolean', default: false },
-    worker: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  }, USAGE);
+  const a = parseFlags(
+    argv,
+    {
+      jobs: { type: 'string' },
+      models: { type: 'string' },
+      seeds: { type: 'string' },
+      width: { type: 'string' },
+      epochs: { type: 'string' },
+      runs: { type: 'string' },
+      results: { type: 'string' },
+      collect: { type: 'boolean', default: false },
+      worker: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    USAGE,
+  );
   if (a.help) return console.log(USAGE);
   const runs = a.runs === undefined ? undefined : path.resolve(a.runs);
   if (a.worker !== undefined) return worker(a.worker, runs);
@@ -125,16 +148,25 @@ export async function main(argv: string[]): Promise<void> {
   if (width! < 1) throw new UsageError(`--width must be a positive whole number, got '${a.width}'`);
   const jobs = a.jobs === undefined ? availableParallelism() : Number(a.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive whole number, got '${a.jobs}'`);
-  if (quickMode()) throw new UsageError('RESIDUAL_QUICK is set: quick runs keep no checkpoints, so there is nothing to train ahead (unset it)');
+  if (quickMode())
+    throw new UsageError('RESIDUAL_QUICK is set: quick runs keep no checkpoints, so there is nothing to train ahead (unset it)');
   if (a.collect && a.results === undefined) throw new UsageError('--collect merges runs into the --results file: name one');
   const location = await findOrDownloadCifar10();
   const asked = a.seeds !== undefined || a.width !== undefined || a.epochs !== undefined;
   const groups: DepthRunGroup[] = asked
-    ? [{ width: width!, budgets: a.epochs === undefined ? [depthExperimentEpochs(location)] : integers('epochs', a.epochs), seeds: integers('seeds', a.seeds ?? '0,1,2') }]
+    ? [
+        {
+          width: width!,
+          budgets: a.epochs === undefined ? [depthExperimentEpochs(location)] : integers('epochs', a.epochs),
+          seeds: integers('seeds', a.seeds ?? '0,1,2'),
+        },
+      ]
     : depthExperimentPlan(location);
   if (groups.some((g) => g.budgets.includes(0))) throw new UsageError('--epochs: a budget must be at least 1 epoch');
 
-  const all: Run[] = groups.flatMap((g) => g.budgets.flatMap((epochs) => g.seeds.flatMap((seed) => models.map((model) => ({ model, seed, width: g.width, epochs })))));
+  const all: Run[] = groups.flatMap((g) =>
+    g.budgets.flatMap((epochs) => g.seeds.flatMap((seed) => models.map((model) => ({ model, seed, width: g.width, epochs })))),
+  );
   console.log(`${all.length} runs of ${models.length} nets, ${Math.min(jobs, all.length)} at a time, on ${location.description}`);
   for (const r of all) {
     const dir = depthRunDir(r.model, location, r.epochs, { runs, seed: r.seed, width: r.width });

@@ -21,7 +21,8 @@ export async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  if (sub !== 'install' || rest.length > 0) throw new UsageError(`${sub === undefined ? 'missing subcommand' : `unknown arguments '${argv.join(' ')}'`}\n\n${USAGE}`);
+  if (sub !== 'install' || rest.length > 0)
+    throw new UsageError(`${sub === undefined ? 'missing subcommand' : `unknown arguments '${argv.join(' ')}'`}\n\n${USAGE}`);
   const r = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'scripts', 'kernel.mjs')], { stdio: 'inherit' });
   if (r.status !== 0) throw new UsageError('the kernel was not registered (see the message above)');
 }

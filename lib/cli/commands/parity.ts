@@ -46,7 +46,11 @@ interface ParityRow {
 function run(cmd: string, args: string[], label: string): Promise<string> {
   return new Promise((resolve, reject) => {
     console.log(`$ ${[cmd, ...args].map((s) => (/\s/.test(s) ? `'${s}'` : s)).join(' ')}`);
-    const child = spawn(cmd, args, { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    const child = spawn(cmd, args, {
+      cwd: PACKAGE_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -57,7 +61,9 @@ function run(cmd: string, args: string[], label: string): Promise<string> {
       process.stderr.write(d);
     });
     child.on('error', (e) => reject(new UsageError(`${label}: ${e.message}`)));
-    child.on('close', (code, signal) => (code === 0 ? resolve(out) : reject(new UsageError(`${label} ${signal ? `was stopped by ${signal}` : `exited with status ${code}`}`))));
+    child.on('close', (code, signal) =>
+      code === 0 ? resolve(out) : reject(new UsageError(`${label} ${signal ? `was stopped by ${signal}` : `exited with status ${code}`}`)),
+    );
   });
 }
 
@@ -65,13 +71,45 @@ function run(cmd: string, args: string[], label: string): Promise<string> {
 async function ours(o: { data: string; epochs: number; seed: number; init: string; out: string }): Promise<ParityRow[]> {
   const cli = path.join(PACKAGE_ROOT, 'dist', 'cli.js');
   const resume = latestCheckpointDir(o.out) !== undefined ? ['--resume'] : [];
-  await run(process.execPath, [cli, 'train', '--model', 'resnet20', '--data', o.data, '--epochs', String(o.epochs), '--schedule', 'cosine', '--seed', String(o.seed), '--init', o.init, '--out', o.out, ...resume], 'residual train');
+  await run(
+    process.execPath,
+    [
+      cli,
+      'train',
+      '--model',
+      'resnet20',
+      '--data',
+      o.data,
+      '--epochs',
+      String(o.epochs),
+      '--schedule',
+      'cosine',
+      '--seed',
+      String(o.seed),
+      '--init',
+      o.init,
+      '--out',
+      o.out,
+      ...resume,
+    ],
+    'residual train',
+  );
   const evalOut = await run(process.execPath, [cli, 'evaluate', '--model-dir', o.out, '--data', o.data, '--json'], 'residual evaluate');
   const result = JSON.parse(evalOut.trim().split('\n').at(-1)!) as { accuracy: number; n: number };
-  return readHistoryCsv(path.join(o.out, 'history.csv')).toRecords().map((r) => {
-    const last = Number(r['epoch']) === o.epochs;
-    return { framework: OURS, init: o.init, seed: o.seed, epoch: Number(r['epoch']), train_err: Number(r['train_err']), test_err: last ? 1 - result.accuracy : null, n_test: last ? result.n : null };
-  });
+  return readHistoryCsv(path.join(o.out, 'history.csv'))
+    .toRecords()
+    .map((r) => {
+      const last = Number(r['epoch']) === o.epochs;
+      return {
+        framework: OURS,
+        init: o.init,
+        seed: o.seed,
+        epoch: Number(r['epoch']),
+        train_err: Number(r['train_err']),
+        test_err: last ? 1 - result.accuracy : null,
+        n_test: last ? result.n : null,
+      };
+    });
 }
 
 /** The PyTorch reference, its epochs and test accuracy read from its output. */
@@ -84,7 +122,16 @@ async function theirs(o: { data: string; epochs: number; seed: number; python: s
   let test: { acc: number; n: number } | undefined;
   for (const line of out.split('\n')) {
     const e = /^epoch (\d+) train_loss \S+ train_err (\S+)/.exec(line);
-    if (e) rows.push({ framework: THEIRS, init: 'pytorch', seed: o.seed, epoch: Number(e[1]), train_err: Number(e[2]), test_err: null, n_test: null });
+    if (e)
+      rows.push({
+        framework: THEIRS,
+        init: 'pytorch',
+        seed: o.seed,
+        epoch: Number(e[1]),
+        train_err: Number(e[2]),
+        test_err: null,
+        n_test: null,
+      });
     const t = /^test_acc \S+ n=(\d+) (\S+)/.exec(line);
     if (t) test = { n: Number(t[1]), acc: Number(t[2]) };
   }
@@ -96,19 +143,23 @@ async function theirs(o: { data: string; epochs: number; seed: number; python: s
 
 /** Entry point of `residual parity`. */
 export async function main(argv: string[]): Promise<void> {
-  const a = parseFlags(argv, {
-    data: { type: 'string' },
-    epochs: { type: 'string', default: '30' },
-    out: { type: 'string' },
-    init: { type: 'string', default: 'pytorch' },
-    seed: { type: 'string', default: '0' },
-    python: { type: 'string', default: '/usr/bin/python3' },
-    ref: { type: 'string', default: path.join(PACKAGE_ROOT, 'scripts', 'torch_cifar_ref.py') },
-    results: { type: 'string', default: path.join(PACKAGE_ROOT, 'results', 'parity.csv') },
-    'skip-pytorch': { type: 'boolean', default: false },
-    'skip-ours': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  }, USAGE);
+  const a = parseFlags(
+    argv,
+    {
+      data: { type: 'string' },
+      epochs: { type: 'string', default: '30' },
+      out: { type: 'string' },
+      init: { type: 'string', default: 'pytorch' },
+      seed: { type: 'string', default: '0' },
+      python: { type: 'string', default: '/usr/bin/python3' },
+      ref: { type: 'string', default: path.join(PACKAGE_ROOT, 'scripts', 'torch_cifar_ref.py') },
+      results: { type: 'string', default: path.join(PACKAGE_ROOT, 'results', 'parity.csv') },
+      'skip-pytorch': { type: 'boolean', default: false },
+      'skip-ours': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    USAGE,
+  );
   if (a.help) return console.log(USAGE);
   const epochs = intArg(a.epochs, 'epochs')!;
   const seed = intArg(a.seed, 'seed', 0)!;
@@ -116,7 +167,8 @@ export async function main(argv: string[]): Promise<void> {
   const out = a.out ?? path.join(PACKAGE_ROOT, 'runs', `parity-resnet20-${a.init}-seed${seed}`);
   // Default: the course's data (RESIDUAL_DATA, or data/cifar10, downloaded on first use).
   const data = a.data ?? (await findOrDownloadCifar10()).dir;
-  if (!existsSync(path.join(data, 'data_batch_1.bin'))) throw new UsageError(`--data ${data} holds no CIFAR-10 binary files (data_batch_1.bin …)`);
+  if (!existsSync(path.join(data, 'data_batch_1.bin')))
+    throw new UsageError(`--data ${data} holds no CIFAR-10 binary files (data_batch_1.bin …)`);
   if (!a['skip-pytorch'] && !existsSync(a.ref)) throw new UsageError(`the reference trainer ${a.ref} is missing (--ref PATH)`);
 
   const rows = [
@@ -130,7 +182,13 @@ export async function main(argv: string[]): Promise<void> {
 
   const final = rows.filter((r) => r.test_err !== null);
   console.log(`\nResNet-20, ${epochs} epochs, cosine, seed ${seed}, on ${path.relative(process.cwd(), path.resolve(data)) || '.'}:`);
-  for (const r of final) console.log(`  ${`${r.framework}, ${r.init} init`.padEnd(44)} test accuracy ${(100 * (1 - r.test_err!)).toFixed(1)}% (${r.n_test} images)`);
-  if (final.length === 2) console.log(`  difference ${(100 * Math.abs(final[0]!.test_err! - final[1]!.test_err!)).toFixed(1)} points (issue 4 asks for at most 3)`);
+  for (const r of final)
+    console.log(
+      `  ${`${r.framework}, ${r.init} init`.padEnd(44)} test accuracy ${(100 * (1 - r.test_err!)).toFixed(1)}% (${r.n_test} images)`,
+    );
+  if (final.length === 2)
+    console.log(
+      `  difference ${(100 * Math.abs(final[0]!.test_err! - final[1]!.test_err!)).toFixed(1)} points (issue 4 asks for at most 3)`,
+    );
   console.log(`wrote ${path.relative(process.cwd(), a.results)}`);
 }

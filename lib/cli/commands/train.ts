@@ -44,7 +44,9 @@ const USAGE = `usage: residual train --model NAME|DIR --data DIR --epochs N --ou
   backend: RESIDUAL_BACKEND=tensorflow|wasm|cpu overrides the automatic choice`;
 
 function parse(argv: string[]) {
-  return parseFlags(argv, {
+  return parseFlags(
+    argv,
+    {
       model: { type: 'string' },
       data: { type: 'string' },
       epochs: { type: 'string' },
@@ -63,7 +65,9 @@ function parse(argv: string[]) {
       'no-augment': { type: 'boolean', default: false },
       resume: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
-    }, USAGE);
+    },
+    USAGE,
+  );
 }
 
 /** The model saved in `dir`, or a UsageError saying why it cannot be read. */
@@ -72,7 +76,9 @@ async function loadModelFrom(dir: string): Promise<tf.LayersModel> {
     return await tf.loadLayersModel(fileModelHandler(dir));
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(`--model ${dir}: ${MODEL_JSON} cannot be read as a TensorFlow.js layers model (${(err as Error).message.split('\n')[0]})`);
+    throw new UsageError(
+      `--model ${dir}: ${MODEL_JSON} cannot be read as a TensorFlow.js layers model (${(err as Error).message.split('\n')[0]})`,
+    );
   }
 }
 
@@ -98,9 +104,12 @@ export async function main(argv: string[]): Promise<void> {
   const weightDecay = numArg(a['weight-decay'], 'weight-decay', true);
   if (a.schedule !== 'cosine' && a.schedule !== 'step') throw new UsageError(`--schedule must be cosine or step, got '${a.schedule}'`);
   if (!['auto', 'on', 'off'].includes(a.warmup)) throw new UsageError(`--warmup must be auto, on or off, got '${a.warmup}'`);
-  if (a['decay-scope'] !== 'all' && a['decay-scope'] !== 'kernels') throw new UsageError(`--decay-scope must be all or kernels, got '${a['decay-scope']}'`);
-  if (!(INIT_SCHEMES as readonly string[]).includes(a.init)) throw new UsageError(`--init must be ${INIT_SCHEMES.join(' or ')}, got '${a.init}'`);
-  if (!['auto', 'zero-pad', 'projection'].includes(a.shortcut)) throw new UsageError(`--shortcut must be auto, zero-pad or projection, got '${a.shortcut}'`);
+  if (a['decay-scope'] !== 'all' && a['decay-scope'] !== 'kernels')
+    throw new UsageError(`--decay-scope must be all or kernels, got '${a['decay-scope']}'`);
+  if (!(INIT_SCHEMES as readonly string[]).includes(a.init))
+    throw new UsageError(`--init must be ${INIT_SCHEMES.join(' or ')}, got '${a.init}'`);
+  if (!['auto', 'zero-pad', 'projection'].includes(a.shortcut))
+    throw new UsageError(`--shortcut must be auto, zero-pad or projection, got '${a.shortcut}'`);
   const limitTrain = intArg(a['limit-train'], 'limit-train');
   const limitTest = intArg(a['limit-test'], 'limit-test');
   const fromDir = existsSync(path.join(modelArg, MODEL_JSON));
@@ -119,7 +128,8 @@ export async function main(argv: string[]): Promise<void> {
   // The run folder is checked before anything is loaded or written (lib/train/run-dir.ts).
   const run = inspectRunDir(out);
   if (!run.absent) checkRunDirFree(out); // another process training there
-  if (a.resume && run.latest === undefined) throw new UsageError(`--resume: nothing to resume in ${out}; drop --resume to start a run there`);
+  if (a.resume && run.latest === undefined)
+    throw new UsageError(`--resume: nothing to resume in ${out}; drop --resume to start a run there`);
   if (!a.resume && run.latest !== undefined) {
     throw new UsageError(`${out} already holds a run (${run.latest}): pass --resume to continue it, or choose another --out`);
   }
@@ -138,7 +148,11 @@ export async function main(argv: string[]): Promise<void> {
     outDir: out,
     resume: a.resume,
   };
-  const config = { model: fromDir ? `dir:${path.resolve(modelArg)}` : modelArg, init: fromDir ? 'from model' : a.init, augment: !a['no-augment'] };
+  const config = {
+    model: fromDir ? `dir:${path.resolve(modelArg)}` : modelArg,
+    init: fromDir ? 'from model' : a.init,
+    augment: !a['no-augment'],
+  };
   if (a.resume) {
     // The checkpoint parses and was trained with these settings (the number of training images is
     // checked once the data is loaded).
@@ -165,7 +179,9 @@ export async function main(argv: string[]): Promise<void> {
     if (last !== undefined) {
       const cols = history.columns;
       const v = (c: string): number => Number(last[cols.indexOf(c)]);
-      console.log(`done: epoch ${v('epoch')}, test error ${(v('test_err') * 100).toFixed(2)}%, history in ${path.join(out, 'history.csv')}`);
+      console.log(
+        `done: epoch ${v('epoch')}, test error ${(v('test_err') * 100).toFixed(2)}%, history in ${path.join(out, 'history.csv')}`,
+      );
     }
   } catch (err) {
     if (err instanceof TrainingDivergedError) throw new UsageError(err.message);

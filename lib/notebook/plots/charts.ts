@@ -33,12 +33,24 @@ export interface BarsOptions extends ChartOptions {
  * A bar chart: one bar per label, or one group of bars per label when `values` maps series
  * names to arrays (each as long as `labels`).
  */
-export function bars(labels: readonly string[], values: readonly number[] | Readonly<Record<string, readonly number[]>>, options: BarsOptions = {}): Figure {
+export function bars(
+  labels: readonly string[],
+  values: readonly number[] | Readonly<Record<string, readonly number[]>>,
+  options: BarsOptions = {},
+): Figure {
   const series: [string | undefined, readonly number[]][] = isNumberArray(values) ? [[undefined, values]] : Object.entries(values);
   const data: Trace[] = series.map(([name, ys], index) => {
-    if (ys.length !== labels.length) throw new UsageError(`bars: series ${name ?? 'values'} has ${ys.length} values for ${labels.length} labels`);
+    if (ys.length !== labels.length)
+      throw new UsageError(`bars: series ${name ?? 'values'} has ${ys.length} values for ${labels.length} labels`);
     const [cat, val] = options.horizontal ? (['y', 'x'] as const) : (['x', 'y'] as const);
-    return { type: 'bar', ...(name === undefined ? {} : { name }), [cat]: [...labels], [val]: [...ys], orientation: options.horizontal ? 'h' : 'v', marker: { color: colorAt(index) } };
+    return {
+      type: 'bar',
+      ...(name === undefined ? {} : { name }),
+      [cat]: [...labels],
+      [val]: [...ys],
+      orientation: options.horizontal ? 'h' : 'v',
+      marker: { color: colorAt(index) },
+    };
   });
   return { data, layout: { ...baseLayout(options), barmode: 'group', showlegend: series.length > 1 } };
 }

@@ -41,7 +41,10 @@ export function plotlyScriptTag(): string {
 
 /** JSON that is safe inside a `<script>` element. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** How many figures this process has made HTML for (part of their element ids). */
@@ -117,7 +120,9 @@ export function figureText(fig: Figure): string {
     lines.push(`  - ${trace.type ?? 'scatter'}${trace.name === undefined ? '' : ` "${trace.name}"`}${points}`);
     if (trace.type === 'heatmap') lines.push(...matrixText(trace));
     if (trace.type === 'image') {
-      const labels = Array.isArray(fig.layout['annotations']) ? (fig.layout['annotations'] as { text?: unknown }[]).map((a) => String(a.text ?? '')) : [];
+      const labels = Array.isArray(fig.layout['annotations'])
+        ? (fig.layout['annotations'] as { text?: unknown }[]).map((a) => String(a.text ?? ''))
+        : [];
       if (labels.length > 0) lines.push(`    labels: ${labels.join(', ')}`);
     }
   }
@@ -181,4 +186,3 @@ export function liveFigure(): LiveFigure {
   const display = newLiveDisplay();
   return { update: (fig) => display.update(figureBundle(fig)) };
 }
-

@@ -23,24 +23,40 @@ export interface HeatmapOptions {
 export function heatmap(matrix: readonly (readonly number[])[], labels: readonly string[], options: HeatmapOptions = {}): Figure {
   const n = labels.length;
   if (matrix.length !== n || matrix.some((row) => row.length !== n)) {
-    throw new UsageError(`heatmap: matrix must be ${n}×${n} to match the ${n} labels, got ${matrix.length} rows of lengths ${[...new Set(matrix.map((r) => r.length))].join('/')}`);
+    throw new UsageError(
+      `heatmap: matrix must be ${n}×${n} to match the ${n} labels, got ${matrix.length} rows of lengths ${[...new Set(matrix.map((r) => r.length))].join('/')}`,
+    );
   }
   const z = matrix.map((row) => [...row]);
   const max = Math.max(...z.flat());
-  const annotations = (options.annotate ?? true)
-    ? z.flatMap((row, i) =>
-        row.map((v, j) => ({
-          x: labels[j],
-          y: labels[i],
-          text: Number.isInteger(v) ? String(v) : v.toFixed(2),
-          showarrow: false,
-          font: { color: v > max / 2 ? 'white' : 'black', size: 11 },
-        })),
-      )
-    : [];
+  const annotations =
+    (options.annotate ?? true)
+      ? z.flatMap((row, i) =>
+          row.map((v, j) => ({
+            x: labels[j],
+            y: labels[i],
+            text: Number.isInteger(v) ? String(v) : v.toFixed(2),
+            showarrow: false,
+            font: { color: v > max / 2 ? 'white' : 'black', size: 11 },
+          })),
+        )
+      : [];
   const size = options.size ?? 520;
   return {
-    data: [{ type: 'heatmap', z, x: [...labels], y: [...labels], colorscale: options.colorscale ?? [[0, '#f7fbff'], [0.5, '#6baed6'], [1, '#08306b']], hovertemplate: 'true %{y}, predicted %{x}: %{z}<extra></extra>' }],
+    data: [
+      {
+        type: 'heatmap',
+        z,
+        x: [...labels],
+        y: [...labels],
+        colorscale: options.colorscale ?? [
+          [0, '#f7fbff'],
+          [0.5, '#6baed6'],
+          [1, '#08306b'],
+        ],
+        hovertemplate: 'true %{y}, predicted %{x}: %{z}<extra></extra>',
+      },
+    ],
     layout: {
       ...(options.title === undefined ? {} : { title: { text: options.title } }),
       xaxis: { title: { text: options.xTitle ?? 'predicted' }, side: 'bottom', type: 'category' },

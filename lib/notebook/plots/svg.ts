@@ -45,7 +45,19 @@ function numbers(v: unknown): (number | null)[] {
   return Array.isArray(v) ? v.map((x) => (typeof x === 'number' && Number.isFinite(x) ? x : null)) : [];
 }
 
-function text(x: number, y: number, content: string, attrs: { size?: number; anchor?: 'start' | 'middle' | 'end'; color?: string; weight?: string; transform?: string; baseline?: 'middle' | 'auto' } = {}): string {
+function text(
+  x: number,
+  y: number,
+  content: string,
+  attrs: {
+    size?: number;
+    anchor?: 'start' | 'middle' | 'end';
+    color?: string;
+    weight?: string;
+    transform?: string;
+    baseline?: 'middle' | 'auto';
+  } = {},
+): string {
   const parts = [`x="${num(x)}"`, `y="${num(y)}"`, `font-size="${attrs.size ?? 12}"`, `fill="${xml(attrs.color ?? AXIS_COLOR)}"`];
   if (attrs.anchor !== undefined && attrs.anchor !== 'start') parts.push(`text-anchor="${attrs.anchor}"`);
   if (attrs.baseline === 'middle') parts.push('dominant-baseline="central"');
@@ -73,7 +85,7 @@ export function niceTicks(lo: number, hi: number, target = 6): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / Math.max(1, target);
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power);
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
   const first = Math.ceil(lo / step - 1e-9);
   const ticks: number[] = [];
   for (let k = first; k * step <= hi + step * 1e-9; k++) ticks.push(k * step);
@@ -166,7 +178,11 @@ function autoRange(values: number[], kind: 'linear' | 'log', options: { includeZ
 }
 
 /** Builds an axis from the layout's axis object and the values drawn on it. */
-function makeAxis(layoutAxis: Record<string, unknown>, values: unknown[], options: { category?: string[]; includeZero?: boolean; pad?: number; flip?: boolean }): Axis {
+function makeAxis(
+  layoutAxis: Record<string, unknown>,
+  values: unknown[],
+  options: { category?: string[]; includeZero?: boolean; pad?: number; flip?: boolean },
+): Axis {
   const title = titleText(layoutAxis['title']);
   const visible = layoutAxis['visible'] !== false;
   const range = numbers(layoutAxis['range']);
@@ -179,7 +195,14 @@ function makeAxis(layoutAxis: Record<string, unknown>, values: unknown[], option
     return { kind: 'category', from, to, categories, title, visible };
   }
   const kind = layoutAxis['type'] === 'log' ? 'log' : 'linear';
-  let [from, to] = range.length === 2 && range[0] !== null && range[1] !== null ? [range[0], range[1]] : autoRange(values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v)), kind, options);
+  let [from, to] =
+    range.length === 2 && range[0] !== null && range[1] !== null
+      ? [range[0], range[1]]
+      : autoRange(
+          values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v)),
+          kind,
+          options,
+        );
   if (reversed) [from, to] = [to, from];
   return { kind, from, to, categories: [], title, visible };
 }
@@ -189,10 +212,27 @@ function makeAxis(layoutAxis: Record<string, unknown>, values: unknown[], option
 
 /** Named plotly colour scales we know, as stops. */
 const SCALES: Record<string, [number, string][]> = {
-  Blues: [[0, '#f7fbff'], [0.5, '#6baed6'], [1, '#08306b']],
-  Greys: [[0, '#ffffff'], [1, '#000000']],
-  Viridis: [[0, '#440154'], [0.25, '#3b528b'], [0.5, '#21918c'], [0.75, '#5ec962'], [1, '#fde725']],
-  Reds: [[0, '#fff5f0'], [0.5, '#fb6a4a'], [1, '#67000d']],
+  Blues: [
+    [0, '#f7fbff'],
+    [0.5, '#6baed6'],
+    [1, '#08306b'],
+  ],
+  Greys: [
+    [0, '#ffffff'],
+    [1, '#000000'],
+  ],
+  Viridis: [
+    [0, '#440154'],
+    [0.25, '#3b528b'],
+    [0.5, '#21918c'],
+    [0.75, '#5ec962'],
+    [1, '#fde725'],
+  ],
+  Reds: [
+    [0, '#fff5f0'],
+    [0.5, '#fb6a4a'],
+    [1, '#67000d'],
+  ],
 };
 
 function parseHex(c: string): [number, number, number] | undefined {
@@ -206,7 +246,13 @@ function parseHex(c: string): [number, number, number] | undefined {
 }
 
 function hex(rgb: [number, number, number]): string {
-  return `#${rgb.map((v) => Math.round(Math.min(255, Math.max(0, v))).toString(16).padStart(2, '0')).join('')}`;
+  return `#${rgb
+    .map((v) =>
+      Math.round(Math.min(255, Math.max(0, v)))
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
 }
 
 function colorScale(spec: unknown): [number, [number, number, number]][] {
@@ -214,7 +260,12 @@ function colorScale(spec: unknown): [number, [number, number, number]][] {
   const parsed = (stops ?? (SCALES['Blues'] as [number, string][]))
     .map(([f, c]) => [Number(f), parseHex(String(c))] as const)
     .filter((s): s is readonly [number, [number, number, number]] => s[1] !== undefined && Number.isFinite(s[0]));
-  return parsed.length >= 2 ? parsed.map(([f, c]) => [f, c]) : [[0, [247, 251, 255]], [1, [8, 48, 107]]];
+  return parsed.length >= 2
+    ? parsed.map(([f, c]) => [f, c])
+    : [
+        [0, [247, 251, 255]],
+        [1, [8, 48, 107]],
+      ];
 }
 
 function colorAtFraction(scale: [number, [number, number, number]][], t: number): string {
@@ -386,7 +437,8 @@ function figureAxes(marks: Marks, xLayout: Record<string, unknown>, yLayout: Rec
 /** Legend entries: named traces, when plotly would show a legend. */
 function legendOf(layout: Record<string, unknown>, marks: Marks): LegendEntry[] {
   const legendTraces = [...marks.scatters, ...marks.bars].filter((t) => typeof t.name === 'string' && t['showlegend'] !== false);
-  const showLegend = layout['showlegend'] === false ? false : layout['showlegend'] === true ? legendTraces.length > 0 : legendTraces.length > 1;
+  const showLegend =
+    layout['showlegend'] === false ? false : layout['showlegend'] === true ? legendTraces.length > 0 : legendTraces.length > 1;
   return showLegend ? legendTraces.map((t, i) => legendEntry(t, i)) : [];
 }
 
@@ -431,20 +483,35 @@ function background(layout: Record<string, unknown>, width: number, height: numb
   const bg = typeof layout['paper_bgcolor'] === 'string' ? layout['paper_bgcolor'] : 'white';
   const out = [`<rect x="0" y="0" width="${num(width)}" height="${num(height)}" fill="${xml(bg)}"/>`];
   if (typeof layout['plot_bgcolor'] === 'string' && layout['plot_bgcolor'] !== bg) {
-    out.push(`<rect x="${num(box.left)}" y="${num(box.top)}" width="${num(box.right - box.left)}" height="${num(box.bottom - box.top)}" fill="${xml(layout['plot_bgcolor'])}"/>`);
+    out.push(
+      `<rect x="${num(box.left)}" y="${num(box.top)}" width="${num(box.right - box.left)}" height="${num(box.bottom - box.top)}" fill="${xml(layout['plot_bgcolor'])}"/>`,
+    );
   }
   return out;
 }
 
 /** Grid lines under the data (numeric axes only). */
-function gridLines(xAxis: Axis, yAxis: Axis, frame: PlotFrame, marks: Marks, px: (v: number) => number, py: (v: number) => number): string[] {
+function gridLines(
+  xAxis: Axis,
+  yAxis: Axis,
+  frame: PlotFrame,
+  marks: Marks,
+  px: (v: number) => number,
+  py: (v: number) => number,
+): string[] {
   const { box } = frame;
   const out: string[] = [];
   if (xAxis.visible && xAxis.kind !== 'category' && marks.image === undefined) {
-    for (const t of frame.xTicks) out.push(`<line x1="${num(px(t.at))}" y1="${num(box.top)}" x2="${num(px(t.at))}" y2="${num(box.bottom)}" stroke="${GRID_COLOR}" stroke-width="1"/>`);
+    for (const t of frame.xTicks)
+      out.push(
+        `<line x1="${num(px(t.at))}" y1="${num(box.top)}" x2="${num(px(t.at))}" y2="${num(box.bottom)}" stroke="${GRID_COLOR}" stroke-width="1"/>`,
+      );
   }
   if (yAxis.visible && yAxis.kind !== 'category' && marks.image === undefined) {
-    for (const t of frame.yTicks) out.push(`<line x1="${num(box.left)}" y1="${num(py(t.at))}" x2="${num(box.right)}" y2="${num(py(t.at))}" stroke="${GRID_COLOR}" stroke-width="1"/>`);
+    for (const t of frame.yTicks)
+      out.push(
+        `<line x1="${num(box.left)}" y1="${num(py(t.at))}" x2="${num(box.right)}" y2="${num(py(t.at))}" stroke="${GRID_COLOR}" stroke-width="1"/>`,
+      );
   }
   return out;
 }
@@ -453,42 +520,79 @@ function gridLines(xAxis: Axis, yAxis: Axis, frame: PlotFrame, marks: Marks, px:
  * The traces, inside a nested <svg> the size of the plot area: it clips what lies outside the
  * axis ranges (as plotly does) without a clipPath id that could clash with another figure's.
  */
-function markElements(fig: Figure, marks: Marks, xAxis: Axis, yAxis: Axis, px: (v: number) => number, py: (v: number) => number, box: Box): string[] {
+function markElements(
+  fig: Figure,
+  marks: Marks,
+  xAxis: Axis,
+  yAxis: Axis,
+  px: (v: number) => number,
+  py: (v: number) => number,
+  box: Box,
+): string[] {
   const w = box.right - box.left;
   const h = box.bottom - box.top;
-  const out = [`<svg x="${num(box.left)}" y="${num(box.top)}" width="${num(w)}" height="${num(h)}" viewBox="${num(box.left)} ${num(box.top)} ${num(w)} ${num(h)}" overflow="hidden">`];
+  const out = [
+    `<svg x="${num(box.left)}" y="${num(box.top)}" width="${num(w)}" height="${num(h)}" viewBox="${num(box.left)} ${num(box.top)} ${num(w)} ${num(h)}" overflow="hidden">`,
+  ];
   if (marks.heat !== undefined) out.push(...heatmapCells(marks.heat, xAxis, yAxis, px, py));
   if (marks.image !== undefined) out.push(...imageElement(marks.image, xAxis, yAxis, px, py));
-  if (marks.bars.length > 0) out.push(...barRects(marks.bars, marks.horizontal, marks.horizontal ? yAxis : xAxis, marks.horizontal ? xAxis : yAxis, px, py));
+  if (marks.bars.length > 0)
+    out.push(...barRects(marks.bars, marks.horizontal, marks.horizontal ? yAxis : xAxis, marks.horizontal ? xAxis : yAxis, px, py));
   marks.scatters.forEach((t) => out.push(...scatterElements(t, fig.data.indexOf(t), xAxis, yAxis, px, py, box)));
   out.push('</svg>');
   return out;
 }
 
 /** Axes: lines, ticks, labels, titles. */
-function axisElements(xAxis: Axis, yAxis: Axis, frame: PlotFrame, px: (v: number) => number, py: (v: number) => number, height: number): string[] {
+function axisElements(
+  xAxis: Axis,
+  yAxis: Axis,
+  frame: PlotFrame,
+  px: (v: number) => number,
+  py: (v: number) => number,
+  height: number,
+): string[] {
   const { box, rotate } = frame;
   const out: string[] = [];
   if (xAxis.visible) {
-    out.push(`<line x1="${num(box.left)}" y1="${num(box.bottom)}" x2="${num(box.right)}" y2="${num(box.bottom)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`);
+    out.push(
+      `<line x1="${num(box.left)}" y1="${num(box.bottom)}" x2="${num(box.right)}" y2="${num(box.bottom)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`,
+    );
     for (const t of frame.xTicks) {
       const x = px(t.at);
       if (x < box.left - 0.5 || x > box.right + 0.5) continue;
-      out.push(`<line x1="${num(x)}" y1="${num(box.bottom)}" x2="${num(x)}" y2="${num(box.bottom + 4)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`);
+      out.push(
+        `<line x1="${num(x)}" y1="${num(box.bottom)}" x2="${num(x)}" y2="${num(box.bottom + 4)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`,
+      );
       out.push(
         rotate
-          ? text(x, box.bottom + 10, t.label, { size: TICK_SIZE, anchor: 'end', transform: `rotate(-45 ${num(x)} ${num(box.bottom + 10)})`, baseline: 'middle' })
+          ? text(x, box.bottom + 10, t.label, {
+              size: TICK_SIZE,
+              anchor: 'end',
+              transform: `rotate(-45 ${num(x)} ${num(box.bottom + 10)})`,
+              baseline: 'middle',
+            })
           : text(x, box.bottom + 17, t.label, { size: TICK_SIZE, anchor: 'middle' }),
       );
     }
-    if (xAxis.title !== undefined) out.push(text((box.left + box.right) / 2, Math.min(height - 6, box.bottom + frame.xLabelHeight + 22), xAxis.title, { size: 13, anchor: 'middle' }));
+    if (xAxis.title !== undefined)
+      out.push(
+        text((box.left + box.right) / 2, Math.min(height - 6, box.bottom + frame.xLabelHeight + 22), xAxis.title, {
+          size: 13,
+          anchor: 'middle',
+        }),
+      );
   }
   if (yAxis.visible) {
-    out.push(`<line x1="${num(box.left)}" y1="${num(box.top)}" x2="${num(box.left)}" y2="${num(box.bottom)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`);
+    out.push(
+      `<line x1="${num(box.left)}" y1="${num(box.top)}" x2="${num(box.left)}" y2="${num(box.bottom)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`,
+    );
     for (const t of frame.yTicks) {
       const y = py(t.at);
       if (y < box.top - 0.5 || y > box.bottom + 0.5) continue;
-      out.push(`<line x1="${num(box.left - 4)}" y1="${num(y)}" x2="${num(box.left)}" y2="${num(y)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`);
+      out.push(
+        `<line x1="${num(box.left - 4)}" y1="${num(y)}" x2="${num(box.left)}" y2="${num(y)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`,
+      );
       out.push(text(box.left - 7, y, t.label, { size: TICK_SIZE, anchor: 'end', baseline: 'middle' }));
     }
     if (yAxis.title !== undefined) {
@@ -546,7 +650,9 @@ function legendElements(entries: LegendEntry[], x: number, y: number, width: num
     const cy = y + 10 + i * step;
     if (e.kind === 'box') out.push(`<rect x="${num(x)}" y="${num(cy - 6)}" width="24" height="12" fill="${xml(e.color)}"/>`);
     else {
-      out.push(`<line x1="${num(x)}" y1="${num(cy)}" x2="${num(x + 24)}" y2="${num(cy)}" stroke="${xml(e.color)}" stroke-width="${num(e.width)}"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`);
+      out.push(
+        `<line x1="${num(x)}" y1="${num(cy)}" x2="${num(x + 24)}" y2="${num(cy)}" stroke="${xml(e.color)}" stroke-width="${num(e.width)}"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`,
+      );
       if (e.markers) out.push(`<circle cx="${num(x + 12)}" cy="${num(cy)}" r="3" fill="${xml(e.color)}"/>`);
     }
     const maxChars = Math.max(3, Math.floor(room / (12 * 0.58)));
@@ -556,7 +662,15 @@ function legendElements(entries: LegendEntry[], x: number, y: number, width: num
   return out;
 }
 
-function scatterElements(t: Trace, index: number, xAxis: Axis, yAxis: Axis, px: (u: number) => number, py: (u: number) => number, box: Box): string[] {
+function scatterElements(
+  t: Trace,
+  index: number,
+  xAxis: Axis,
+  yAxis: Axis,
+  px: (u: number) => number,
+  py: (u: number) => number,
+  box: Box,
+): string[] {
   const yv = Array.isArray(t['y']) ? (t['y'] as unknown[]) : [];
   const xv = Array.isArray(t['x']) ? (t['x'] as unknown[]) : yv.map((_, i) => i);
   const mode = typeof t['mode'] === 'string' ? t['mode'] : yv.length > 20 ? 'lines' : 'lines+markers';
@@ -573,7 +687,12 @@ function scatterElements(t: Trace, index: number, xAxis: Axis, yAxis: Axis, px: 
   if (t['fill'] === 'toself' && typeof t['fillcolor'] === 'string') {
     // A closed area (a spread band): the points in order, closed back to the first.
     const shape = points.filter((p): p is [number, number] => p !== null);
-    const d = shape.map((p, i) => `${i === 0 ? 'M' : 'L'}${num(clamp(p[0], box.left - 1e4, box.right + 1e4))},${num(clamp(p[1], box.top - 1e4, box.bottom + 1e4))}`).join('');
+    const d = shape
+      .map(
+        (p, i) =>
+          `${i === 0 ? 'M' : 'L'}${num(clamp(p[0], box.left - 1e4, box.right + 1e4))},${num(clamp(p[1], box.top - 1e4, box.bottom + 1e4))}`,
+      )
+      .join('');
     if (shape.length > 2) out.push(`<path d="${d}Z" fill="${xml(t['fillcolor'])}" stroke="none"/>`);
     if (w === 0) return out;
   }
@@ -591,7 +710,10 @@ function scatterElements(t: Trace, index: number, xAxis: Axis, yAxis: Axis, px: 
       pen = true;
     }
     const dash = dashArray(line['dash'], w);
-    if (d !== '') out.push(`<path d="${d}" fill="none" stroke="${xml(color)}" stroke-width="${num(w)}" stroke-linejoin="round" stroke-linecap="round"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
+    if (d !== '')
+      out.push(
+        `<path d="${d}" fill="none" stroke="${xml(color)}" stroke-width="${num(w)}" stroke-linejoin="round" stroke-linecap="round"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`,
+      );
   }
   if (mode.includes('markers')) {
     const r = (typeof marker['size'] === 'number' ? marker['size'] : 6) / 2;
@@ -609,7 +731,14 @@ function clamp(v: number, lo: number, hi: number): number {
 }
 
 /** Grouped bars (plotly's `barmode: 'group'`): each category's band split among the series. */
-function barRects(traces: Trace[], horizontal: boolean, catAxis: Axis, valAxis: Axis, px: (u: number) => number, py: (u: number) => number): string[] {
+function barRects(
+  traces: Trace[],
+  horizontal: boolean,
+  catAxis: Axis,
+  valAxis: Axis,
+  px: (u: number) => number,
+  py: (u: number) => number,
+): string[] {
   const out: string[] = [];
   const groupWidth = 0.8;
   const each = groupWidth / traces.length;
@@ -630,14 +759,18 @@ function barRects(traces: Trace[], horizontal: boolean, catAxis: Axis, valAxis: 
       const [x, y, w, h] = horizontal
         ? [Math.min(v0, v1), Math.min(c0, c1), Math.abs(v1 - v0), Math.abs(c1 - c0)]
         : [Math.min(c0, c1), Math.min(v0, v1), Math.abs(c1 - c0), Math.abs(v1 - v0)];
-      out.push(`<rect x="${num(x)}" y="${num(y)}" width="${num(w)}" height="${num(h)}" fill="${xml(color)}" stroke="white" stroke-width="0.5"><title>${xml(`${t.name === undefined ? '' : `${t.name}, `}${c}: ${String(vals[i])}`)}</title></rect>`);
+      out.push(
+        `<rect x="${num(x)}" y="${num(y)}" width="${num(w)}" height="${num(h)}" fill="${xml(color)}" stroke="white" stroke-width="0.5"><title>${xml(`${t.name === undefined ? '' : `${t.name}, `}${c}: ${String(vals[i])}`)}</title></rect>`,
+      );
     });
   });
   return out;
 }
 
 function zRange(heat: Trace): [number, number] {
-  const z = (Array.isArray(heat['z']) ? (heat['z'] as unknown[][]) : []).flatMap((row) => numbers(row)).filter((v): v is number => v !== null);
+  const z = (Array.isArray(heat['z']) ? (heat['z'] as unknown[][]) : [])
+    .flatMap((row) => numbers(row))
+    .filter((v): v is number => v !== null);
   const lo = typeof heat['zmin'] === 'number' ? heat['zmin'] : z.length ? Math.min(...z) : 0;
   const hi = typeof heat['zmax'] === 'number' ? heat['zmax'] : z.length ? Math.max(...z) : 1;
   return [lo, hi > lo ? hi : lo + 1];
@@ -656,7 +789,9 @@ function heatmapCells(heat: Trace, xAxis: Axis, yAxis: Axis, px: (u: number) => 
       const y0 = py(i - 0.5);
       const y1 = py(i + 0.5);
       const label = `${yAxis.categories[i] ?? i}, ${xAxis.categories[j] ?? j}: ${v}`;
-      out.push(`<rect x="${num(Math.min(x0, x1))}" y="${num(Math.min(y0, y1))}" width="${num(Math.abs(x1 - x0))}" height="${num(Math.abs(y1 - y0))}" fill="${colorAtFraction(scaleStops, (v - lo) / (hi - lo))}"><title>${xml(label)}</title></rect>`);
+      out.push(
+        `<rect x="${num(Math.min(x0, x1))}" y="${num(Math.min(y0, y1))}" width="${num(Math.abs(x1 - x0))}" height="${num(Math.abs(y1 - y0))}" fill="${colorAtFraction(scaleStops, (v - lo) / (hi - lo))}"><title>${xml(label)}</title></rect>`,
+      );
     });
   });
   return out;
@@ -672,7 +807,9 @@ function colorBar(heat: Trace, box: Box, width: number): string[] {
   const out: string[] = [];
   for (let k = 0; k < bands; k++) {
     const y = box.bottom - ((k + 1) / bands) * h;
-    out.push(`<rect x="${num(x)}" y="${num(y)}" width="14" height="${num(h / bands + 0.5)}" fill="${colorAtFraction(stops, (k + 0.5) / bands)}"/>`);
+    out.push(
+      `<rect x="${num(x)}" y="${num(y)}" width="14" height="${num(h / bands + 0.5)}" fill="${colorAtFraction(stops, (k + 0.5) / bands)}"/>`,
+    );
   }
   out.push(`<rect x="${num(x)}" y="${num(box.top)}" width="14" height="${num(h)}" fill="none" stroke="#999" stroke-width="0.5"/>`);
   for (const v of niceTicks(lo, hi, 5)) {
@@ -693,11 +830,22 @@ function imageElement(image: Trace, xAxis: Axis, yAxis: Axis, px: (u: number) =>
   const x1 = px(w);
   const y0 = py(0);
   const y1 = py(h);
-  return [`<image x="${num(Math.min(x0, x1))}" y="${num(Math.min(y0, y1))}" width="${num(Math.abs(x1 - x0))}" height="${num(Math.abs(y1 - y0))}" preserveAspectRatio="xMidYMid meet" image-rendering="optimizeSpeed" href="${source}"/>`];
+  return [
+    `<image x="${num(Math.min(x0, x1))}" y="${num(Math.min(y0, y1))}" width="${num(Math.abs(x1 - x0))}" height="${num(Math.abs(y1 - y0))}" preserveAspectRatio="xMidYMid meet" image-rendering="optimizeSpeed" href="${source}"/>`,
+  ];
 }
 
 /** Layout annotations: text at data coordinates (numbers or categories) or paper fractions. */
-function annotations(spec: unknown, xAxis: Axis, yAxis: Axis, px: (u: number) => number, py: (u: number) => number, box: Box, width: number, height: number): string[] {
+function annotations(
+  spec: unknown,
+  xAxis: Axis,
+  yAxis: Axis,
+  px: (u: number) => number,
+  py: (u: number) => number,
+  box: Box,
+  width: number,
+  height: number,
+): string[] {
   if (!Array.isArray(spec)) return [];
   const out: string[] = [];
   for (const a of spec) {
@@ -712,7 +860,14 @@ function annotations(spec: unknown, xAxis: Axis, yAxis: Axis, px: (u: number) =>
     if (x === undefined || y === undefined || x < 0 || x > width || y < 0 || y > height) continue;
     // Plotly annotations may hold <br> and simple tags; a static preview keeps their text.
     const content = (a['text'] as string).replace(/<br\s*\/?>/gi, ' ').replace(/<[^>]*>/g, '');
-    out.push(text(x, y, content, { size: typeof font['size'] === 'number' ? font['size'] : 12, anchor: 'middle', baseline: 'middle', color: typeof font['color'] === 'string' ? font['color'] : '#222' }));
+    out.push(
+      text(x, y, content, {
+        size: typeof font['size'] === 'number' ? font['size'] : 12,
+        anchor: 'middle',
+        baseline: 'middle',
+        color: typeof font['color'] === 'string' ? font['color'] : '#222',
+      }),
+    );
   }
   return out;
 }

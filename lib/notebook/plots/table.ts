@@ -40,7 +40,8 @@ export function tableBundle(df: TableLike, options: TableOptions = {}): MimeBund
   const long = df.height > max;
   const head = long ? df.head(Math.ceil(max / 2)).toRecords() : df.toRecords();
   const tail = long ? df.tail(Math.floor(max / 2)).toRecords() : [];
-  const row = (r: Record<string, unknown>): string => `<tr>${df.columns.map((c) => `<td>${escapeHtml(cell(r[c], digits))}</td>`).join('')}</tr>`;
+  const row = (r: Record<string, unknown>): string =>
+    `<tr>${df.columns.map((c) => `<td>${escapeHtml(cell(r[c], digits))}</td>`).join('')}</tr>`;
   const gap = long ? `<tr>${df.columns.map(() => '<td>…</td>').join('')}</tr>` : '';
   const html = [
     '<table class="residual-table" style="border-collapse: collapse; font-variant-numeric: tabular-nums">',

@@ -43,7 +43,11 @@ function translucent(color: string, alpha: number): string {
 }
 
 /** Mean, least and greatest value at each x of several runs (seeds) of one model. */
-function spread(points: readonly TrainingRow[], axis: 'epoch' | 'iteration', kind: 'train_err' | 'test_err'): { x: number[]; mean: number[]; lo: number[]; hi: number[]; runs: number } {
+function spread(
+  points: readonly TrainingRow[],
+  axis: 'epoch' | 'iteration',
+  kind: 'train_err' | 'test_err',
+): { x: number[]; mean: number[]; lo: number[]; hi: number[]; runs: number } {
   const byX = new Map<number, number[]>();
   for (const r of points) {
     const v = r[kind];
@@ -69,9 +73,13 @@ function spread(points: readonly TrainingRow[], axis: 'epoch' | 'iteration', kin
  * or a nodejs-polars DataFrame, with `model`, `epoch` or `iteration`, `train_err`, `test_err`
  * (checked when drawn: a {@link UsageError} names the first bad row).
  */
-export function trainingCurves(log: readonly TrainingRow[] | readonly Record<string, unknown>[] | TableRecords, options: TrainingCurvesOptions = {}): Figure {
+export function trainingCurves(
+  log: readonly TrainingRow[] | readonly Record<string, unknown>[] | TableRecords,
+  options: TrainingCurvesOptions = {},
+): Figure {
   const rows = (isTable(log) ? log.toRecords() : log) as readonly TrainingRow[];
-  if (!Array.isArray(rows) || rows.length === 0) throw new UsageError('trainingCurves: the log must be non-empty rows of {model, epoch|iteration, train_err, test_err}');
+  if (!Array.isArray(rows) || rows.length === 0)
+    throw new UsageError('trainingCurves: the log must be non-empty rows of {model, epoch|iteration, train_err, test_err}');
   const axis = options.x ?? (rows.every((r) => typeof r.iteration === 'number') ? 'iteration' : 'epoch');
   for (const [i, r] of rows.entries()) {
     if (typeof r.model !== 'string') throw new UsageError(`trainingCurves: rows[${i}].model must be a string`);
@@ -83,7 +91,12 @@ export function trainingCurves(log: readonly TrainingRow[] | readonly Record<str
 
   const models = [...new Set(rows.map((r) => r.model))];
   const data: Trace[] = [];
-  const kinds = options.curves === 'train' ? (['train_err'] as const) : options.curves === 'test' ? (['test_err'] as const) : (['train_err', 'test_err'] as const);
+  const kinds =
+    options.curves === 'train'
+      ? (['train_err'] as const)
+      : options.curves === 'test'
+        ? (['test_err'] as const)
+        : (['train_err', 'test_err'] as const);
   models.forEach((model, index) => {
     const color = colorAt(index);
     const mine = rows.filter((r) => r.model === model);
@@ -114,7 +127,9 @@ export function trainingCurves(log: readonly TrainingRow[] | readonly Record<str
         legendgroup: model,
         x: s.x,
         y: s.mean.map((v) => v * scale),
-        line: test ? { color, width: 3, dash: 'solid' } : { color, width: options.curves === 'train' ? 2 : 1, dash: options.curves === 'train' ? 'solid' : 'dash' },
+        line: test
+          ? { color, width: 3, dash: 'solid' }
+          : { color, width: options.curves === 'train' ? 2 : 1, dash: options.curves === 'train' ? 'solid' : 'dash' },
         hovertemplate: `${label}: %{y:.2f}%<extra>${axis} %{x}</extra>`,
       });
     }
