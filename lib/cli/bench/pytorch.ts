@@ -3,7 +3,7 @@
  * (scripts/torch_cifar_ref.py), its SGD step (lr 0.1, momentum 0.9, weight decay 1e-4,
  * cross-entropy), 2 threads, random inputs of the same batch size.
  */
-import { runForResults } from './child';
+import { resultLines, runChild } from '../child';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../../util/errors';
@@ -57,10 +57,10 @@ export async function measurePytorch(depths: number[], o: PytorchOptions): Promi
   }
   const python = o.python ?? '/usr/bin/python3';
   const args = ['-c', SCRIPT, path.resolve(o.ref), depths.join(','), String(o.batch), String(o.steps)];
-  const run = await runForResults<BenchResult>(python, args, { ...process.env, OMP_NUM_THREADS: '2' }).catch((e: Error) => {
+  const run = await runChild(python, args, { env: { ...process.env, OMP_NUM_THREADS: '2' } }).catch((e: Error) => {
     throw new UsageError(`cannot run ${python} for --vs-pytorch: ${e.message}`);
   });
   if (run.code !== 0)
     throw new Error(`PyTorch benchmark failed (${python}, exit ${run.code}): ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  return run.results;
+  return resultLines<BenchResult>(run.stdout);
 }

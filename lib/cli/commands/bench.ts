@@ -11,7 +11,7 @@ import { cifarBlocksPerStage } from '../../model/nets';
 import { BENCH_BACKENDS, measureTfjs, startBenchBackend, type BenchBackend, type BenchResult } from '../bench/measure';
 import { DEFAULT_REF, measurePytorch } from '../bench/pytorch';
 import { PACKAGE_ROOT } from '../../util/package-root';
-import { runForResults } from '../bench/child';
+import { resultLines, runChild } from '../child';
 
 const USAGE = `usage: residual bench [--backend LIST] [--models LIST] [--batch N] [--steps N] [--quick]
                       [--vs-pytorch [--ref PATH] [--python PATH]] [--json]
@@ -76,7 +76,8 @@ function parseBackends(list: string): BenchBackend[] {
 async function runWorker(backend: BenchBackend, depths: number[], batch: number, steps: number): Promise<BenchResult[] | Skipped> {
   const cli = path.join(PACKAGE_ROOT, 'dist', 'cli.js');
   const args = [cli, 'bench', '--worker', backend, '--models', depths.join(','), '--batch', String(batch), '--steps', String(steps)];
-  const { code, results, stderr } = await runForResults<BenchResult>(process.execPath, args);
+  const { code, stdout, stderr } = await runChild(process.execPath, args);
+  const results = resultLines<BenchResult>(stdout);
   if (code === 0 && results.length === depths.length) return results;
   const lines = stderr.trim().split('\n');
   const why = (lines.find((l) => l.startsWith('BENCH-ERROR ')) ?? lines.slice(-1)[0] ?? `exit ${code}`).replace(/^BENCH-ERROR /, '');

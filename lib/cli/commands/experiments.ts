@@ -4,7 +4,7 @@
  * the notebooks load (`runs/depth-<subset|full>-<epochs>/<model>[_w<width>]/seed-<seed>`). An
  * interrupted run is continued from its last epoch, a finished one is loaded as it is.
  */
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import pl from 'nodejs-polars';
@@ -24,6 +24,7 @@ import { mergeCsv } from '../../course/results';
 import { cifarBlocksPerStage, parseCifarNetName } from '../../model/nets';
 import { PACKAGE_ROOT } from '../../util/package-root';
 import { UsageError } from '../../util/errors';
+import { runChild } from '../child';
 import { parseFlags } from './args';
 
 const USAGE = `usage: residual experiments [--jobs N] [--models plain20,resnet56] [--seeds 0,1,2] [--width 16]
@@ -91,35 +92,25 @@ async function worker(spec: string, runs: string | undefined): Promise<void> {
 }
 
 /** Train one run in a child process, its output relayed line by line under a tag; resolves with the failure, if any. */
-function runChild(r: Run, location: DataLocation, jobs: number, runs: string | undefined): Promise<string | undefined> {
+async function trainInChild(r: Run, location: DataLocation, jobs: number, runs: string | undefined): Promise<string | undefined> {
   const tag = `${depthNetLabel(r.model, r.width)}/${r.seed}/${r.epochs}`;
   const env: NodeJS.ProcessEnv = { ...process.env, RESIDUAL_DATA: location.dir }; // found (or downloaded) once, here
   if (env.RESIDUAL_WASM_THREADS === undefined && jobs > 1) env.RESIDUAL_WASM_THREADS = '1';
-  const args = [
-    path.join(PACKAGE_ROOT, 'dist', 'cli.js'),
-    'experiments',
-    '--worker',
-    `${r.model}:${r.seed}:${r.width}:${r.epochs}`,
-    ...(runs ? ['--runs', runs] : []),
-  ];
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let tail = '';
-    const relay = (d: Buffer): void => {
-      tail = (tail + d.toString()).slice(-2000);
-      for (const line of d.toString().split(/\r|\n/)) if (line.trim() !== '') console.log(`[${tag}] ${line}`);
-    };
-    child.stdout.on('data', relay);
-    child.stderr.on('data', relay);
-    child.on('close', (code) => {
-      children.delete(child);
-      resolve(code === 0 ? undefined : `${tag} (exit ${code}): ${tail.trim().split('\n').at(-1)}`);
-    });
+  const args = [path.join(PACKAGE_ROOT, 'dist', 'cli.js'), 'experiments', '--worker', `${r.model}:${r.seed}:${r.width}:${r.epochs}`];
+  let tail = '';
+  const relay = (chunk: string): void => {
+    tail = (tail + chunk).slice(-2000);
+    for (const line of chunk.split(/\r|\n/)) if (line.trim() !== '') console.log(`[${tag}] ${line}`);
+  };
+  const { code } = await runChild(process.execPath, [...args, ...(runs ? ['--runs', runs] : [])], {
+    env,
+    onOutput: relay,
+    running: children,
   });
+  return code === 0 ? undefined : `${tag} (exit ${code}): ${tail.trim().split('\n').at(-1)}`;
 }
 
-const children = new Set<ReturnType<typeof spawn>>();
+const children = new Set<ChildProcess>();
 
 /** Entry point of `residual experiments`. */
 export async function main(argv: string[]): Promise<void> {
@@ -187,7 +178,7 @@ export async function main(argv: string[]): Promise<void> {
   await Promise.all(
     Array.from({ length: Math.min(jobs, queue.length) }, async () => {
       for (let r = queue.shift(); r !== undefined; r = queue.shift()) {
-        const failure = await runChild(r, location, jobs, runs);
+        const failure = await trainInChild(r, location, jobs, runs);
         if (failure !== undefined) failed.push(failure);
       }
     }),

@@ -5,7 +5,6 @@
  * Writes results/parity.csv: one row per framework, init, seed and epoch, the test error on the
  * last epoch's row; rows of runs this call did not make are kept.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import pl from 'nodejs-polars';
@@ -15,6 +14,7 @@ import { latestCheckpointDir } from '../../train/checkpoint';
 import { readHistoryCsv } from '../../train/history';
 import { UsageError } from '../../util/errors';
 import { PACKAGE_ROOT } from '../../util/package-root';
+import { runChild } from '../child';
 import { intArg, parseFlags } from './args';
 
 const USAGE = `usage: residual parity [--data DIR] [--epochs 30] [--init pytorch|he] [--seed 0] [--out DIR]
@@ -43,28 +43,20 @@ interface ParityRow {
 }
 
 /** Run a command, echoing its output, and resolve with the output. */
-function run(cmd: string, args: string[], label: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    console.log(`$ ${[cmd, ...args].map((s) => (/\s/.test(s) ? `'${s}'` : s)).join(' ')}`);
-    const child = spawn(cmd, args, {
-      cwd: PACKAGE_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONUNBUFFERED: '1' },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      process.stdout.write(d);
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-      process.stderr.write(d);
-    });
-    child.on('error', (e) => reject(new UsageError(`${label}: ${e.message}`)));
-    child.on('close', (code, signal) =>
-      code === 0 ? resolve(out) : reject(new UsageError(`${label} ${signal ? `was stopped by ${signal}` : `exited with status ${code}`}`)),
-    );
-  });
+async function run(cmd: string, args: string[], label: string): Promise<string> {
+  console.log(`$ ${[cmd, ...args].map((s) => (/\s/.test(s) ? `'${s}'` : s)).join(' ')}`);
+  let out = '';
+  const echo = (chunk: string, stream: 'stdout' | 'stderr'): void => {
+    out += chunk;
+    process[stream].write(chunk);
+  };
+  const r = await runChild(cmd, args, { cwd: PACKAGE_ROOT, env: { ...process.env, PYTHONUNBUFFERED: '1' }, onOutput: echo }).catch(
+    (e: Error) => {
+      throw new UsageError(`${label}: ${e.message}`);
+    },
+  );
+  if (r.code !== 0) throw new UsageError(`${label} ${r.signal ? `was stopped by ${r.signal}` : `exited with status ${r.code}`}`);
+  return out;
 }
 
 /** Ours: train (or continue, or keep a finished run), then evaluate the saved model. */
