@@ -11,15 +11,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findJupyterPython } from '../scripts/jupyter.mjs';
+import { CHROMIUM, chromiumDom } from './helpers.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(join(root, 'package.json'));
 const python = findJupyterPython(['nbclient', 'nbformat', 'nbconvert', 'jupyter_client']);
-const chromium = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
-  (p) => p && existsSync(p),
-);
 const skip =
-  python === undefined ? 'Jupyter (nbclient, nbconvert) not installed' : chromium === undefined ? 'Chromium not installed' : false;
+  python === undefined ? 'Jupyter (nbclient, nbconvert) not installed' : CHROMIUM === undefined ? 'Chromium not installed' : false;
 
 const KERNEL = 'residual-test-tslab';
 
@@ -128,28 +126,7 @@ test(
 
     const profile = mkdtempSync(join(tmpdir(), 'residual-chromium-'));
     t.after(() => rmSync(profile, { recursive: true, force: true }));
-    const dumpDom = (file) => {
-      const browser = spawnSync(
-        chromium,
-        [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          `--user-data-dir=${profile}`,
-          '--virtual-time-budget=15000',
-          '--dump-dom',
-          `file://${file}`,
-        ],
-        { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
-      );
-      assert.equal(browser.status, 0, browser.stderr);
-      return browser.stdout;
-    };
+    const dumpDom = (file) => chromiumDom(`file://${file}`, { profile });
 
     // Without plotly.js (as where scripts do not run, or plotly.js is missing): every plot still shows its static SVG.
     const noPlotly = join(out, '01-fixture-no-plotly.html');

@@ -1,6 +1,7 @@
 // Shared by the tests: the built library, one backend for the whole file, small utilities.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as lib from '../dist/index.js';
 
@@ -91,4 +92,25 @@ export function sampleSubset(dir, { train, test }) {
   writeFileSync(join(dir, 'test_batch.bin'), readFileSync(join(SAMPLE, 'test_batch.bin')).subarray(0, test * RECORD));
   writeFileSync(join(dir, 'batches.meta.txt'), readFileSync(join(SAMPLE, 'batches.meta.txt')));
   return dir;
+}
+
+/** Headless Chromium, where installed (`CHROMIUM` names another). */
+export const CHROMIUM = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
+  (p) => p !== undefined && existsSync(p),
+);
+
+/** The DOM of `url` after headless Chromium ran its scripts for `budgetMs` of virtual time (a fresh profile in `profile`). */
+export function chromiumDom(url, { profile, budgetMs = 15_000, timeout = 90_000 }) {
+  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'];
+  args.push(
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${profile}`,
+    `--virtual-time-budget=${budgetMs}`,
+    '--dump-dom',
+    url,
+  );
+  const r = spawnSync(CHROMIUM, args, { encoding: 'utf8', timeout, maxBuffer: 256 * 1024 * 1024 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
 }

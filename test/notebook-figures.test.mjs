@@ -5,21 +5,20 @@
 // dumps. Untrusted HTML is sanitized: an inline <svg> would be reduced to its text (words where the
 // plot should be); the static picture must travel as an image.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { findJupyterPython } from '../scripts/jupyter.mjs';
-import { serverListening } from './helpers.mjs';
+import { CHROMIUM, chromiumDom, serverListening } from './helpers.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const notebooks = join(root, 'notebooks');
-const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(existsSync);
 const python = findJupyterPython(['notebook']);
 const skip =
-  python === undefined ? 'the classic Jupyter Notebook is not installed' : chromium === undefined ? 'Chromium is not installed' : false;
+  python === undefined ? 'the classic Jupyter Notebook is not installed' : CHROMIUM === undefined ? 'Chromium is not installed' : false;
 
 const PROBE = `(function () {
   function report() {
@@ -91,26 +90,12 @@ for (const name of readdirSync(notebooks)
   .sort()) {
   test(`${name}: every figure is an image with a size, untrusted, in the classic Notebook`, { skip, timeout: 120_000 }, () => {
     const expected = committedFigures(join(notebooks, name));
-    const r = spawnSync(
-      chromium,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--user-data-dir=${join(scratch, `chromium-${name}`)}`,
-        '--virtual-time-budget=30000',
-        '--dump-dom',
-        `http://127.0.0.1:${port}/notebooks/${encodeURIComponent(name)}?token=${token}`,
-      ],
-      { encoding: 'utf8', timeout: 100_000, maxBuffer: 256 * 1024 * 1024 },
-    );
-    assert.equal(r.status, 0, r.stderr);
-    const m = /<pre id="residual-report">(.*?)<\/pre>/s.exec(r.stdout);
+    const dom = chromiumDom(`http://127.0.0.1:${port}/notebooks/${encodeURIComponent(name)}?token=${token}`, {
+      profile: join(scratch, `chromium-${name}`),
+      budgetMs: 30_000,
+      timeout: 100_000,
+    });
+    const m = /<pre id="residual-report">(.*?)<\/pre>/s.exec(dom);
     assert.ok(m, 'the probe reported (the notebook loaded)');
     const report = JSON.parse(
       m[1]

@@ -3,16 +3,13 @@
 // plotly.js replaces it. The Chromium tests are skipped (with the reason) only without Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainingCurves, bars, lines, heatmap, imageGrid, figureSvg, figureBundle, figureHtml, niceTicks } from '../dist/index.js';
+import { CHROMIUM, chromiumDom } from './helpers.mjs';
 
-const chromium = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
-  (p) => p && existsSync(p),
-);
-const skip = chromium === undefined ? 'Chromium not installed' : false;
+const skip = CHROMIUM === undefined ? 'Chromium not installed' : false;
 
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
@@ -134,26 +131,7 @@ function inChromium(t, html) {
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const page = join(dir, 'page.html');
   writeFileSync(page, html);
-  const r = spawnSync(
-    chromium,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${join(dir, 'profile')}`,
-      '--virtual-time-budget=15000',
-      '--dump-dom',
-      `file://${page}`,
-    ],
-    { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
+  return chromiumDom(`file://${page}`, { profile: join(dir, 'profile') });
 }
 
 // Runs in the page: parse each SVG as XML, measure what it holds, and rasterise it on a canvas.

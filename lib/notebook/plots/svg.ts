@@ -502,16 +502,10 @@ function gridLines(
   const { box } = frame;
   const out: string[] = [];
   if (xAxis.visible && xAxis.kind !== 'category' && marks.image === undefined) {
-    for (const t of frame.xTicks)
-      out.push(
-        `<line x1="${num(px(t.at))}" y1="${num(box.top)}" x2="${num(px(t.at))}" y2="${num(box.bottom)}" stroke="${GRID_COLOR}" stroke-width="1"/>`,
-      );
+    for (const t of frame.xTicks) out.push(hairline(px(t.at), box.top, px(t.at), box.bottom, GRID_COLOR));
   }
   if (yAxis.visible && yAxis.kind !== 'category' && marks.image === undefined) {
-    for (const t of frame.yTicks)
-      out.push(
-        `<line x1="${num(box.left)}" y1="${num(py(t.at))}" x2="${num(box.right)}" y2="${num(py(t.at))}" stroke="${GRID_COLOR}" stroke-width="1"/>`,
-      );
+    for (const t of frame.yTicks) out.push(hairline(box.left, py(t.at), box.right, py(t.at), GRID_COLOR));
   }
   return out;
 }
@@ -555,15 +549,11 @@ function axisElements(
   const { box, rotate } = frame;
   const out: string[] = [];
   if (xAxis.visible) {
-    out.push(
-      `<line x1="${num(box.left)}" y1="${num(box.bottom)}" x2="${num(box.right)}" y2="${num(box.bottom)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`,
-    );
+    out.push(hairline(box.left, box.bottom, box.right, box.bottom, AXIS_COLOR));
     for (const t of frame.xTicks) {
       const x = px(t.at);
       if (x < box.left - 0.5 || x > box.right + 0.5) continue;
-      out.push(
-        `<line x1="${num(x)}" y1="${num(box.bottom)}" x2="${num(x)}" y2="${num(box.bottom + 4)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`,
-      );
+      out.push(hairline(x, box.bottom, x, box.bottom + 4, AXIS_COLOR));
       out.push(
         rotate
           ? text(x, box.bottom + 10, t.label, {
@@ -584,15 +574,11 @@ function axisElements(
       );
   }
   if (yAxis.visible) {
-    out.push(
-      `<line x1="${num(box.left)}" y1="${num(box.top)}" x2="${num(box.left)}" y2="${num(box.bottom)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`,
-    );
+    out.push(hairline(box.left, box.top, box.left, box.bottom, AXIS_COLOR));
     for (const t of frame.yTicks) {
       const y = py(t.at);
       if (y < box.top - 0.5 || y > box.bottom + 0.5) continue;
-      out.push(
-        `<line x1="${num(box.left - 4)}" y1="${num(y)}" x2="${num(box.left)}" y2="${num(y)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`,
-      );
+      out.push(hairline(box.left - 4, y, box.left, y, AXIS_COLOR));
       out.push(text(box.left - 7, y, t.label, { size: TICK_SIZE, anchor: 'end', baseline: 'middle' }));
     }
     if (yAxis.title !== undefined) {
@@ -614,6 +600,11 @@ function unknownNote(types: string[], width: number, box: Box): string[] {
     `<rect x="${num(x)}" y="${num(y)}" width="${num(w)}" height="36" rx="4" fill="#f6f6f6" stroke="#bbb" stroke-width="1"/>`,
     text(width / 2, y + 18, note, { size: 13, anchor: 'middle', baseline: 'middle', color: '#555' }),
   ];
+}
+
+/** A line one pixel wide from (x1, y1) to (x2, y2): grid lines, axes and ticks. */
+function hairline(x1: number, y1: number, x2: number, y2: number, color: string): string {
+  return `<line x1="${num(x1)}" y1="${num(y1)}" x2="${num(x2)}" y2="${num(y2)}" stroke="${color}" stroke-width="1"/>`;
 }
 
 function positive(v: unknown): number | undefined {
@@ -814,7 +805,7 @@ function colorBar(heat: Trace, box: Box, width: number): string[] {
   out.push(`<rect x="${num(x)}" y="${num(box.top)}" width="14" height="${num(h)}" fill="none" stroke="#999" stroke-width="0.5"/>`);
   for (const v of niceTicks(lo, hi, 5)) {
     const y = box.bottom - ((v - lo) / (hi - lo)) * h;
-    out.push(`<line x1="${num(x + 14)}" y1="${num(y)}" x2="${num(x + 17)}" y2="${num(y)}" stroke="${AXIS_COLOR}" stroke-width="1"/>`);
+    out.push(hairline(x + 14, y, x + 17, y, AXIS_COLOR));
     out.push(text(x + 20, y, tickLabel(v), { size: 10, baseline: 'middle' }));
   }
   return out;
