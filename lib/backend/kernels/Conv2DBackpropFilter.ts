@@ -1,43 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeFilterGrad } from '../native-conv';
-import { cropHW, stride1Conv, subsample } from './conv-util';
-import {
-  type KernelArgs,
-  type Pad,
-  type RoundingMode,
-  type WasmBackendLike,
-  type WasmKernel,
-  checkNHWC,
-  release,
-  runKernel,
-  view,
-} from './kernel-util';
+import { type ConvGradAttrs, cropHW, forwardConvInfo, stride1Conv, subsample } from './conv-util';
+import { type KernelArgs, type WasmBackendLike, type WasmKernel, checkNHWC, release, runKernel, view } from './kernel-util';
 
 /**
  * dW[kh, kw, ci, co] = Σ_{n, oh, ow} x[n, oh·s + kh − padTop, ow·s + kw − padLeft, ci] · dy[n, oh, ow, co].
  */
 function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { backend, inputs } = args;
-  const attrs = (args.attrs ?? {}) as {
-    strides: number | [number, number];
-    pad: Pad;
-    dataFormat?: 'NHWC' | 'NCHW';
-    dimRoundingMode?: RoundingMode;
-    filterShape: [number, number, number, number];
-  };
+  const attrs = (args.attrs ?? {}) as unknown as ConvGradAttrs & { filterShape: [number, number, number, number] };
   const x = inputs.x as tf.TensorInfo;
   const dy = inputs.dy as tf.TensorInfo;
   checkNHWC('Conv2DBackpropFilter', attrs.dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = forwardConvInfo(attrs, x.shape, attrs.filterShape);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout } = info;
   const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;

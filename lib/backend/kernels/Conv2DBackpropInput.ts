@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeInputGrad } from '../native-conv';
-import { cropHW, stride1Conv } from './conv-util';
-import { type KernelArgs, type Pad, type RoundingMode, type WasmKernel, builtin, release, runKernel, view } from './kernel-util';
+import { type ConvGradAttrs, cropHW, forwardConvInfo, stride1Conv } from './conv-util';
+import { type KernelArgs, type WasmKernel, builtin, release, runKernel, view } from './kernel-util';
 
 /**
  * dx = dy (zeros inserted between pixels for stride s) correlated with the filter rotated 180°,
@@ -9,25 +9,10 @@ import { type KernelArgs, type Pad, type RoundingMode, type WasmKernel, builtin,
  */
 function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const { backend, inputs } = args;
-  const attrs = (args.attrs ?? {}) as {
-    strides: number | [number, number];
-    pad: Pad;
-    dataFormat?: 'NHWC' | 'NCHW';
-    dimRoundingMode?: RoundingMode;
-    inputShape: [number, number, number, number];
-  };
+  const attrs = (args.attrs ?? {}) as unknown as ConvGradAttrs & { inputShape: [number, number, number, number] };
   const dy = inputs.dy as tf.TensorInfo;
   const filter = inputs.filter as tf.TensorInfo;
-  const info = tf.backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    attrs.dataFormat === 'NCHW' ? 'channelsFirst' : 'channelsLast',
-  );
+  const info = forwardConvInfo(attrs, attrs.inputShape, filter.shape);
   const { batchSize: n, inHeight: h, inWidth: w, outChannels: cout } = info;
   const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   if (attrs.dataFormat !== 'NCHW') {

@@ -1,6 +1,6 @@
 /** Pieces of the convolution gradients: a stride-1 forward convolution with explicit padding, a crop and a subsampling of NHWC tensors. */
 import * as tf from '@tensorflow/tfjs';
-import { type WasmBackendLike, runKernel } from './kernel-util';
+import { type Pad, type RoundingMode, type WasmBackendLike, runKernel } from './kernel-util';
 
 /**
  * A stride-1 forward convolution (XNNPACK) with explicit zero padding; a negative bottom/right
@@ -50,4 +50,26 @@ export function subsample(backend: WasmBackendLike, x: tf.TensorInfo, sh: number
     }
   }
   return out;
+}
+
+/** The attributes both convolution gradients take (Conv2DBackpropFilter, Conv2DBackpropInput). */
+export interface ConvGradAttrs {
+  strides: number | [number, number];
+  pad: Pad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: RoundingMode;
+}
+
+/** The forward convolution a gradient belongs to, from its input's shape and its filter's. */
+export function forwardConvInfo(attrs: ConvGradAttrs, xShape: number[], filterShape: number[]): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    attrs.dataFormat === 'NCHW' ? 'channelsFirst' : 'channelsLast',
+  );
 }
