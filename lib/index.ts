@@ -150,7 +150,7 @@ export {
   type DownloadResult,
 } from './data/download';
 export { extractTarGz } from './data/tar';
-export { gradientNormsPerLayer, layerResponseStd, type LayerStat } from './model/analysis';
+export { gradientNormsPerLayer, layerResponseStd, multiplyAdds, type LayerStat } from './model/analysis';
 export {
   quickMode,
   findCifar10,

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { lib } from './helpers.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const bench = (...args) =>
@@ -11,12 +12,13 @@ const torchAvailable = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { e
 describe('residual bench', () => {
   test('--json: images/s and peak memory on wasm (and wasm-threads), ratios against PyTorch', { timeout: 120_000 }, () => {
     // Two steps, so that the best step and the mean can differ (with one they are the same number).
-    const args = ['--backend', 'wasm,wasm-threads', '--models', '8', '--batch', '4', '--steps', '2', '--json'];
+    const args = ['--backend', 'wasm,wasm-threads', '--models', '8', '--batch', '4', '--steps', '2', '--rounds', '2', '--json'];
     if (torchAvailable) args.push('--vs-pytorch');
     const r = bench(...args);
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.deepEqual(out.skipped, []);
+    assert.equal(out.rounds, 2);
     assert.deepEqual(
       out.results.map((x) => [x.backend, x.model, x.batch]),
       [
@@ -37,18 +39,26 @@ describe('residual bench', () => {
     if (torchAvailable) {
       assert.equal(out.pytorch.length, 1);
       assert.equal(out.pytorch[0].model, 'resnet8');
-      assert.ok(out.ratiosVsPytorch.every((q) => q.train > 0 && q.infer > 0));
+      assert.ok(out.ratiosVsPytorch.every((q) => q.train > 0 && q.infer > 0 && q.predict > 0 && q.rounds === 2));
     }
   });
 
   test('the table names every column', { timeout: 120_000 }, () => {
-    const r = bench('--backend', 'wasm', '--models', 'resnet8', '--batch', '2', '--steps', '1');
+    const r = bench('--backend', 'wasm', '--models', 'resnet8', '--batch', '2', '--steps', '1', '--rounds', '1');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(
-      r.stdout,
-      /backend\s+model\s+threads\s+train img\/s\s+\(best step\)\s+infer img\/s\s+\(best step\)\s+peak tensors MiB\s+peak RSS MiB/,
+    const columns = ['backend', 'model', 'threads', 'train img/s', '(best step)', 'GFLOP/s', 'infer img/s', '(best step)', 'GFLOP/s'];
+    columns.push('predict() img/s', 'peak tensors MiB', 'peak RSS MiB');
+    assert.equal(
+      r.stdout
+        .split('\n')[0]
+        .trim()
+        .split(/\s{2,}/)
+        .join('|'),
+      columns.join('|'),
     );
-    assert.match(r.stdout, /\nwasm\s+resnet8\s+1\s+[\d.]+\s+[\d.]+/);
+    assert.match(r.stdout, /\nwasm\s+resnet8\s+1(\s+[\d.]+){9}\n/);
+    assert.match(r.stdout, /medians of 1 round \(1 timed step each after a warm-up\)/);
+    assert.match(r.stdout, /WebAssembly SIMD128 peak: (2 FMA pipes × 4 lanes × 2 flops × [\d.]+ GHz = [\d.]+ GFLOP\/s per core|unknown)/);
   });
 
   test('bad arguments exit 2 with a message naming the argument', () => {

@@ -63,3 +63,27 @@ export function layerResponseStd(model: tf.LayersModel, x: tf.Tensor, options: {
     return list.map((t, i) => ({ layer: bns[i]!.name, index: i + 1, value: tf.moments(t).variance.sqrt().dataSync()[0]! }));
   });
 }
+
+/**
+ * Multiply-adds of one forward pass per image: every convolution (output pixels × kernel area ×
+ * input channels × filters) and dense layer (inputs × units). Batch norm, ReLU and the additions
+ * are left out (a few per cent of a ResNet's arithmetic). A training step does about three times
+ * this: the forward pass and, backward, the gradients of the inputs and of the weights.
+ */
+export function multiplyAdds(model: tf.LayersModel): number {
+  let total = 0;
+  for (const layer of model.layers) {
+    const kind = layer.getClassName();
+    if (kind === 'Conv2D') {
+      const [, oh, ow, cout] = layer.outputShape as number[];
+      const cin = (layer.input as tf.SymbolicTensor).shape[3]!;
+      const [kh, kw] = layer.getConfig().kernelSize as number[];
+      total += oh! * ow! * kh! * kw! * cin * cout!;
+    } else if (kind === 'Dense') {
+      const [, units] = layer.outputShape as number[];
+      const inputs = (layer.input as tf.SymbolicTensor).shape.at(-1)!;
+      total += inputs * units!;
+    }
+  }
+  return total;
+}

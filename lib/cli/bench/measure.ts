@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { useBestBackend } from '../../backend/best-backend';
 import { wasmThreadsCount } from '../../backend/wasm-threads';
+import { multiplyAdds } from '../../model/analysis';
 import { resnetCifar } from '../../model/nets';
 
 /** Backends the benchmark knows: `wasm-threads` is the wasm backend's multi-threaded build. */
@@ -29,6 +30,13 @@ export interface BenchResult {
   trainBestImagesPerSec: number;
   /** See {@link BenchResult.trainBestImagesPerSec}. */
   inferBestImagesPerSec: number;
+  /**
+   * Inference as a reader calls it: `model.predict(x)` with tfjs's default batch size (32), on the
+   * same `batch` images (PyTorch infers them in one call: there it equals inferImagesPerSec).
+   */
+  predictImagesPerSec: number;
+  /** Multiply-adds of one image's forward pass (see `multiplyAdds`). */
+  multiplyAddsPerImage: number;
   /** Peak bytes held by tensors during one training step (`tf.profile().peakBytes`). */
   peakTensorBytes: number;
   /** Peak resident memory of the measuring process so far, bytes. */
@@ -88,6 +96,11 @@ export async function measureTfjs(depth: number, backend: string, threads: numbe
     out.dataSync();
     out.dispose();
   };
+  const predictDefault = (): void => {
+    const out = model.predict(x) as tf.Tensor; // tfjs's default batch size, as a reader calls it
+    out.dataSync();
+    out.dispose();
+  };
   /** Seconds of each of n calls. */
   const time = (f: () => void, n: number): number[] =>
     Array.from({ length: n }, () => {
@@ -101,6 +114,8 @@ export async function measureTfjs(depth: number, backend: string, threads: numbe
   const trainSec = time(train, o.steps);
   infer();
   const inferSec = time(infer, o.steps);
+  predictDefault();
+  const predictSec = time(predictDefault, o.steps);
   const result: BenchResult = {
     backend,
     model: `resnet${depth}`,
@@ -110,6 +125,8 @@ export async function measureTfjs(depth: number, backend: string, threads: numbe
     inferImagesPerSec: (o.batch * o.steps) / sum(inferSec),
     trainBestImagesPerSec: o.batch / Math.min(...trainSec),
     inferBestImagesPerSec: o.batch / Math.min(...inferSec),
+    predictImagesPerSec: (o.batch * o.steps) / sum(predictSec),
+    multiplyAddsPerImage: multiplyAdds(model),
     peakTensorBytes: profile.peakBytes,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     threads,

@@ -11,9 +11,10 @@ import { cifarBlocksPerStage } from '../../model/nets';
 import { BENCH_BACKENDS, measureTfjs, startBenchBackend, type BenchBackend, type BenchResult } from '../bench/measure';
 import { DEFAULT_REF, measurePytorch } from '../bench/pytorch';
 import { PACKAGE_ROOT } from '../../util/package-root';
+import { gflops, medianResults, type Ratio, roundRatios, simd128PeakPerCore } from '../bench/summary';
 import { resultLines, runChild } from '../child';
 
-const USAGE = `usage: residual bench [--backend LIST] [--models LIST] [--batch N] [--steps N] [--quick]
+const USAGE = `usage: residual bench [--backend LIST] [--models LIST] [--batch N] [--steps N] [--rounds N] [--quick]
                       [--vs-pytorch [--ref PATH] [--python PATH]] [--json]
 
   --backend LIST   comma-separated, from ${BENCH_BACKENDS.join(', ')}
@@ -22,8 +23,11 @@ const USAGE = `usage: residual bench [--backend LIST] [--models LIST] [--batch N
   --models LIST    depths 6n+2 or names, default 20,56 (resnet20, resnet56)
   --batch N        images per step, default 128
   --steps N        timed steps per measurement after one warm-up step, default 3; the table
-                   shows the mean and the fastest step (on a busy machine, compare fastest steps)
-  --quick          1 timed step, ResNet-20 only (unless --models is given)
+                   shows their mean and the fastest step
+  --rounds N       interleaved rounds (every backend, then PyTorch, again), default 3; the table
+                   shows medians over the rounds, and ratios to PyTorch as the median of each
+                   round's ratio (this machine's speed drifts within minutes)
+  --quick          1 round of 1 timed step, ResNet-20 only (unless --models is given)
   --vs-pytorch     also run the models in PyTorch (2 threads) and print tfjs/PyTorch ratios
   --ref PATH       the reference trainer defining net(depth), default <repo>/${DEFAULT_REF}
   --python PATH    interpreter for --vs-pytorch, default /usr/bin/python3
@@ -42,6 +46,7 @@ function parse(argv: string[]) {
       models: { type: 'string' },
       batch: { type: 'string', default: '128' },
       steps: { type: 'string' },
+      rounds: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'vs-pytorch': { type: 'boolean', default: false },
       ref: { type: 'string' },
@@ -100,47 +105,38 @@ async function worker(backend: BenchBackend, depths: number[], batch: number, st
 
 const MiB = 2 ** 20;
 
-function table(results: BenchResult[], pytorch: BenchResult[]): string {
-  const ref = new Map(pytorch.map((r) => [r.model, r]));
-  const head = [
-    'backend',
-    'model',
-    'threads',
-    'train img/s',
-    '(best step)',
-    'infer img/s',
-    '(best step)',
-    'peak tensors MiB',
-    'peak RSS MiB',
-  ];
-  if (pytorch.length) head.push('train ×PyTorch', '(best)', 'infer ×PyTorch', '(best)');
-  const rows = [...results, ...pytorch].map((r) => {
-    const row = [
-      r.backend,
-      r.model,
-      String(r.threads),
-      r.trainImagesPerSec.toFixed(1),
-      r.trainBestImagesPerSec.toFixed(1),
-      r.inferImagesPerSec.toFixed(1),
-      r.inferBestImagesPerSec.toFixed(1),
-      r.peakTensorBytes ? (r.peakTensorBytes / MiB).toFixed(0) : '-',
-      (r.peakRssBytes / MiB).toFixed(0),
-    ];
-    const p = ref.get(r.model);
-    if (pytorch.length) {
-      const ratio = (a: number, b: number | undefined): string => (b ? (a / b).toFixed(2) : '-');
-      row.push(
-        ratio(r.trainImagesPerSec, p?.trainImagesPerSec),
-        ratio(r.trainBestImagesPerSec, p?.trainBestImagesPerSec),
-        ratio(r.inferImagesPerSec, p?.inferImagesPerSec),
-        ratio(r.inferBestImagesPerSec, p?.inferBestImagesPerSec),
-      );
+function table(results: BenchResult[], ratios: Ratio[]): string {
+  const head = ['backend', 'model', 'threads', 'train img/s', '(best step)', 'GFLOP/s', 'infer img/s', '(best step)', 'GFLOP/s'];
+  head.push('predict() img/s', 'peak tensors MiB', 'peak RSS MiB');
+  if (ratios.length) head.push('train ×PyTorch', 'infer ×PyTorch', 'predict() ×PyTorch');
+  const rows = results.map((r) => {
+    const flops = (kind: 'train' | 'infer') => (r.multiplyAddsPerImage > 0 ? gflops(r, kind).toFixed(1) : '-');
+    const row = [r.backend, r.model, String(r.threads), r.trainImagesPerSec.toFixed(1), r.trainBestImagesPerSec.toFixed(1), flops('train')];
+    row.push(r.inferImagesPerSec.toFixed(1), r.inferBestImagesPerSec.toFixed(1), flops('infer'), r.predictImagesPerSec.toFixed(1));
+    row.push(r.peakTensorBytes ? (r.peakTensorBytes / MiB).toFixed(0) : '-', (r.peakRssBytes / MiB).toFixed(0));
+    if (ratios.length) {
+      const q = ratios.find((x) => x.backend === r.backend && x.model === r.model);
+      row.push(...(q ? [q.train, q.infer, q.predict].map((v) => v.toFixed(2)) : ['-', '-', '-']));
     }
     return row;
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** The lines under the table: how the figures were taken, and the arithmetic's ceiling. */
+function notes(rounds: number, steps: number, pytorch: boolean): string[] {
+  const peak = simd128PeakPerCore();
+  return [
+    `medians of ${rounds} round${rounds > 1 ? 's' : ''} (${steps} timed step${steps > 1 ? 's' : ''} each after a warm-up)` +
+      (pytorch ? ", each round running every backend then PyTorch; a ratio is the median of the rounds' ratios" : ''),
+    'GFLOP/s: 2 per multiply-add of the convolutions and the classifier, a training step counted as 3 forward passes',
+    peak === undefined
+      ? 'WebAssembly SIMD128 peak: unknown (no clock in /proc/cpuinfo)'
+      : `WebAssembly SIMD128 peak: 2 FMA pipes × 4 lanes × 2 flops × ${peak.ghz.toFixed(2)} GHz = ${peak.gflops.toFixed(1)} GFLOP/s per core (× threads)`,
+    "predict(): model.predict(x) with tfjs's default batch size (32); infer: one call on the whole batch, as PyTorch infers",
+  ];
 }
 
 /** Entry point of `residual bench`. */
@@ -152,50 +148,61 @@ export async function main(argv: string[]): Promise<void> {
   }
   const batch = intArg(args.batch, 'batch')!;
   const steps = args.steps !== undefined ? intArg(args.steps, 'steps')! : args.quick ? 1 : 3;
+  const rounds = args.rounds !== undefined ? intArg(args.rounds, 'rounds')! : args.quick ? 1 : 3;
   const depths = parseDepths(args.models ?? (args.quick ? '20' : '20,56'));
   if (args.worker !== undefined) {
-    await worker(parseBackends(args.worker)[0], depths, batch, steps);
+    await worker(parseBackends(args.worker)[0]!, depths, batch, steps);
     return;
   }
   const asked = args.backend !== undefined;
   const backends = asked ? parseBackends(args.backend!) : BENCH_BACKENDS.filter((b) => b !== 'cpu');
-  const repoRoot = PACKAGE_ROOT;
-  const ref = args.ref ?? path.join(repoRoot, DEFAULT_REF);
+  const ref = args.ref ?? path.join(PACKAGE_ROOT, DEFAULT_REF);
   if (args['vs-pytorch'] && !fs.existsSync(ref)) {
     throw new UsageError(`--ref ${ref}: the PyTorch reference trainer (torch_cifar_ref.py) is not there`);
   }
 
-  const results: BenchResult[] = [];
+  const measured: { ours: BenchResult[]; pytorch: BenchResult[] }[] = [];
   const skipped: Skipped[] = [];
-  for (const backend of backends) {
-    if (!args.json)
-      console.error(
-        `bench: ${backend} (${depths.map((d) => `resnet${d}`).join(', ')}, batch ${batch}, ${steps} step${steps > 1 ? 's' : ''})…`,
-      );
-    const r = await runWorker(backend, depths, batch, steps);
-    if (Array.isArray(r)) results.push(...r);
-    else skipped.push(r);
+  for (let round = 1; round <= rounds; round++) {
+    const ours: BenchResult[] = [];
+    for (const backend of backends.filter((b) => !skipped.some((s) => s.backend === b))) {
+      if (!args.json)
+        console.error(`bench: round ${round}/${rounds}: ${backend} (${depths.map((d) => `resnet${d}`).join(', ')}, batch ${batch})…`);
+      const r = await runWorker(backend, depths, batch, steps);
+      if (Array.isArray(r)) ours.push(...r);
+      else skipped.push(r);
+    }
+    let pytorch: BenchResult[] = [];
+    if (args['vs-pytorch']) {
+      if (!args.json) console.error(`bench: round ${round}/${rounds}: pytorch (${ref})…`);
+      pytorch = await measurePytorch(depths, { batch, steps, ref, python: args.python });
+    }
+    measured.push({ ours, pytorch });
   }
-  let pytorch: BenchResult[] = [];
-  if (args['vs-pytorch']) {
-    if (!args.json) console.error(`bench: pytorch (${ref})…`);
-    pytorch = await measurePytorch(depths, { batch, steps, ref, python: args.python });
-  }
+  const results = medianResults(measured.map((m) => m.ours));
+  // The same nets: PyTorch's arithmetic per image is ours (counted on our models).
+  const pytorch = medianResults(measured.map((m) => m.pytorch)).map((p) => ({
+    ...p,
+    multiplyAddsPerImage: results.find((r) => r.model === p.model)?.multiplyAddsPerImage ?? 0,
+  }));
+  const ratios = args['vs-pytorch'] ? roundRatios(measured) : [];
   if (args.json) {
-    const ratios = results.map((r) => {
-      const p = pytorch.find((q) => q.model === r.model);
-      return {
-        backend: r.backend,
-        model: r.model,
-        train: p ? r.trainImagesPerSec / p.trainImagesPerSec : null,
-        infer: p ? r.inferImagesPerSec / p.inferImagesPerSec : null,
-        trainBest: p ? r.trainBestImagesPerSec / p.trainBestImagesPerSec : null,
-        inferBest: p ? r.inferBestImagesPerSec / p.inferBestImagesPerSec : null,
-      };
-    });
-    console.log(JSON.stringify({ batch, steps, results, pytorch, ratiosVsPytorch: pytorch.length ? ratios : undefined, skipped }, null, 2));
+    const peak = simd128PeakPerCore();
+    const withFlops = (rs: BenchResult[]) => rs.map((r) => ({ ...r, trainGflops: gflops(r, 'train'), inferGflops: gflops(r, 'infer') }));
+    const summary = {
+      batch,
+      steps,
+      rounds,
+      results: withFlops(results),
+      pytorch: withFlops(pytorch),
+      ratiosVsPytorch: args['vs-pytorch'] ? ratios : undefined,
+      simd128PeakPerCore: peak,
+      skipped,
+    };
+    console.log(JSON.stringify(summary, null, 2));
   } else {
-    console.log(table(results, pytorch));
+    console.log(table([...results, ...pytorch], ratios));
+    for (const line of notes(rounds, steps, args['vs-pytorch'])) console.log(line);
     for (const s of skipped) console.log(`skipped ${s.backend}: ${s.reason}`);
   }
   if (asked && skipped.length > 0) process.exitCode = 1;
