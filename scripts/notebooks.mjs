@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findJupyterPython, jupyterInstallHelp, kernelProblem } from './jupyter.mjs';
+import { linkPackage } from './self-link.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,6 +55,7 @@ async function main() {
       'keep-plotly': { type: 'boolean', default: false },
     },
   });
+  if (linkPackage(root)) console.log('notebooks: linked node_modules/residual-learning to this repository again (npm had removed it)');
   const python = findJupyterPython(['nbclient', 'nbformat', 'jupyter_client']);
   if (python === undefined) {
     console.error(`notebooks: Jupyter's notebook client was not found.\n${jupyterInstallHelp()}`);

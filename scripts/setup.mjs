@@ -5,10 +5,11 @@
 // Installed as a dependency (inside node_modules) it does nothing: the package ships dist/, and the
 // kernel is registered only when asked (`npx residual kernel install`).
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installKernel } from './kernel.mjs';
+import { linkPackage } from './self-link.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const say = (msg) => console.log(`residual-learning: ${msg}`);
@@ -24,22 +25,8 @@ if (existsSync(join(root, 'tsconfig.json'))) {
   }
 }
 
-// 2. Notebooks import the library as `residual-learning`, like a reader's own notebook does:
-//    node_modules/residual-learning → the repository (a clone is not its own dependency).
-{
-  const link = join(root, 'node_modules', 'residual-learning');
-  let present = false;
-  try {
-    present = lstatSync(link) !== undefined;
-  } catch {
-    present = false;
-  }
-  if (!present) {
-    mkdirSync(dirname(link), { recursive: true });
-    symlinkSync(relative(dirname(link), root) || '.', link, 'junction');
-    say('linked node_modules/residual-learning to this repository');
-  }
-}
+// 2. Notebooks import the library as `residual-learning`, like a reader's own notebook does.
+if (linkPackage(root)) say('linked node_modules/residual-learning to this repository');
 
 // 3. The tslab kernel (scripts/kernel.mjs).
 try {

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findJupyterPython, jupyterInstallHelp, kernelProblem, pythonCandidates } from './jupyter.mjs';
+import { linkPackage } from './self-link.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const notebooks = process.env.RESIDUAL_COURSE_DIR || join(root, 'notebooks');
@@ -19,6 +20,8 @@ export function findFrontend() {
   return undefined;
 }
 
+if (linkPackage(root))
+  console.log('residual-learning: linked node_modules/residual-learning to this repository again (npm had removed it)');
 const frontend = findFrontend();
 if (frontend === undefined) {
   console.error(

@@ -7,6 +7,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findJupyterPython, hasKernel } from '../scripts/jupyter.mjs';
 import { serverListening } from './helpers.mjs';
+import { linkPackage } from '../scripts/self-link.mjs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const python = findJupyterPython(['notebook']) ?? findJupyterPython(['jupyterlab']);
@@ -78,3 +81,19 @@ test(
     if (hasKernel(python)) assert.equal(kernelProblem(python, 'tslab', env), undefined, 'the registered tslab kernel is fine');
   },
 );
+
+test('the package link the notebooks import through is made again when npm removed it', () => {
+  const root = mkdtempSync(join(tmpdir(), 'residual-clone-'));
+  try {
+    const link = join(root, 'node_modules', 'residual-learning');
+    assert.equal(linkPackage(root), true, 'made');
+    assert.equal(realpathSync(link), realpathSync(root));
+    assert.equal(linkPackage(root), false, 'an existing link is left as it is');
+    rmSync(link); // what `npm install x` does to it
+    assert.equal(linkPackage(root), true, 'made again');
+    const installed = join(root, 'node_modules', 'residual-learning', 'node_modules', 'x');
+    assert.equal(linkPackage(installed), false, 'an installed package links nothing');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
