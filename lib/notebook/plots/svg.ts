@@ -342,14 +342,13 @@ export function figureSvg(fig: Figure): string {
   const showScale = marks.heat !== undefined && marks.heat['showscale'] !== false;
   const frame = plotFrame(layout, { width, height, title, xAxis, yAxis, legend, showScale });
   const { box } = frame;
-  const px = scale(xAxis, box.left, box.right);
-  const py = scale(yAxis, box.bottom, box.top);
+  const plot: Plot = { xAxis, yAxis, box, px: scale(xAxis, box.left, box.right), py: scale(yAxis, box.bottom, box.top) };
 
-  const out: string[] = [...background(layout, width, height, box), ...gridLines(xAxis, yAxis, frame, marks, px, py)];
-  out.push(...markElements(fig, marks, xAxis, yAxis, px, py, box));
-  out.push(...axisElements(xAxis, yAxis, frame, px, py, height));
+  const out: string[] = [...background(layout, width, height, box), ...gridLines(plot, frame, marks)];
+  out.push(...markElements(fig, marks, plot));
+  out.push(...axisElements(plot, frame, height));
   if (showScale && marks.heat !== undefined) out.push(...colorBar(marks.heat, box, width));
-  out.push(...annotations(layout['annotations'], xAxis, yAxis, px, py, box, width, height));
+  out.push(...annotations(layout['annotations'], plot, width, height));
   if (legend.length > 0) out.push(...legendElements(legend, box.right + 16, box.top, width, height));
   if (title !== undefined) out.push(text(width / 2, Math.min(30, frame.top - 12), title, { size: 16, anchor: 'middle', color: '#222' }));
   if (unknown.length > 0) out.push(...unknownNote(unknown, width, box));
@@ -361,6 +360,15 @@ export function figureSvg(fig: Figure): string {
     ...out,
     '</svg>',
   ].join('\n');
+}
+
+/** The plot area with its axes, and the maps from axis units to pixels. */
+interface Plot {
+  xAxis: Axis;
+  yAxis: Axis;
+  box: Box;
+  px: (u: number) => number;
+  py: (u: number) => number;
 }
 
 /** The traces a static picture draws, by kind (a figure holds one heatmap or image at most). */
@@ -491,14 +499,8 @@ function background(layout: Record<string, unknown>, width: number, height: numb
 }
 
 /** Grid lines under the data (numeric axes only). */
-function gridLines(
-  xAxis: Axis,
-  yAxis: Axis,
-  frame: PlotFrame,
-  marks: Marks,
-  px: (v: number) => number,
-  py: (v: number) => number,
-): string[] {
+function gridLines(plot: Plot, frame: PlotFrame, marks: Marks): string[] {
+  const { xAxis, yAxis, px, py } = plot;
   const { box } = frame;
   const out: string[] = [];
   if (xAxis.visible && xAxis.kind !== 'category' && marks.image === undefined) {
@@ -514,38 +516,24 @@ function gridLines(
  * The traces, inside a nested <svg> the size of the plot area: it clips what lies outside the
  * axis ranges (as plotly does) without a clipPath id that could clash with another figure's.
  */
-function markElements(
-  fig: Figure,
-  marks: Marks,
-  xAxis: Axis,
-  yAxis: Axis,
-  px: (v: number) => number,
-  py: (v: number) => number,
-  box: Box,
-): string[] {
+function markElements(fig: Figure, marks: Marks, plot: Plot): string[] {
+  const { box } = plot;
   const w = box.right - box.left;
   const h = box.bottom - box.top;
   const out = [
     `<svg x="${num(box.left)}" y="${num(box.top)}" width="${num(w)}" height="${num(h)}" viewBox="${num(box.left)} ${num(box.top)} ${num(w)} ${num(h)}" overflow="hidden">`,
   ];
-  if (marks.heat !== undefined) out.push(...heatmapCells(marks.heat, xAxis, yAxis, px, py));
-  if (marks.image !== undefined) out.push(...imageElement(marks.image, xAxis, yAxis, px, py));
-  if (marks.bars.length > 0)
-    out.push(...barRects(marks.bars, marks.horizontal, marks.horizontal ? yAxis : xAxis, marks.horizontal ? xAxis : yAxis, px, py));
-  marks.scatters.forEach((t) => out.push(...scatterElements(t, fig.data.indexOf(t), xAxis, yAxis, px, py, box)));
+  if (marks.heat !== undefined) out.push(...heatmapCells(marks.heat, plot));
+  if (marks.image !== undefined) out.push(...imageElement(marks.image, plot));
+  if (marks.bars.length > 0) out.push(...barRects(marks.bars, marks.horizontal, plot));
+  marks.scatters.forEach((t) => out.push(...scatterElements(t, fig.data.indexOf(t), plot)));
   out.push('</svg>');
   return out;
 }
 
 /** Axes: lines, ticks, labels, titles. */
-function axisElements(
-  xAxis: Axis,
-  yAxis: Axis,
-  frame: PlotFrame,
-  px: (v: number) => number,
-  py: (v: number) => number,
-  height: number,
-): string[] {
+function axisElements(plot: Plot, frame: PlotFrame, height: number): string[] {
+  const { xAxis, yAxis, px, py } = plot;
   const { box, rotate } = frame;
   const out: string[] = [];
   if (xAxis.visible) {
@@ -653,15 +641,8 @@ function legendElements(entries: LegendEntry[], x: number, y: number, width: num
   return out;
 }
 
-function scatterElements(
-  t: Trace,
-  index: number,
-  xAxis: Axis,
-  yAxis: Axis,
-  px: (u: number) => number,
-  py: (u: number) => number,
-  box: Box,
-): string[] {
+function scatterElements(t: Trace, index: number, plot: Plot): string[] {
+  const { xAxis, yAxis, px, py, box } = plot;
   const yv = Array.isArray(t['y']) ? (t['y'] as unknown[]) : [];
   const xv = Array.isArray(t['x']) ? (t['x'] as unknown[]) : yv.map((_, i) => i);
   const mode = typeof t['mode'] === 'string' ? t['mode'] : yv.length > 20 ? 'lines' : 'lines+markers';
@@ -722,14 +703,9 @@ function clamp(v: number, lo: number, hi: number): number {
 }
 
 /** Grouped bars (plotly's `barmode: 'group'`): each category's band split among the series. */
-function barRects(
-  traces: Trace[],
-  horizontal: boolean,
-  catAxis: Axis,
-  valAxis: Axis,
-  px: (u: number) => number,
-  py: (u: number) => number,
-): string[] {
+function barRects(traces: Trace[], horizontal: boolean, plot: Plot): string[] {
+  const { px, py } = plot;
+  const [catAxis, valAxis] = horizontal ? [plot.yAxis, plot.xAxis] : [plot.xAxis, plot.yAxis];
   const out: string[] = [];
   const groupWidth = 0.8;
   const each = groupWidth / traces.length;
@@ -767,7 +743,8 @@ function zRange(heat: Trace): [number, number] {
   return [lo, hi > lo ? hi : lo + 1];
 }
 
-function heatmapCells(heat: Trace, xAxis: Axis, yAxis: Axis, px: (u: number) => number, py: (u: number) => number): string[] {
+function heatmapCells(heat: Trace, plot: Plot): string[] {
+  const { xAxis, yAxis, px, py } = plot;
   const z = Array.isArray(heat['z']) ? (heat['z'] as unknown[][]) : [];
   const scaleStops = colorScale(heat['colorscale']);
   const [lo, hi] = zRange(heat);
@@ -811,7 +788,8 @@ function colorBar(heat: Trace, box: Box, width: number): string[] {
   return out;
 }
 
-function imageElement(image: Trace, xAxis: Axis, yAxis: Axis, px: (u: number) => number, py: (u: number) => number): string[] {
+function imageElement(image: Trace, plot: Plot): string[] {
+  const { xAxis, yAxis, px, py } = plot;
   const source = image['source'];
   if (typeof source !== 'string' || !/^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$/.test(source)) return [];
   const meta = record(image['meta']);
@@ -827,16 +805,8 @@ function imageElement(image: Trace, xAxis: Axis, yAxis: Axis, px: (u: number) =>
 }
 
 /** Layout annotations: text at data coordinates (numbers or categories) or paper fractions. */
-function annotations(
-  spec: unknown,
-  xAxis: Axis,
-  yAxis: Axis,
-  px: (u: number) => number,
-  py: (u: number) => number,
-  box: Box,
-  width: number,
-  height: number,
-): string[] {
+function annotations(spec: unknown, plot: Plot, width: number, height: number): string[] {
+  const { xAxis, yAxis, px, py, box } = plot;
   if (!Array.isArray(spec)) return [];
   const out: string[] = [];
   for (const a of spec) {
