@@ -29,6 +29,7 @@ describe('residual bench', () => {
     for (const x of out.results) {
       assert.ok(x.trainImagesPerSec > 0 && x.inferImagesPerSec > x.trainImagesPerSec / 10, JSON.stringify(x));
       assert.ok(x.peakTensorBytes > 0 && x.peakRssBytes > x.peakTensorBytes, JSON.stringify(x));
+      assert.ok(x.peakHeapBytes >= 16 * 2 ** 20 && x.peakHeapBytes < x.peakRssBytes, 'the wasm heap: at least its initial 16 MiB, inside the process');
       assert.ok(
         x.trainBestImagesPerSec >= x.trainImagesPerSec * 0.999 && x.inferBestImagesPerSec >= x.inferImagesPerSec * 0.999,
         JSON.stringify(x),
@@ -47,7 +48,7 @@ describe('residual bench', () => {
     const r = bench('--backend', 'wasm', '--models', 'resnet8', '--batch', '2', '--steps', '1', '--rounds', '1');
     assert.equal(r.status, 0, r.stderr);
     const columns = ['backend', 'model', 'threads', 'train img/s', '(best step)', 'GFLOP/s', 'infer img/s', '(best step)', 'GFLOP/s'];
-    columns.push('predict() img/s', 'peak tensors MiB', 'peak RSS MiB');
+    columns.push('predict() img/s', 'peak tensors MiB', 'wasm heap MiB', 'peak RSS MiB');
     assert.equal(
       r.stdout
         .split('\n')[0]
@@ -56,7 +57,7 @@ describe('residual bench', () => {
         .join('|'),
       columns.join('|'),
     );
-    assert.match(r.stdout, /\nwasm\s+resnet8\s+1(\s+[\d.]+){9}\n/);
+    assert.match(r.stdout, /\nwasm\s+resnet8\s+1(\s+[\d.]+){10}\n/);
     assert.match(r.stdout, /medians of 1 round \(1 timed step each after a warm-up\)/);
     assert.match(r.stdout, /WebAssembly SIMD128 peak: (2 FMA pipes × 4 lanes × 2 flops × [\d.]+ GHz = [\d.]+ GFLOP\/s per core|unknown)/);
   });

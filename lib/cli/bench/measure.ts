@@ -37,8 +37,13 @@ export interface BenchResult {
   predictImagesPerSec: number;
   /** Multiply-adds of one image's forward pass (see `multiplyAdds`). */
   multiplyAddsPerImage: number;
-  /** Peak bytes held by tensors during one training step (`tf.profile().peakBytes`). */
+  /**
+   * Peak bytes held by tensors during one training step (`tf.profile().peakBytes`). tfjs counts
+   * every tensor, so views of one buffer (reshapes, identities) are counted again.
+   */
   peakTensorBytes: number;
+  /** The wasm backend's memory after the steps: its high-water mark, what wasm32's 4 GiB bounds (0 off wasm). */
+  peakHeapBytes: number;
   /** Peak resident memory of the measuring process so far, bytes. */
   peakRssBytes: number;
   /** Threads the backend computes with. */
@@ -61,6 +66,12 @@ export async function startBenchBackend(backend: BenchBackend): Promise<number> 
   const threads = backend === 'wasm-threads' ? cores : backend === 'wasm' ? 1 : undefined;
   const { name } = await useBestBackend({ prefer: backend === 'wasm-threads' ? 'wasm' : backend, threads, verbose: false });
   return name === 'tensorflow' ? cores : name === 'wasm' ? wasmThreadsCount() : 1;
+}
+
+/** Bytes of the wasm backend's memory (it only grows), 0 on another backend. */
+function wasmHeapBytes(): number {
+  const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return tf.getBackend() === 'wasm' ? (backend.wasm?.HEAPU8?.buffer.byteLength ?? 0) : 0;
 }
 
 /** Deterministic inputs in [-1, 1) and labels (throughput does not depend on the data). */
@@ -128,6 +139,7 @@ export async function measureTfjs(depth: number, backend: string, threads: numbe
     predictImagesPerSec: (o.batch * o.steps) / sum(predictSec),
     multiplyAddsPerImage: multiplyAdds(model),
     peakTensorBytes: profile.peakBytes,
+    peakHeapBytes: wasmHeapBytes(),
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     threads,
   };

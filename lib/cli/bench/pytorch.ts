@@ -39,7 +39,7 @@ for depth in depths:
     print('RESULT ' + json.dumps({'backend': 'pytorch', 'model': 'resnet%d' % depth, 'batch': batch, 'steps': steps,
         'trainImagesPerSec': batch * steps / sum(tt), 'inferImagesPerSec': batch * steps / sum(ti),
         'trainBestImagesPerSec': batch / min(tt), 'inferBestImagesPerSec': batch / min(ti),
-        'predictImagesPerSec': batch * steps / sum(ti), 'multiplyAddsPerImage': 0, 'peakTensorBytes': 0,
+        'predictImagesPerSec': batch * steps / sum(ti), 'multiplyAddsPerImage': 0, 'peakTensorBytes': 0, 'peakHeapBytes': 0,
         'peakRssBytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, 'threads': torch.get_num_threads()}), flush=True)
 `;
 

@@ -30,6 +30,7 @@ export function medianResults(rounds: readonly (readonly BenchResult[])[]): Benc
       inferBestImagesPerSec: m((r) => r.inferBestImagesPerSec),
       predictImagesPerSec: m((r) => r.predictImagesPerSec),
       peakTensorBytes: Math.max(...g.map((r) => r.peakTensorBytes)),
+      peakHeapBytes: Math.max(...g.map((r) => r.peakHeapBytes)),
       peakRssBytes: Math.max(...g.map((r) => r.peakRssBytes)),
     };
   });

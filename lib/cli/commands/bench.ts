@@ -1,7 +1,7 @@
 /**
  * `residual bench`: training and inference images/s of the CIFAR ResNets (§4.2) on every
  * TensorFlow.js backend that loads, with peak memory, optionally side by side with PyTorch.
- * Each backend runs in its own process (clean peak-memory figures; one wasm build per process).
+ * Each backend and net runs in its own process (clean peak-memory figures; one wasm build per process).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -107,13 +107,14 @@ const MiB = 2 ** 20;
 
 function table(results: BenchResult[], ratios: Ratio[]): string {
   const head = ['backend', 'model', 'threads', 'train img/s', '(best step)', 'GFLOP/s', 'infer img/s', '(best step)', 'GFLOP/s'];
-  head.push('predict() img/s', 'peak tensors MiB', 'peak RSS MiB');
+  head.push('predict() img/s', 'peak tensors MiB', 'wasm heap MiB', 'peak RSS MiB');
   if (ratios.length) head.push('train ×PyTorch', 'infer ×PyTorch', 'predict() ×PyTorch');
   const rows = results.map((r) => {
     const flops = (kind: 'train' | 'infer') => (r.multiplyAddsPerImage > 0 ? gflops(r, kind).toFixed(1) : '-');
     const row = [r.backend, r.model, String(r.threads), r.trainImagesPerSec.toFixed(1), r.trainBestImagesPerSec.toFixed(1), flops('train')];
     row.push(r.inferImagesPerSec.toFixed(1), r.inferBestImagesPerSec.toFixed(1), flops('infer'), r.predictImagesPerSec.toFixed(1));
-    row.push(r.peakTensorBytes ? (r.peakTensorBytes / MiB).toFixed(0) : '-', (r.peakRssBytes / MiB).toFixed(0));
+    const mib = (bytes: number) => (bytes ? (bytes / MiB).toFixed(0) : '-');
+    row.push(mib(r.peakTensorBytes), mib(r.peakHeapBytes), mib(r.peakRssBytes));
     if (ratios.length) {
       const q = ratios.find((x) => x.backend === r.backend && x.model === r.model);
       row.push(...(q ? [q.train, q.infer, q.predict].map((v) => v.toFixed(2)) : ['-', '-', '-']));
@@ -136,6 +137,7 @@ function notes(rounds: number, steps: number, pytorch: boolean): string[] {
       ? 'WebAssembly SIMD128 peak: unknown (no clock in /proc/cpuinfo)'
       : `WebAssembly SIMD128 peak: 2 FMA pipes × 4 lanes × 2 flops × ${peak.ghz.toFixed(2)} GHz = ${peak.gflops.toFixed(1)} GFLOP/s per core (× threads)`,
     "predict(): model.predict(x) with tfjs's default batch size (32); infer: one call on the whole batch, as PyTorch infers",
+    "peak tensors: tfjs's count during a training step (views of one buffer counted again); wasm heap: the backend's memory afterwards, its high-water mark (wasm32's limit is 4 GiB)",
   ];
 }
 
@@ -165,12 +167,15 @@ export async function main(argv: string[]): Promise<void> {
   const skipped: Skipped[] = [];
   for (let round = 1; round <= rounds; round++) {
     const ours: BenchResult[] = [];
-    for (const backend of backends.filter((b) => !skipped.some((s) => s.backend === b))) {
-      if (!args.json)
-        console.error(`bench: round ${round}/${rounds}: ${backend} (${depths.map((d) => `resnet${d}`).join(', ')}, batch ${batch})…`);
-      const r = await runWorker(backend, depths, batch, steps);
-      if (Array.isArray(r)) ours.push(...r);
-      else skipped.push(r);
+    for (const backend of backends) {
+      // One process per backend and net: each net's memory figures are its own.
+      for (const depth of depths) {
+        if (skipped.some((s) => s.backend === backend)) break;
+        if (!args.json) console.error(`bench: round ${round}/${rounds}: ${backend}, resnet${depth}, batch ${batch}…`);
+        const r = await runWorker(backend, [depth], batch, steps);
+        if (Array.isArray(r)) ours.push(...r);
+        else skipped.push(r);
+      }
     }
     let pytorch: BenchResult[] = [];
     if (args['vs-pytorch']) {
