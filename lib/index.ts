@@ -192,5 +192,6 @@ export {
   type Comparison,
 } from './course/degradation';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/kernels/register-all';
+export { registerReluGradient } from './backend/relu-gradient';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
 export { resultsFile, writeResults, readResults, mergeResults, mergeCsv } from './course/results';

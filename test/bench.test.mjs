@@ -29,7 +29,10 @@ describe('residual bench', () => {
     for (const x of out.results) {
       assert.ok(x.trainImagesPerSec > 0 && x.inferImagesPerSec > x.trainImagesPerSec / 10, JSON.stringify(x));
       assert.ok(x.peakTensorBytes > 0 && x.peakRssBytes > x.peakTensorBytes, JSON.stringify(x));
-      assert.ok(x.peakHeapBytes >= 16 * 2 ** 20 && x.peakHeapBytes < x.peakRssBytes, 'the wasm heap: at least its initial 16 MiB, inside the process');
+      assert.ok(
+        x.peakHeapBytes >= 16 * 2 ** 20 && x.peakHeapBytes < x.peakRssBytes,
+        'the wasm heap: at least its initial 16 MiB, inside the process',
+      );
       assert.ok(
         x.trainBestImagesPerSec >= x.trainImagesPerSec * 0.999 && x.inferBestImagesPerSec >= x.inferImagesPerSec * 0.999,
         JSON.stringify(x),

@@ -1,0 +1,19 @@
+/**
+ * ReLU's gradient from its output: ∂x = dy · [y > 0]. The numbers are tfjs's (y > 0 exactly where
+ * x > 0), but the backward pass keeps the ReLU's output, which the next layer keeps anyway, instead
+ * of its input (a batch norm's output, or a block's sum F(x) + x), which then nothing needs after
+ * the forward pass: one activation fewer per ReLU held for the backward pass.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Register this as the gradient of the `Relu` kernel (all backends; idempotent). */
+export function registerReluGradient(): void {
+  tf.registerGradient({
+    kernelName: 'Relu',
+    outputsToSave: [true],
+    gradFunc: (dy, saved) => {
+      const [y] = saved as [tf.Tensor];
+      return { x: () => tf.mul(dy as tf.Tensor, tf.cast(tf.step(y), 'float32')) };
+    },
+  });
+}
