@@ -1,4 +1,4 @@
-// The wasm backend's training kernels (lib/backend/wasm-kernels.ts) against the cpu backend.
+// The wasm backend's training kernels (lib/backend/kernels/) against the cpu backend.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { before, describe, test } from 'node:test';

@@ -126,7 +126,7 @@ async function withoutNewProcessHandlers<T>(start: () => Promise<T>): Promise<T>
   }
 }
 
-/** Kernels the library adds to the wasm backend so that it can train (lib/backend/wasm-kernels.ts). */
+/** Kernels the library adds to the wasm backend so that it can train (lib/backend/kernels/). */
 async function registerWasmExtras(): Promise<void> {
   registerWasmTrainingKernels();
 }

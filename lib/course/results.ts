@@ -60,7 +60,7 @@ export function readResults(name: string, root?: string): pl.DataFrame | undefin
  * the last 12-epoch run and keeps those of other budgets). The existing file must have `table`'s
  * columns (in quick mode one that has not is replaced); written atomically. Returns the path.
  *
- * @example `await mergeResults('degradation-budgets', pl.DataFrame(rows), ['model', 'epochs'])`
+ * @example `await mergeResults('constructed', pl.DataFrame(rows), ['model', 'seed'])`
  */
 export async function mergeResults(name: string, table: pl.DataFrame, key: string[], root?: string): Promise<string> {
   const file = resultsFile(name, root);
