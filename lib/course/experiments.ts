@@ -18,6 +18,7 @@ import { readHistoryCsv } from '../train/history';
 import { formatDuration } from '../train/progress';
 import { train } from '../train/trainer';
 import { PACKAGE_ROOT } from '../util/package-root';
+import { batches } from '../data/batches';
 
 /** The nets the depth experiments train: chapter 3's shallow net, then chapter 2's four. */
 export const DEPTH_EXPERIMENT_MODELS = ['plain8', 'plain20', 'plain56', 'resnet20', 'resnet56'] as const;
@@ -219,10 +220,9 @@ export function netLayerResponses(
 ): { layer: number; std: number }[] {
   const n = Math.min(o.images ?? 500, course.cifar.test.n);
   const stats = o.stats ?? course.stats;
-  const x = tf.tidy(() => {
-    const images = tf.tensor4d(course.cifar.test.images.subarray(0, n * 3072), [n, 32, 32, 3], 'float32').div(255);
-    return images.sub(tf.tensor1d(stats.mean)).div(tf.tensor1d(stats.std)) as tf.Tensor4D;
-  });
+  // Normalised as training and evaluation normalise them (the data layer's batches).
+  const [first] = batches(course.cifar.test, { batchSize: n, stats, shuffle: false, augment: false });
+  const x = tf.tensor4d(first!.x, [first!.size, 32, 32, 3]);
   try {
     return layerResponseStd(net, x).map((s) => ({ layer: s.index, std: s.value }));
   } finally {
