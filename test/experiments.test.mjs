@@ -123,7 +123,7 @@ test('experiments: a bad model or --jobs is named in a one-line error, exit 2', 
   for (const [args, msg] of [
     [['--models', 'plain8,resnet21'], /^residual experiments: --models resnet21: depth 21 is not of the form 6n\+2/],
     [['--models', 'vgg16'], /^residual experiments: --models: 'vgg16' is not a CIFAR net name/],
-    [['--jobs', '0'], /^residual experiments: --jobs must be a positive whole number, got '0'/],
+    [['--jobs', '0'], /^residual experiments: --jobs must be a whole number ≥ 1, got '0'/],
   ]) {
     const r = spawnSync(process.execPath, [...SCRIPT, ...args], { encoding: 'utf8', env: { ...process.env, RESIDUAL_QUICK: '' } });
     assert.equal(r.status, 2, args.join(' '));

@@ -222,6 +222,8 @@ export function checkResumable(ckpt: Checkpoint, settings: Record<string, string
 interface RunPlan {
   epochs: number;
   batchSize: number;
+  /** The initial learning rate. */
+  lr0: number;
   seed: number;
   stepsPerEpoch: number;
   totalSteps: number;
@@ -241,7 +243,7 @@ function planRun(data: TrainData, options: TrainOptions): RunPlan {
   const totalSteps = epochs * stepsPerEpoch;
   const schedule: Schedule =
     typeof options.schedule === 'function' ? options.schedule : scheduleByName(options.schedule ?? 'cosine', lr0, totalSteps);
-  return { epochs, batchSize, seed, stepsPerEpoch, totalSteps, schedule, warm: warmupOf(options), config: runSettings(options) };
+  return { epochs, batchSize, lr0, seed, stepsPerEpoch, totalSteps, schedule, warm: warmupOf(options), config: runSettings(options) };
 }
 
 /** Where a run stands: nothing yet, or what its last checkpoint holds. */
@@ -379,7 +381,7 @@ async function trainInRunDir(
   try {
     for (let epoch = run.epoch + 1; epoch <= epochs; epoch++) {
       const t0 = Date.now();
-      let [lossSum, wrong, seen, stepInEpoch, lr] = [0, 0, 0, 0, options.lr ?? 0.1];
+      let [lossSum, wrong, seen, stepInEpoch, lr] = [0, 0, 0, 0, plan.lr0];
       for (const b of batches(data.train, {
         batchSize,
         stats,

@@ -25,7 +25,7 @@ import { cifarBlocksPerStage, parseCifarNetName } from '../../model/nets';
 import { PACKAGE_ROOT } from '../../util/package-root';
 import { UsageError } from '../../util/errors';
 import { runChild } from '../child';
-import { parseFlags } from './args';
+import { intArg, parseFlags } from './args';
 
 const USAGE = `usage: residual experiments [--jobs N] [--models plain20,resnet56] [--seeds 0,1,2] [--width 16]
                             [--epochs 12,40] [--runs DIR] [--results FILE.csv] [--collect]
@@ -135,10 +135,8 @@ export async function main(argv: string[]): Promise<void> {
   if (a.worker !== undefined) return worker(a.worker, runs);
 
   const models = parseModels(a.models);
-  const [width] = integers('width', a.width ?? '16');
-  if (width! < 1) throw new UsageError(`--width must be a positive whole number, got '${a.width}'`);
-  const jobs = a.jobs === undefined ? availableParallelism() : Number(a.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive whole number, got '${a.jobs}'`);
+  const width = intArg(a.width, 'width') ?? 16;
+  const jobs = intArg(a.jobs, 'jobs') ?? availableParallelism();
   if (quickMode())
     throw new UsageError('RESIDUAL_QUICK is set: quick runs keep no checkpoints, so there is nothing to train ahead (unset it)');
   if (a.collect && a.results === undefined) throw new UsageError('--collect merges runs into the --results file: name one');
@@ -147,7 +145,7 @@ export async function main(argv: string[]): Promise<void> {
   const groups: DepthRunGroup[] = asked
     ? [
         {
-          width: width!,
+          width,
           budgets: a.epochs === undefined ? [depthExperimentEpochs(location)] : integers('epochs', a.epochs),
           seeds: integers('seeds', a.seeds ?? '0,1,2'),
         },
