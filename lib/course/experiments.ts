@@ -19,6 +19,7 @@ import { formatDuration } from '../train/progress';
 import { train } from '../train/trainer';
 import { PACKAGE_ROOT } from '../util/package-root';
 import { batches } from '../data/batches';
+import { UsageError } from '../util/errors';
 
 /** The nets the depth experiments train: chapter 3's shallow net, then chapter 2's four. */
 export const DEPTH_EXPERIMENT_MODELS = ['plain8', 'plain20', 'plain56', 'resnet20', 'resnet56'] as const;
@@ -117,9 +118,11 @@ export interface DepthRun {
 /**
  * Train one net of the depth experiments with the course recipe (§4.2 with the cosine schedule of
  * the PyTorch reference: SGD momentum 0.9, weight decay 1e-4, batch 128, lr 0.1, crops and flips,
- * He initialisation; option A shortcuts), checkpointing every epoch in {@link depthRunDir}. A run
- * that `npm run experiments` (or an interrupted notebook) started is continued, a finished one is
- * loaded as it is; one saved from another architecture is refused. In quick mode nothing is kept.
+ * He initialisation; option A shortcuts; §4.2's warm-up for every net alike: lr 0.01 until the
+ * training error is below 80%), checkpointing every epoch in {@link depthRunDir}. A run that
+ * `npm run experiments` (or an interrupted notebook) started is continued, a finished one is loaded
+ * as it is; one saved from another architecture, or before the recipe had its warm-up, is refused.
+ * In quick mode nothing is kept.
  */
 export async function trainDepthNet(name: string, course: CourseData, epochs: number, options: DepthRunOptions = {}): Promise<DepthRun> {
   const seed = options.seed ?? 0;
@@ -131,6 +134,10 @@ export async function trainDepthNet(name: string, course: CourseData, epochs: nu
   if (runDir !== undefined) {
     const ckpt = await loadCheckpoint(runDir);
     const shown = relative(process.cwd(), runDir);
+    if (ckpt !== undefined && ckpt.state.config['warmup'] === undefined)
+      throw new UsageError(
+        `${shown} holds a depth run saved before the course's recipe warmed up (§4.2): move it away, or delete it, to train it again`,
+      );
     if (ckpt === undefined) console.log(`${label}: training from scratch, checkpoints in ${shown}`);
     else if (ckpt.state.epoch >= epochs)
       console.log(
@@ -144,6 +151,7 @@ export async function trainDepthNet(name: string, course: CourseData, epochs: nu
     stats: course.stats,
     outDir: runDir,
     resume: true,
+    warmup: true, // every net alike: without it some ResNet-56 seeds sat at chance for 10+ epochs
     config: depthRunConfig(name, course.cifar.train.n, width),
   });
   return { model, history, runDir };
