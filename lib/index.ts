@@ -193,5 +193,7 @@ export {
 } from './course/degradation';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/kernels/register-all';
 export { registerReluGradient } from './backend/relu-gradient';
+export { installFrugalBackward, uninstallFrugalBackward } from './backend/frugal-backward';
+export { installLeanBackward } from './backend/lean-backward';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';
 export { resultsFile, writeResults, readResults, mergeResults, mergeCsv } from './course/results';

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import { UsageError } from '../util/errors';
 import { registerWasmTrainingKernels } from './kernels/register-all';
 import { useWasmThreads, wasmThreadsCount } from './wasm-threads';
-import { registerReluGradient } from './relu-gradient';
+import { installLeanBackward } from './lean-backward';
 
 /** A backend this library knows how to set up. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -197,7 +197,7 @@ export async function useBestBackend(options: BackendOptions = {}): Promise<Back
     announced = false;
   }
   const choice = await chosen;
-  registerReluGradient(); // the same gradient, less memory held for the backward pass
+  installLeanBackward(); // the same gradients, less memory held for the backward pass
   quietCpuBanner();
   if (!announced && options.verbose !== false) {
     announced = true;

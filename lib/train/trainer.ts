@@ -27,7 +27,7 @@ import { formatDuration, ProgressBar, type ProgressOptions } from './progress';
 import { scheduleByName, type Schedule, type ScheduleName, type WarmupOptions } from './schedule';
 import { SgdMomentum, type WeightDecayScope } from './sgd';
 import { topologyFingerprint } from './topology';
-import { registerReluGradient } from '../backend/relu-gradient';
+import { installLeanBackward } from '../backend/lean-backward';
 
 /** The data a run trains and evaluates on (the data module's `Cifar10`, or any two splits). */
 export interface TrainData {
@@ -148,7 +148,7 @@ export async function train(
   options: TrainOptions,
   callbacks: TrainCallbacks = {},
 ): Promise<pl.DataFrame> {
-  registerReluGradient(); // whatever backend the caller chose (lib/backend/relu-gradient.ts)
+  installLeanBackward(); // whatever backend the caller chose (lib/backend/lean-backward.ts)
   // A folder that is not a run of ours, or a damaged run, is refused before anything is written.
   const fresh = options.outDir !== undefined && inspectRunDir(options.outDir).absent;
   // One process per run folder: another one writing the same checkpoints is refused (lib/train/lock.ts).

@@ -1,0 +1,154 @@
+/**
+ * A backward pass that lets go of memory as it goes. TensorFlow.js's engine (tfjs-core 4.x,
+ * `Engine.gradients` and `backpropagateGradients` in tape.ts) keeps every intermediate gradient,
+ * and every tensor saved for the backward pass, until the whole backward pass is done, so a
+ * training step peaks at all the saved activations plus a gradient for each of them. Walking the
+ * tape from the loss down, a node's output gradients and its saved tensors are not needed once its
+ * own gradient is computed (every consumer of its outputs came later in the tape and has been
+ * visited): this version disposes them there. The numbers are the engine's, operation for
+ * operation; only the moment tensors are released changes. Installed on the engine, it serves
+ * `tf.variableGrads`, `tf.grads` and every optimiser's `minimize`; inside another gradient (second
+ * derivatives), where the outer tape still needs those tensors, it defers to the original.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type Tensor = tf.Tensor;
+
+/** A node of the engine's tape (tfjs-core's `TapeNode`). */
+interface TapeNode {
+  id: number;
+  kernelName: string;
+  inputs: Record<string, Tensor>;
+  outputs: Tensor[];
+  gradient?: (dys: (Tensor | null)[]) => Record<string, () => Tensor>;
+  saved?: Tensor[];
+}
+
+type Gradients = (
+  f: () => Tensor,
+  xs: Tensor[],
+  dy?: Tensor,
+  allowNoGradients?: boolean,
+) => { value: Tensor; grads: (Tensor | undefined)[] };
+
+/** The parts of tfjs-core's `Engine` this uses (not in its public typings). */
+interface EngineInternals {
+  state: { activeTape: TapeNode[] | null; gradientDepth: number };
+  gradients: Gradients;
+  scopedRun<T>(start: () => void, end: () => void, f: () => T): T;
+  startTape(): void;
+  endTape(): void;
+  tidy<T>(nameOrFn: string | (() => T), fn?: () => T): T;
+  __residualOriginalGradients?: Gradients;
+}
+
+/**
+ * The nodes on a path from `xs` to `y`, inputs pruned to those that depend on `xs`: tfjs-core's
+ * `getFilteredNodesXToY` (tape.ts, Apache-2.0), which it does not export.
+ */
+export function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly Tensor[], y: Tensor): TapeNode[] {
+  const fromX = new Set<number>(xs.map((x) => x.id));
+  const nodesFromX = new Set<number>();
+  for (const node of tape) {
+    if (Object.values(node.inputs).some((t) => fromX.has(t.id))) {
+      for (const o of node.outputs) fromX.add(o.id);
+      nodesFromX.add(node.id);
+    }
+  }
+  const toY = new Set<number>([y.id]);
+  const nodesToY = new Set<number>();
+  for (let i = tape.length - 1; i >= 0; i--) {
+    const node = tape[i]!;
+    if (node.outputs.some((o) => toY.has(o.id))) {
+      for (const t of Object.values(node.inputs)) toY.add(t.id);
+      nodesToY.add(node.id);
+    }
+  }
+  return tape
+    .filter((n) => nodesFromX.has(n.id) && nodesToY.has(n.id))
+    .map((n) => ({ ...n, inputs: Object.fromEntries(Object.entries(n.inputs).filter(([, t]) => fromX.has(t.id))) }));
+}
+
+/** One node's backward step: its inputs' gradients, added to what `acc` holds for them. */
+function backpropNode(node: TapeNode, acc: Map<number, Tensor>, engine: EngineInternals): void {
+  if (node.gradient == null) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
+  const inputGradients = node.gradient(node.outputs.map((o) => acc.get(o.id) ?? null));
+  for (const [name, x] of Object.entries(node.inputs)) {
+    const gradOf = inputGradients[name];
+    if (gradOf === undefined) throw new Error(`Cannot backprop through input ${name} of ${node.kernelName}.`);
+    const dx = engine.tidy(gradOf);
+    if (dx.dtype !== 'float32') throw new Error(`Error in gradient for op ${node.kernelName}: '${name}' has dtype ${dx.dtype}`);
+    if (!tf.util.arraysEqual(dx.shape, x.shape))
+      throw new Error(`Error in gradient for op ${node.kernelName}: '${name}' has shape ${dx.shape}, its input ${x.shape}`);
+    const sum = acc.get(x.id);
+    if (sum === undefined) acc.set(x.id, dx);
+    else {
+      acc.set(x.id, tf.add(sum, dx));
+      sum.dispose();
+    }
+  }
+}
+
+/** What a visited node no longer needs: its outputs' gradients (unless returned or passed on) and its saved tensors. */
+function releaseNode(node: TapeNode, acc: Map<number, Tensor>, keep: ReadonlySet<number>): void {
+  const held = new Set(acc.values()); // a gradient may pass dy on unchanged (Identity, Add)
+  for (const o of node.outputs) {
+    const dy = acc.get(o.id);
+    if (dy === undefined || keep.has(o.id)) continue;
+    acc.delete(o.id);
+    if (![...acc.values()].includes(dy)) dy.dispose();
+  }
+  for (const t of node.saved ?? []) if (!held.has(t)) t.dispose();
+}
+
+/** `Engine.gradients` with {@link releaseNode} after each node (see the module comment). */
+function frugalGradients(this: EngineInternals, f: () => Tensor, xs: Tensor[], dy?: Tensor, allowNoGradients = false) {
+  const original = this.__residualOriginalGradients!;
+  if (this.state.gradientDepth > 0) return original.call(this, f, xs, dy, allowNoGradients); // a second derivative
+  if (xs.length === 0) throw new Error('gradients() received an empty list of xs.');
+  if (dy != null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
+  const y = this.scopedRun(
+    () => this.startTape(),
+    () => this.endTape(),
+    () => this.tidy('forward', f),
+  );
+  if (!(y instanceof tf.Tensor)) throw new Error('The result y returned by f() must be a tensor.');
+  const tape = this.state.activeTape ?? [];
+  const nodes = nodesFromXsToY(tape, xs, y);
+  if (!allowNoGradients && nodes.length === 0)
+    throw new Error(
+      'Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.',
+    );
+  return this.tidy('backward', () => {
+    const acc = new Map<number, Tensor>([[y.id, dy ?? tf.onesLike(y)]]);
+    const keep = new Set(xs.map((x) => x.id));
+    if (dy != null) keep.add(y.id); // the caller's
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      backpropNode(nodes[i]!, acc, this);
+      releaseNode(nodes[i]!, acc, keep);
+    }
+    const grads = xs.map((x) => acc.get(x.id));
+    for (const node of tape) for (const t of node.saved ?? []) t.dispose(); // the nodes off the path
+    this.state.activeTape = null;
+    return { value: y, grads };
+  });
+}
+
+/**
+ * Install the frugal backward pass on TensorFlow.js's engine (idempotent; every backend). Same
+ * gradients, lower peak memory in training; see the module comment.
+ */
+export function installFrugalBackward(): void {
+  const engine = tf.engine() as unknown as EngineInternals;
+  if (engine.__residualOriginalGradients !== undefined) return;
+  engine.__residualOriginalGradients = engine.gradients;
+  engine.gradients = frugalGradients as Gradients;
+}
+
+/** Put TensorFlow.js's own backward pass back (for comparisons). */
+export function uninstallFrugalBackward(): void {
+  const engine = tf.engine() as unknown as EngineInternals;
+  if (engine.__residualOriginalGradients === undefined) return;
+  engine.gradients = engine.__residualOriginalGradients;
+  delete engine.__residualOriginalGradients;
+}

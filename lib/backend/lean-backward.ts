@@ -1,0 +1,13 @@
+/**
+ * What this library changes in TensorFlow.js's backward pass to hold less memory in training,
+ * numbers unchanged: ReLU's gradient from its output (relu-gradient.ts) and a backward pass that
+ * releases each node's gradients and saved tensors once it is past them (frugal-backward.ts).
+ */
+import { installFrugalBackward } from './frugal-backward';
+import { registerReluGradient } from './relu-gradient';
+
+/** Install both (idempotent, every backend): `useBestBackend` and `train` call it. */
+export function installLeanBackward(): void {
+  registerReluGradient();
+  installFrugalBackward();
+}
