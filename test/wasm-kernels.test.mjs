@@ -440,6 +440,44 @@ describe('Multiply on wasm equals the cpu backend', () => {
   });
 });
 
+describe("Add and ReLU's gradient on wasm equal the cpu backend", () => {
+  test('a + b of one shape (ours, on all threads; an odd size too) is exact; broadcasts and small sums are left to the builtin', async () => {
+    const av = values(4 * 12 * 12 * 16 + 3, 51);
+    const bv = values(av.length, 52);
+    await sameOnBothBackends(
+      () => {
+        const a = tf.tensor(av);
+        const b = tf.tensor(bv);
+        const x = a.slice(0, 4 * 12 * 12 * 16).reshape([4, 12, 12, 16]);
+        const y = b.slice(0, 4 * 12 * 12 * 16).reshape([4, 12, 12, 16]);
+        return [
+          tf.add(a, b),
+          tf.add(x, y),
+          tf.add(x, y.slice([0, 0, 0, 0], [1, 12, 12, 16])),
+          tf.add(x, 3),
+          tf.add(a.slice(0, 8), b.slice(0, 8)),
+        ];
+      },
+      'add',
+      0,
+    );
+  });
+
+  test("ReLU's gradient from its output, zeros and negative dy included, is exact (−0 where tfjs gives −0)", async () => {
+    lib.registerReluGradient(); // the library's, which runs ResidualReluGrad where it is registered
+    assert.ok(tf.getKernel('ResidualReluGrad', 'wasm'));
+    const xv = values(4 * 12 * 12 * 16 + 1, 53).map((v, i) => (i % 7 === 0 ? 0 : v));
+    const dv = values(xv.length, 54);
+    const [ours] = await on('wasm', () => [tf.grad((v) => tf.relu(v))(tf.tensor(xv), tf.tensor(dv))]);
+    const [cpu] = await on('cpu', () => [tf.grad((v) => tf.relu(v))(tf.tensor(xv), tf.tensor(dv))]);
+    assert.ok(
+      ours.data.some((v) => Object.is(v, -0)),
+      'the case of a −0 is covered',
+    );
+    assert.deepEqual(ours, cpu);
+  });
+});
+
 describe('Sub and FusedBatchNorm on wasm equal the cpu backend', () => {
   test('x − m per channel ([C] and [1,1,1,C]) is exact; other subtractions are left to the builtin', async () => {
     const xv = values(4 * 12 * 12 * 16, 31);
@@ -585,7 +623,7 @@ describe('training on wasm', () => {
 });
 
 describe('threaded wasm (useWasmThreads)', () => {
-  test("runs XNNPACK, the native convolutions and batch norm on 2 threads in Node, gives the cpu backend's results, and lets the process exit", async () => {
+  test("runs XNNPACK, the native convolutions, batch norm, Add and ReLU's gradient on 2 threads in Node, gives the cpu backend's results, and lets the process exit", async () => {
     const { spawnSync } = await import('node:child_process');
     const code = `
       const lib = require('./dist/index.js'); const tf = lib.tf;
@@ -607,6 +645,12 @@ describe('threaded wasm (useWasmThreads)', () => {
           const bn = lib.batchNormalization({ axis: -1 });
           const loss = (a) => tf.sum(tf.square(tf.mul(bn.apply(a, { training: true }), tf.cos(a))));
           return [...tf.grad(loss)(x).dataSync(), ...bn.apply(x, { training: true }).dataSync()];
+        })).concat(tf.tidy(() => {
+          // Add and ReLU's gradient, 4099 floats split over the 2 threads.
+          lib.registerReluGradient();
+          const a = tf.sin(tf.range(0, 4099));
+          const b = tf.cos(tf.range(0, 4099));
+          return [...tf.add(a, b).dataSync(), ...tf.grad((v) => tf.relu(v))(a, b).dataSync()];
         })));
         await tf.setBackend('cpu'); const ref = f();
         await tf.setBackend('wasm'); const got = f();

@@ -13,9 +13,10 @@
 // the direct kernels (conv2d, conv_filter_grad), which take every other shape.
 //
 // The kernels live in c/ by family (direct, Winograd, gradient, batch norm) and build as this one
-// translation unit, in this order.
+// translation unit, in this order. (And two elementwise passes that XNNPACK runs on one thread.)
 #include "c/conv-filter-grad.c"
 #include "c/conv2d.c"
 #include "c/winograd.c"
 #include "c/conv-input-grad.c"
 #include "c/batch-norm.c"
+#include "c/elementwise.c"

@@ -11,3 +11,8 @@
 export const BATCH_NORM_MOMENTS = 'ResidualBatchNormMoments';
 /** See {@link BATCH_NORM_MOMENTS}. */
 export const BATCH_NORM_GRAD = 'ResidualBatchNormGrad';
+/**
+ * ReLU's gradient from its output (lib/backend/relu-gradient.ts): inputs `{ dy, y }`, output
+ * dy · [y > 0], one pass instead of `step`, `cast` and `mul`.
+ */
+export const RELU_GRAD = 'ResidualReluGrad';

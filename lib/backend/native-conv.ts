@@ -25,6 +25,8 @@ interface ConvExports {
   channel_affine(...args: number[]): void;
   channel_sums(...args: number[]): void;
   batch_norm_input_grad(...args: number[]): void;
+  add_same(...args: number[]): void;
+  relu_grad(...args: number[]): void;
 }
 /** A module whose one function is an `f32x4.relaxed_madd` (opcode 0xfd 0x85 0x02). */
 const RELAXED_PROBE = new Uint8Array([
@@ -60,6 +62,8 @@ const FUNCTIONS = [
   'channel_affine',
   'channel_sums',
   'batch_norm_input_grad',
+  'add_same',
+  'relu_grad',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
@@ -507,5 +511,27 @@ export function nativeBatchNormInputGrad(
   const out = backend.makeOutput(x.shape, 'float32');
   const offsets = [x, dy, mu, a, slope, k, out].map((t) => at(backend, t));
   native.run(splitRange(rows, native.threads).map(([r0, r1]) => ({ fn: 'batch_norm_input_grad', args: [...offsets, r0, r1, c] })));
+  return out;
+}
+
+/**
+ * An elementwise pass of conv-kernels.c over two float32 tensors of one shape (`add_same`: a + b;
+ * `relu_grad`: a · [b > 0], a = dy, b = ReLU's output), threads splitting the floats; undefined
+ * where there are no native kernels or the inputs are not float32 of one shape.
+ */
+export function nativeElementwise(
+  b: object,
+  fn: 'add_same' | 'relu_grad',
+  x1: tf.TensorInfo,
+  x2: tf.TensorInfo,
+): tf.TensorInfo | undefined {
+  const backend = b as WasmBackend;
+  if (x1.dtype !== 'float32' || x2.dtype !== 'float32' || !tf.util.arraysEqual(x1.shape, x2.shape)) return undefined;
+  const native = nativeFor(backend);
+  if (native === undefined) return undefined;
+  const out = backend.makeOutput(x1.shape, 'float32');
+  const [o1, o2, oo] = [at(backend, x1), at(backend, x2), at(backend, out)];
+  // Parts of whole cache lines (16 floats), so that no two threads write one line.
+  native.run(splitRange(tf.util.sizeFromShape(x1.shape), native.threads, 16).map(([i0, i1]) => ({ fn, args: [o1, o2, oo, i0, i1] })));
   return out;
 }

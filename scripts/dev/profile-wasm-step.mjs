@@ -25,6 +25,7 @@ const byShape = new Set(a.shapes.split(',').filter(Boolean));
 createRequire(import.meta.url)('@tensorflow/tfjs-backend-wasm');
 if (a.threads) lib.useWasmThreads();
 lib.registerWasmTrainingKernels();
+lib.installLeanBackward(); // as useBestBackend does: ReLU's gradient from its output, the frugal backward pass
 await tf.setBackend('wasm');
 console.log(`wasm, ${lib.wasmThreadsCount()} thread(s), resnet${depth}, batch ${batch}`);
 

@@ -24,7 +24,9 @@
  * threads; else a 1×1 depthwise convolution). The batch-norm layer's own training pass
  * (lib/model/batch-norm.ts) runs on two kernels registered here (named in ../kernel-names.ts),
  * `ResidualBatchNormMoments` and `ResidualBatchNormGrad` (per-channel sums and the input gradient, in conv-kernels.c), and the
- * zero padding before stride-2 convolutions (`PadV2`) is row copies.
+ * zero padding before stride-2 convolutions (`PadV2`) is row copies. Two elementwise passes that
+ * XNNPACK runs on one thread run on all: `Add` of two tensors of one shape, and ReLU's gradient
+ * (`ResidualReluGrad`, which lib/backend/relu-gradient.ts uses where it is registered).
  *
  * Intermediate tensors live only on the backend: each is released with `backend.disposeData`,
  * and the kernel returns a fresh tensor that the engine then owns.
@@ -44,6 +46,8 @@ import { subConfig } from './Sub';
 import { fusedBatchNormConfig } from './FusedBatchNorm';
 import { batchNormMomentsConfig } from './BatchNormMoments';
 import { batchNormGradConfig } from './BatchNormGrad';
+import { addConfig } from './Add';
+import { reluGradConfig } from './ReluGrad';
 import { BACKEND, type KernelArgs, type WasmKernel, keepBuiltin } from './kernel-util';
 
 /** Marker on our kernel functions, so that registration is idempotent across module copies. */
@@ -67,6 +71,8 @@ const KERNELS: readonly WasmKernel[] = [
   fusedBatchNormConfig,
   batchNormMomentsConfig,
   batchNormGradConfig,
+  addConfig,
+  reluGradConfig,
 ];
 
 /** The kernels {@link registerWasmTrainingKernels} adds to, or replaces on, the wasm backend. */

@@ -1,0 +1,26 @@
+// Elementwise passes over whole tensors that XNNPACK runs on one thread: the sum of two tensors of
+// one shape (a block's F(x) + x, a gradient reaching a layer by two paths) and ReLU's gradient.
+// Each runs on floats [i0, i1) (multiples of 4, but for the end of the tensor), so threads split one
+// tensor; every float is the one tfjs computes (one IEEE operation, the same one).
+#include "common.h"
+
+// y = a + b.
+__attribute__((export_name("add_same")))
+void add_same(const float *a, const float *b, float *y, int i0, int i1) {
+  int i = i0;
+  for (; i + 4 <= i1; i += 4) wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+  for (; i < i1; i++) y[i] = a[i] + b[i];
+}
+
+// ReLU's gradient from its output: dx = dy · [y > 0], as tfjs's dy · step(y) (so a negative dy
+// where y = 0 gives −0, as there).
+__attribute__((export_name("relu_grad")))
+void relu_grad(const float *dy, const float *y, float *dx, int i0, int i1) {
+  const v128_t zero = wasm_f32x4_splat(0.f), one = wasm_f32x4_splat(1.f);
+  int i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const v128_t step = wasm_v128_and(wasm_f32x4_gt(wasm_v128_load(y + i), zero), one);
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), step));
+  }
+  for (; i < i1; i++) dx[i] = dy[i] * (y[i] > 0.f ? 1.f : 0.f);
+}
