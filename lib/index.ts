@@ -183,12 +183,14 @@ export {
 } from './course/experiments';
 export {
   finalErrors,
+  firstEpochBelow,
   compareNets,
   describeComparison,
   layerResponsesFigure,
   budgetGapsFigure,
   FIG6_GAPS,
   type FinalErrors,
+  type RunStart,
   type Comparison,
 } from './course/degradation';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/kernels/register-all';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lib } from './helpers.mjs';
 
-const { finalErrors, compareNets, describeComparison, budgetGapsFigure, layerResponsesFigure, UsageError } = lib;
+const { finalErrors, firstEpochBelow, compareNets, describeComparison, budgetGapsFigure, layerResponsesFigure, UsageError } = lib;
 
 /** Rows of runs of 2 epochs: `last[seed]` is each seed's final training error. */
 function runs(model, last, { budget = 2, width = 4 } = {}) {
@@ -65,4 +65,22 @@ test('budgetGapsFigure: each gap against the budget; layerResponsesFigure: by la
   const byLayer = layerResponsesFigure(rows);
   assert.deepEqual(byLayer.data[0].y, [1.5, 2.5, 3.5], 'mean over seeds, in layer order');
   assert.deepEqual(layerResponsesFigure(rows, { sorted: true }).data[0].y, [3.5, 2.5, 1.5]);
+});
+
+test('firstEpochBelow: the first epoch of each run under the threshold, none for a run that never got there', () => {
+  const row = (model, seed, epoch, train_err) => ({ model, width: 4, seed, budget: 3, epoch, train_err, test_err: 0.5 });
+  const starts = firstEpochBelow([
+    row('resnet56', 0, 2, 0.7),
+    row('resnet56', 0, 1, 0.85),
+    row('resnet56', 0, 3, 0.9), // later epochs above again do not matter
+    row('resnet56', 1, 1, 0.9),
+    row('resnet56', 1, 2, 0.89),
+    row('plain20', 0, 1, 0.79),
+  ]);
+  assert.deepEqual(starts, [
+    { model: 'resnet56', width: 4, seed: 0, budget: 3, epoch: 2, epochs: 3 },
+    { model: 'resnet56', width: 4, seed: 1, budget: 3, epoch: undefined, epochs: 2 },
+    { model: 'plain20', width: 4, seed: 0, budget: 3, epoch: 1, epochs: 1 },
+  ]);
+  assert.equal(firstEpochBelow([row('plain20', 0, 1, 0.79)], 0.5)[0].epoch, undefined);
 });

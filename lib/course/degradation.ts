@@ -43,6 +43,35 @@ export function finalErrors(rows: readonly DepthRunRow[]): FinalErrors[] {
   }));
 }
 
+/** When one run first left the start of training behind: see {@link firstEpochBelow}. */
+export interface RunStart {
+  model: string;
+  width: number;
+  seed: number;
+  budget: number;
+  /** The first epoch whose running training error is below the threshold; undefined if none is. */
+  epoch: number | undefined;
+  /** Epochs the run has (an unfinished run has fewer than its budget). */
+  epochs: number;
+}
+
+/**
+ * For each run in `rows`, the first epoch whose running training error is below `below` (default
+ * 0.8: where §4.2's warm-up hands over to the learning rate of 0.1; chance is 0.9 on ten classes).
+ */
+export function firstEpochBelow(rows: readonly DepthRunRow[], below = 0.8): RunStart[] {
+  const runs = new Map<string, DepthRunRow[]>();
+  for (const r of rows) {
+    const key = JSON.stringify([r.model, r.width, r.seed, r.budget]);
+    runs.set(key, [...(runs.get(key) ?? []), r]);
+  }
+  return [...runs.values()].map((g) => {
+    const sorted = [...g].sort((a, b) => a.epoch - b.epoch);
+    const { model, width, seed, budget } = sorted[0]!;
+    return { model, width, seed, budget, epoch: sorted.find((r) => r.train_err < below)?.epoch, epochs: sorted.at(-1)!.epoch };
+  });
+}
+
 /**
  * How one net compares with another at a budget, in training error: `a` minus `b` in points
  * (means over seeds), and whether the seeds' ranges are apart (`'above'`: every run of `a` ended
