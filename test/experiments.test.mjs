@@ -3,7 +3,7 @@
 // call loads the finished run instead of training again.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -68,7 +68,7 @@ test('experiments: trains each seed into depthRunDir, then loads the finished ru
 });
 
 test(
-  "a depth run never continues on another architecture: an option-A ResNet refuses its plain twin's run",
+  "a depth run never continues on another architecture (an option-A ResNet refuses its plain twin's run) nor on the recipe without its warm-up",
   { timeout: 600_000 },
   async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'residual-topology-'));
@@ -116,6 +116,21 @@ test(
     assert.equal((await lib.loadCheckpoint(runDir)).state.epoch, 1);
     optimizer.dispose();
     twin.dispose();
+
+    // The recipe records its warm-up (§4.2, every net alike); a run saved before it did is refused.
+    assert.equal(ckpt.state.config.warmup, '0.01 until 0.8 or 400 steps');
+    const old = lib.depthRunDir('plain20', course.location, 1, { ...opts, seed: 7 });
+    cpSync(runDir, old, { recursive: true });
+    const state = path.join(old, readFileSync(path.join(old, 'LATEST'), 'utf8').trim(), 'state.json');
+    const saved = JSON.parse(readFileSync(state, 'utf8'));
+    delete saved.config.warmup;
+    writeFileSync(state, JSON.stringify(saved));
+    await assert.rejects(lib.trainDepthNet('plain20', course, 1, { ...opts, seed: 7 }), (e) => {
+      assert.ok(e instanceof lib.UsageError, String(e));
+      assert.match(e.message, /seed-7 holds a depth run saved before the course's recipe warmed up \(§4\.2\): move it away/);
+      return true;
+    });
+    assert.equal(readFileSync(state, 'utf8'), JSON.stringify(saved), 'the old run is left as it was');
   },
 );
 
