@@ -440,7 +440,7 @@ describe('Multiply on wasm equals the cpu backend', () => {
   });
 });
 
-describe("Add and ReLU's gradient on wasm equal the cpu backend", () => {
+describe("ReLU, Add and ReLU's gradient on wasm equal the cpu backend", () => {
   test('a + b of one shape (ours, on all threads; an odd size too) is exact; broadcasts and small sums are left to the builtin', async () => {
     const av = values(4 * 12 * 12 * 16 + 3, 51);
     const bv = values(av.length, 52);
@@ -459,6 +459,18 @@ describe("Add and ReLU's gradient on wasm equal the cpu backend", () => {
         ];
       },
       'add',
+      0,
+    );
+  });
+
+  test('ReLU of a large tensor (ours, on all threads) and of a small one (the builtin) equal the cpu backend', async () => {
+    const xv = values(4 * 12 * 12 * 16 + 3, 55).map((v, i) => (i % 5 === 0 ? 0 : v));
+    await sameOnBothBackends(
+      () => {
+        const x = tf.tensor(xv);
+        return [tf.relu(x), tf.relu(x.slice(0, 9))];
+      },
+      'relu',
       0,
     );
   });
@@ -623,7 +635,7 @@ describe('training on wasm', () => {
 });
 
 describe('threaded wasm (useWasmThreads)', () => {
-  test("runs XNNPACK, the native convolutions, batch norm, Add and ReLU's gradient on 2 threads in Node, gives the cpu backend's results, and lets the process exit", async () => {
+  test("runs XNNPACK, the native convolutions, batch norm, ReLU, Add and ReLU's gradient on 2 threads in Node, gives the cpu backend's results, and lets the process exit", async () => {
     const { spawnSync } = await import('node:child_process');
     const code = `
       const lib = require('./dist/index.js'); const tf = lib.tf;
@@ -646,11 +658,11 @@ describe('threaded wasm (useWasmThreads)', () => {
           const loss = (a) => tf.sum(tf.square(tf.mul(bn.apply(a, { training: true }), tf.cos(a))));
           return [...tf.grad(loss)(x).dataSync(), ...bn.apply(x, { training: true }).dataSync()];
         })).concat(tf.tidy(() => {
-          // Add and ReLU's gradient, 4099 floats split over the 2 threads.
+          // Add, ReLU and its gradient, 4099 floats split over the 2 threads.
           lib.registerReluGradient();
           const a = tf.sin(tf.range(0, 4099));
           const b = tf.cos(tf.range(0, 4099));
-          return [...tf.add(a, b).dataSync(), ...tf.grad((v) => tf.relu(v))(a, b).dataSync()];
+          return [...tf.add(a, b).dataSync(), ...tf.relu(a).dataSync(), ...tf.grad((v) => tf.relu(v))(a, b).dataSync()];
         })));
         await tf.setBackend('cpu'); const ref = f();
         await tf.setBackend('wasm'); const got = f();

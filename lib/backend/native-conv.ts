@@ -27,6 +27,7 @@ interface ConvExports {
   batch_norm_input_grad(...args: number[]): void;
   add_same(...args: number[]): void;
   relu_grad(...args: number[]): void;
+  relu(...args: number[]): void;
 }
 /** A module whose one function is an `f32x4.relaxed_madd` (opcode 0xfd 0x85 0x02). */
 const RELAXED_PROBE = new Uint8Array([
@@ -64,6 +65,7 @@ const FUNCTIONS = [
   'batch_norm_input_grad',
   'add_same',
   'relu_grad',
+  'relu',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
@@ -515,13 +517,13 @@ export function nativeBatchNormInputGrad(
 }
 
 /**
- * An elementwise pass of conv-kernels.c over two float32 tensors of one shape (`add_same`: a + b;
- * `relu_grad`: a · [b > 0], a = dy, b = ReLU's output), threads splitting the floats; undefined
- * where there are no native kernels or the inputs are not float32 of one shape.
+ * An elementwise pass of conv-kernels.c over float32 tensors of one shape (`relu`: max(a, 0), with
+ * b = a; `add_same`: a + b; `relu_grad`: a · [b > 0], a = dy, b = ReLU's output), threads splitting
+ * the floats; undefined where there are no native kernels or the inputs are not float32 of one shape.
  */
 export function nativeElementwise(
   b: object,
-  fn: 'add_same' | 'relu_grad',
+  fn: 'relu' | 'add_same' | 'relu_grad',
   x1: tf.TensorInfo,
   x2: tf.TensorInfo,
 ): tf.TensorInfo | undefined {

@@ -25,7 +25,7 @@
  * (lib/model/batch-norm.ts) runs on two kernels registered here (named in ../kernel-names.ts),
  * `ResidualBatchNormMoments` and `ResidualBatchNormGrad` (per-channel sums and the input gradient, in conv-kernels.c), and the
  * zero padding before stride-2 convolutions (`PadV2`) is row copies. Two elementwise passes that
- * XNNPACK runs on one thread run on all: `Add` of two tensors of one shape, and ReLU's gradient
+ * XNNPACK runs on one thread run on all: `Relu`, `Add` of two tensors of one shape, and ReLU's gradient
  * (`ResidualReluGrad`, which lib/backend/relu-gradient.ts uses where it is registered).
  *
  * Intermediate tensors live only on the backend: each is released with `backend.disposeData`,
@@ -47,6 +47,7 @@ import { fusedBatchNormConfig } from './FusedBatchNorm';
 import { batchNormMomentsConfig } from './BatchNormMoments';
 import { batchNormGradConfig } from './BatchNormGrad';
 import { addConfig } from './Add';
+import { reluConfig } from './Relu';
 import { reluGradConfig } from './ReluGrad';
 import { BACKEND, type KernelArgs, type WasmKernel, keepBuiltin } from './kernel-util';
 
@@ -72,6 +73,7 @@ const KERNELS: readonly WasmKernel[] = [
   batchNormMomentsConfig,
   batchNormGradConfig,
   addConfig,
+  reluConfig,
   reluGradConfig,
 ];
 
