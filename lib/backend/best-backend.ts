@@ -167,18 +167,6 @@ async function choose(prefer: BackendName | undefined, threads: number | undefin
 }
 
 /**
- * Pick and activate the fastest backend, once per process: `tensorflow` (tfjs-node-gpu, then
- * tfjs-node, when importable), else `wasm`, else `cpu`. `RESIDUAL_BACKEND` (or `prefer`) overrides,
- * and an override that cannot start is an error rather than a silent fallback.
- * Says once which backend it chose and why.
- *
- * @example
- * ```ts
- * import { useBestBackend, tf } from 'residual-learning';
- * const { name, reason } = await useBestBackend();
- * ```
- */
-/**
  * tfjs's cpu backend prints a banner on its first use in Node ("install our node backend"), on
  * stderr, also under the wasm backend (some small ops run there) and in the middle of a command's
  * one-line error. The choice made here already says which backend runs and why.
@@ -188,6 +176,19 @@ function quietCpuBanner(): void {
   if (cpu !== null && cpu.firstUse === true) cpu.firstUse = false;
 }
 
+/**
+ * Pick and activate the fastest backend, once per process: `tensorflow` (tfjs-node-gpu, then
+ * tfjs-node, when importable), else `wasm`, else `cpu`. `RESIDUAL_BACKEND` (or `prefer`) overrides,
+ * and an override that cannot start is an error rather than a silent fallback.
+ * Says once which backend it chose and why. It also installs this library's leaner backward pass
+ * on TensorFlow.js's engine (the same gradients, less memory held: lib/backend/lean-backward.ts).
+ *
+ * @example
+ * ```ts
+ * import { useBestBackend, tf } from 'residual-learning';
+ * const { name, reason } = await useBestBackend();
+ * ```
+ */
 export async function useBestBackend(options: BackendOptions = {}): Promise<BackendChoice> {
   const prefer = options.prefer ?? backendFromEnv();
   const key = `${prefer ?? 'auto'}/${options.threads ?? ''}`;
