@@ -81,3 +81,31 @@ test('second derivatives, a given dy and an optimiser still work as in tfjs', as
   tf.dispose([x, d2, dy, g, w]);
   sgd.dispose();
 });
+
+test("model.fit (tfjs-layers' own training loop) gives tfjs's losses to the last bit", async () => {
+  await ready();
+  const fit = async () => {
+    const model = lib.resnetCifar(8);
+    lib.initializeWeights(model, { scheme: 'he', seed: 3 });
+    model.compile({ optimizer: tf.train.momentum(0.05, 0.9), loss: 'categoricalCrossentropy' });
+    const x = tf.randomNormal([32, 32, 32, 3], 0, 1, 'float32', 7);
+    const y = tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: 32 }, (_, i) => i % 10),
+        'int32',
+      ),
+      10,
+    );
+    const h = await model.fit(x, y, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 });
+    tf.dispose([x, y]);
+    model.dispose();
+    return h.history.loss;
+  };
+  const ours = await fit();
+  lib.uninstallFrugalBackward();
+  try {
+    assert.deepEqual(ours, await fit());
+  } finally {
+    lib.installFrugalBackward();
+  }
+});
