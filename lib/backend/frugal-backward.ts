@@ -46,7 +46,7 @@ interface EngineInternals {
  * The nodes on a path from `xs` to `y`, inputs pruned to those that depend on `xs`: tfjs-core's
  * `getFilteredNodesXToY` (tape.ts, Apache-2.0), which it does not export.
  */
-export function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly Tensor[], y: Tensor): TapeNode[] {
+function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly Tensor[], y: Tensor): TapeNode[] {
   const fromX = new Set<number>(xs.map((x) => x.id));
   const nodesFromX = new Set<number>();
   for (const node of tape) {
