@@ -91,14 +91,15 @@ function backpropNode(node: TapeNode, acc: Map<number, Tensor>, engine: EngineIn
 
 /** What a visited node no longer needs: its outputs' gradients (unless returned or passed on) and its saved tensors. */
 function releaseNode(node: TapeNode, acc: Map<number, Tensor>, keep: ReadonlySet<number>): void {
-  const held = new Set(acc.values()); // a gradient may pass dy on unchanged (Identity, Add)
+  const done: Tensor[] = [];
   for (const o of node.outputs) {
     const dy = acc.get(o.id);
     if (dy === undefined || keep.has(o.id)) continue;
     acc.delete(o.id);
-    if (![...acc.values()].includes(dy)) dy.dispose();
+    done.push(dy);
   }
-  for (const t of node.saved ?? []) if (!held.has(t)) t.dispose();
+  const held = new Set(acc.values()); // a gradient may pass dy on unchanged (Identity, Add)
+  for (const t of [...done, ...(node.saved ?? [])]) if (!held.has(t)) t.dispose();
 }
 
 /** `Engine.gradients` with {@link releaseNode} after each node (see the module comment). */

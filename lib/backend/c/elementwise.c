@@ -2,7 +2,8 @@
 // tensors of one shape (a block's F(x) + x, a gradient reaching a layer by two paths) and ReLU's
 // gradient.
 // Each runs on floats [i0, i1) (multiples of 4, but for the end of the tensor), so threads split one
-// tensor; every float is the one tfjs computes (one IEEE operation, the same one).
+// tensor; every float is the one tfjs computes (one IEEE operation, the same one), but that ReLU
+// gives +0 for −0 (WebAssembly's max).
 #include "common.h"
 
 // y = max(x, 0) (b unused).
@@ -11,7 +12,7 @@ void relu(const float *x, const float *b, float *y, int i0, int i1) {
   const v128_t zero = wasm_f32x4_splat(0.f);
   int i = i0;
   for (; i + 4 <= i1; i += 4) wasm_v128_store(y + i, wasm_f32x4_max(wasm_v128_load(x + i), zero));
-  for (; i < i1; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
+  for (; i < i1; i++) y[i] = __builtin_wasm_max_f32(x[i], 0.f); // as the lanes above (NaN stays NaN)
 }
 
 // y = a + b.
