@@ -245,16 +245,17 @@ function winogradShape([, , cin, , , , kh, kw, sh, sw]: ConvShape): boolean {
 
 /**
  * Tile rows conv2d_winograd takes at a time (`rows`, or about 64 tiles), and the floats of one
- * thread's scratch room (see conv2d_winograd in conv-kernels.c: U, the block's interleaved input,
- * V and M); undefined where the convolution is not 3×3 with stride 1, or where the input
- * channels are not a multiple of 4 (the first layer's 3: conv2d is faster there).
+ * thread's scratch room (see conv2d_winograd in c/winograd.c: U, then V and M for a block of tiles);
+ * undefined where the convolution is not 3×3 with stride 1, or where the input channels are not a
+ * multiple of 4 (the first layer's 3: conv2d is faster there).
  */
 export function winogradPlan(shape: ConvShape, rows?: number): { rb: number; floats: number } | undefined {
   if (!winogradShape(shape)) return undefined;
   const [, , cin, oh, ow, cout] = shape;
-  const g = Math.ceil(Math.ceil(ow / 2) / 4);
-  const rb = rows ?? Math.max(1, Math.min(Math.ceil(oh / 2), Math.floor(16 / g))); // about 64 tiles a block
-  const floats = 16 * cin * cout + (2 * rb + 2) * (g * 16 * cin + 16) + 16 * (rb * g * 4 * cin + 16) + 16 * (rb * g * 4 * cout + 16);
+  const tw = Math.ceil(ow / 2);
+  const rb = rows ?? Math.max(1, Math.min(Math.ceil(oh / 2), Math.floor(64 / tw))); // about 64 tiles a block
+  const tiles = Math.ceil((rb * tw) / 4) * 4;
+  const floats = 16 * cin * cout + 16 * (tiles * cin + 16) + 16 * (tiles * cout + 16);
   return { rb, floats };
 }
 

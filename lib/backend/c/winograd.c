@@ -74,49 +74,64 @@ INLINE void winograd_filter(float *u, const float *wt, int cin, int cout) {
     BT_ROW(PUT_V, 3, e30, e31, e32, e33);                                                             \
   } while (0)
 
-// V of a block of nr tile rows: V[ξ][qq][ci][j] for the group qq = row·G + q of 4 tiles (tile
-// column 4q + j), from the block's interleaved input xq (interleave_image with KW = 4, stride 2:
-// xq[r][q][c][ci][j] is column c of tile 4q + j's patch, row r of the block).
-INLINE void winograd_input(float *v, const float *xq, int nr, int g_, int cin) {
-  const int rs = PLANE(g_ * 16 * cin), step = PLANE(nr * g_ * cin * 4); // floats of one xq row, of one ξ
-  for (int rl = 0; rl < nr; rl++)
-    for (int q = 0; q < g_; q++) {
-      const float *p = xq + 2 * rl * rs + q * 16 * cin;
-      float *vq = v + (rl * g_ + q) * cin * 4;
-      for (int ci = 0; ci < cin; ci++) {
-#define XQ(a, c) wasm_v128_load(p + ((c) * cin + ci) * 4 + (a) * rs)
-#define PUT_VQ(xi, value) wasm_v128_store(vq + (xi) * step + ci * 4, value)
-        WINOGRAD_BT(XQ, PUT_VQ);
-      }
+// V = Bᵀ d B of the 4×4 input patches of the block's tiles, four input channels to a vector, read
+// straight from the image (NHWC): V[ξ][t][ci] for tile t = row·TW + column of the block, whose
+// patch starts at row 2·(tr0 + row) − pt, column 2·column − pl (pixels outside the image are 0).
+// `vs`: floats of one ξ. The rows of V past the block's last tile, up to a multiple of 4, are zero.
+INLINE void winograd_input(float *v, int vs, const float *x_img, int h, int w, int cin, int tr0, int nr, int tw,
+                           int pt, int pl) {
+  const v128_t z = wasm_f32x4_splat(0.f);
+  for (int rl = 0; rl < nr; rl++) {
+    const int ih0 = 2 * (tr0 + rl) - pt;
+    for (int tc = 0; tc < tw; tc++) {
+      const int t = rl * tw + tc, iw0 = 2 * tc - pl;
+      const float *xp = x_img + (ih0 * w + iw0) * cin;
+      float *vt = v + t * cin;
+#define X_IN(a, c) wasm_v128_load(xp + ((a) * w + (c)) * cin + ci)
+#define X_AT(a, c) \
+  ((unsigned)(ih0 + (a)) < (unsigned)h && (unsigned)(iw0 + (c)) < (unsigned)w ? X_IN(a, c) : z)
+#define PUT_V(xi, value) wasm_v128_store(vt + (xi) * vs + ci, value)
+      if (ih0 >= 0 && ih0 + 4 <= h && iw0 >= 0 && iw0 + 4 <= w)
+        for (int ci = 0; ci < cin; ci += 4) WINOGRAD_BT(X_IN, PUT_V);
+      else
+        for (int ci = 0; ci < cin; ci += 4) WINOGRAD_BT(X_AT, PUT_V);
+#undef X_IN
+#undef X_AT
+#undef PUT_V
     }
+  }
+  const int nt = nr * tw, nt4 = (nt + 3) & ~3;
+  if (nt4 > nt)
+    for (int xi = 0; xi < 16; xi++) __builtin_memset(v + xi * vs + nt * cin, 0, (nt4 - nt) * cin * sizeof(float));
 }
 
-// One register tile of M[ξ] = V[ξ] · U[ξ]: 4 tiles (vp: V[ξ][qq]) × 4·NV output channels (up:
-// U[ξ] at the tile's first channel), stored to mp (M[ξ][4·qq + j][co]).
+// One register tile of M[ξ] = V[ξ] · U[ξ]: 4 tiles (vp: V[ξ][t]) × 4·NV output channels (up: U[ξ]
+// at the tile's first channel), stored to mp (M[ξ][t][co]).
 INLINE void winograd_tile(int NV, float *mp, const float *vp, const float *up, int cin, int cout) {
   const v128_t z = wasm_f32x4_splat(0.f);
   v128_t a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
   const float *p = vp, *g = up;
-  for (int ci = 0; ci < cin; ci++, g += cout, p += 4) {
+  for (int ci = 0; ci < cin; ci++, g += cout, p++) {
     const v128_t g0 = wasm_v128_load(g);
     const v128_t g1 = NV == 2 ? wasm_v128_load(g + 4) : z;
-    MAC_ROWS(4, X_PIXEL);
+#define V_TILE(j) wasm_v128_load32_splat(p + (j) * cin)
+    MAC_ROWS(4, V_TILE);
   }
 #define PUT(p, a) wasm_v128_store(p, a)
   STORE_ROWS(4, PUT, mp, cout);
 }
 
 // Y = Aᵀ M A for the block's tiles (Aᵀ = [1 1 1 0; 0 1 −1 −1]), plus bias and activation, into the
-// output rows 2·tr0 … of image y_img (the pixels inside it).
-INLINE void winograd_output(float *y_img, const float *m, const float *bias, int tr0, int nr, int g_, int tw,
+// output rows 2·tr0 … of image y_img (the pixels inside it). `ms`: floats of one ξ of M.
+INLINE void winograd_output(float *y_img, const float *m, int ms, const float *bias, int tr0, int nr, int tw,
                             int oh_, int ow_, int cout, int relu) {
   const v128_t z = wasm_f32x4_splat(0.f);
-  const int step = PLANE(nr * g_ * 4 * cout); // floats of one ξ
+  const int step = ms;
   for (int rl = 0; rl < nr; rl++) {
     const int oh = 2 * (tr0 + rl);
     for (int tc = 0; tc < tw; tc++) {
       const int ow = 2 * tc;
-      const float *mt = m + (rl * g_ * 4 + tc) * cout;
+      const float *mt = m + (rl * tw + tc) * cout;
       float *yp = y_img + (oh * ow_ + ow) * cout;
       for (int co = 0; co < cout; co += 4) {
         // Aᵀ M, column by column c (rows m0 + m1 + m2 and m1 − m2 − m3) …
@@ -148,35 +163,33 @@ INLINE void winograd_output(float *y_img, const float *m, const float *bias, int
 // Forward 3×3 convolution of stride 1 by F(2×2, 3×3), images [n0, n1): the same result as conv2d
 // with KH = KW = 3, sh = sw = 1 (up to rounding). Tile rows are taken rb at a time (the block's
 // V and M stay in cache). scratch: this thread's room, in floats,
-//   16·Cin·Cout (U) + (2·rb + 2)·(G·16·Cin + 16) (xq) + 16·(rb·G·4·Cin + 16) (V) + 16·(rb·G·4·Cout + 16) (M),
-// G = ⌈⌈OW / 2⌉ / 4⌉. cout must be a multiple of 4.
+//   16·Cin·Cout (U) + 16·(T·Cin + 16) (V) + 16·(T·Cout + 16) (M),  T = rb·⌈OW / 2⌉ rounded up to a
+// multiple of 4. cin and cout must be multiples of 4.
 __attribute__((export_name("conv2d_winograd")))
 void conv2d_winograd(const float *x, const float *wt, const float *bias, float *y, float *scratch, int n0, int n1,
                      int h, int w, int cin, int oh_, int ow_, int cout, int pt, int pl, int rb, int relu) {
-  const int th = (oh_ + 1) / 2, tw = (ow_ + 1) / 2, g_ = (tw + 3) / 4;
-  float *u = scratch, *xq = u + 16 * cin * cout;
-  float *v = xq + (2 * rb + 2) * PLANE(g_ * 16 * cin), *m = v + 16 * PLANE(rb * g_ * 4 * cin);
+  const int th = (oh_ + 1) / 2, tw = (ow_ + 1) / 2, t4 = (rb * tw + 3) & ~3;
+  const int vs = PLANE(t4 * cin), ms = PLANE(t4 * cout); // floats of one ξ of V, of M
+  float *u = scratch, *v = u + 16 * cin * cout, *m = v + 16 * vs;
   winograd_filter(u, wt, cin, cout);
   for (int n = n0; n < n1; n++) {
     const float *x_img = x + n * h * w * cin;
     float *y_img = y + n * oh_ * ow_ * cout;
     for (int tr0 = 0; tr0 < th; tr0 += rb) {
-      const int nr = min_i(rb, th - tr0), nq = nr * g_;
-      // Rows 2·tr0 − pt … of x, columns (4q + j)·2 + c − pl: each tile's 4×4 patch.
-      interleave_image(xq, PLANE(g_ * 16 * cin), x_img, h, w, cin, 2 * nr + 2, g_, 4, 2, pt - 2 * tr0, pl);
-      winograd_input(v, xq, nr, g_, cin);
+      const int nr = min_i(rb, th - tr0), nt = nr * tw;
+      winograd_input(v, vs, x_img, h, w, cin, tr0, nr, tw, pt, pl);
       for (int xi = 0; xi < 16; xi++) {
-        const float *uk = u + xi * cin * cout, *vk = v + xi * PLANE(nq * cin * 4);
-        float *mk = m + xi * PLANE(nq * 4 * cout);
+        const float *uk = u + xi * cin * cout, *vk = v + xi * vs;
+        float *mk = m + xi * ms;
         for (int co = 0; co < cout; co += 8)
-          for (int qq = 0; qq < nq; qq++) {
+          for (int t = 0; t < nt; t += 4) {
             if (co + 8 <= cout)
-              winograd_tile(2, mk + qq * 4 * cout + co, vk + qq * cin * 4, uk + co, cin, cout);
+              winograd_tile(2, mk + t * cout + co, vk + t * cin, uk + co, cin, cout);
             else
-              winograd_tile(1, mk + qq * 4 * cout + co, vk + qq * cin * 4, uk + co, cin, cout);
+              winograd_tile(1, mk + t * cout + co, vk + t * cin, uk + co, cin, cout);
           }
       }
-      winograd_output(y_img, m, bias, tr0, nr, g_, tw, oh_, ow_, cout, relu);
+      winograd_output(y_img, m, ms, bias, tr0, nr, tw, oh_, ow_, cout, relu);
     }
   }
 }
