@@ -6,8 +6,9 @@
  *   by 10 at 32k and 48k iterations, and terminate training at 64k iterations".
  * - {@link cosineSchedule}: PyTorch's `CosineAnnealingLR(opt, T_max=totalSteps)` stepped once per
  *   iteration, as the PyTorch reference trainer does.
- * - {@link WarmupOptions}: the ResNet-110 warm-up of §4.2 ("0.01 to warm up the training until the
- *   training error is below 80% (about 400 iterations), and then go back to 0.1").
+ * - {@link WarmupOptions}: the warm-up of §4.2 ("0.01 to warm up the training until the training
+ *   error is below 80% (about 400 iterations), and then go back to 0.1"), which the paper uses for
+ *   ResNet-110 and chapter 2's depth experiments for every net.
  */
 import { UsageError } from '../util/errors';
 
@@ -100,8 +101,8 @@ export function scheduleByName(name: string, lr: number, totalSteps: number): Sc
 }
 
 /**
- * Warm-up of §4.2 (used for ResNet-110): train at `lr` until the training error (over the steps of
- * warm-up so far) falls below `untilTrainErr`, or `maxSteps` steps have run; then follow the schedule.
+ * Warm-up of §4.2 (the paper's for ResNet-110): train at `lr` until the training error (the mean of
+ * the last 10 steps) falls below `untilTrainErr`, or `maxSteps` steps have run; then follow the schedule.
  */
 export interface WarmupOptions {
   /** Warm-up rate, default 0.01. */

@@ -49,7 +49,7 @@ export interface TrainOptions {
    * paper's 32k/48k of 64k), or a function of the step.
    */
   schedule?: ScheduleName | Schedule;
-  /** The §4.2 warm-up for ResNet-110 (`true` for its defaults: 0.01 until error < 80% or 400 steps). */
+  /** The §4.2 warm-up (`true` for its defaults: 0.01 until the training error is below 80%, or 400 steps). */
   warmup?: boolean | WarmupOptions;
   /** Momentum, default 0.9. */
   momentum?: number;
