@@ -74,6 +74,14 @@ INLINE void winograd_filter(float *u, const float *wt, int cin, int cout) {
     BT_ROW(PUT_V, 3, e30, e31, e32, e33);                                                             \
   } while (0)
 
+// Entry (a, c) of a tile's 4×4 input patch, channels ci … ci + 3: xp points at the patch's first
+// pixel, row ih0 and column iw0 of an h × w image. X_IN for a patch inside the image, X_AT anywhere
+// (0 outside it).
+#define X_IN(a, c) wasm_v128_load(xp + ((a) * w + (c)) * cin + ci)
+#define X_AT(a, c) ((unsigned)(ih0 + (a)) < (unsigned)h && (unsigned)(iw0 + (c)) < (unsigned)w ? X_IN(a, c) : z)
+// Whether the 4×4 patch at row ih0, column iw0 lies inside an h × w image (X_IN may read it).
+INLINE int patch_inside(int ih0, int iw0, int h, int w) { return ih0 >= 0 && ih0 + 4 <= h && iw0 >= 0 && iw0 + 4 <= w; }
+
 // V = Bᵀ d B of the 4×4 input patches of the block's tiles, four input channels to a vector, read
 // straight from the image (NHWC): V[ξ][t][ci] for tile t = row·TW + column of the block, whose
 // patch starts at row 2·(tr0 + row) − pt, column 2·column − pl (pixels outside the image are 0).
@@ -87,16 +95,11 @@ INLINE void winograd_input(float *v, int vs, const float *x_img, int h, int w, i
       const int t = rl * tw + tc, iw0 = 2 * tc - pl;
       const float *xp = x_img + (ih0 * w + iw0) * cin;
       float *vt = v + t * cin;
-#define X_IN(a, c) wasm_v128_load(xp + ((a) * w + (c)) * cin + ci)
-#define X_AT(a, c) \
-  ((unsigned)(ih0 + (a)) < (unsigned)h && (unsigned)(iw0 + (c)) < (unsigned)w ? X_IN(a, c) : z)
 #define PUT_V(xi, value) wasm_v128_store(vt + (xi) * vs + ci, value)
-      if (ih0 >= 0 && ih0 + 4 <= h && iw0 >= 0 && iw0 + 4 <= w)
+      if (patch_inside(ih0, iw0, h, w))
         for (int ci = 0; ci < cin; ci += 4) WINOGRAD_BT(X_IN, PUT_V);
       else
         for (int ci = 0; ci < cin; ci += 4) WINOGRAD_BT(X_AT, PUT_V);
-#undef X_IN
-#undef X_AT
 #undef PUT_V
     }
   }
@@ -122,11 +125,10 @@ INLINE void winograd_tile(int NV, float *mp, const float *vp, const float *up, i
 }
 
 // Y = Aᵀ M A for the block's tiles (Aᵀ = [1 1 1 0; 0 1 −1 −1]), plus bias and activation, into the
-// output rows 2·tr0 … of image y_img (the pixels inside it). `ms`: floats of one ξ of M.
-INLINE void winograd_output(float *y_img, const float *m, int ms, const float *bias, int tr0, int nr, int tw,
+// output rows 2·tr0 … of image y_img (the pixels inside it). `step`: floats of one ξ of M.
+INLINE void winograd_output(float *y_img, const float *m, int step, const float *bias, int tr0, int nr, int tw,
                             int oh_, int ow_, int cout, int relu) {
   const v128_t z = wasm_f32x4_splat(0.f);
-  const int step = ms;
   for (int rl = 0; rl < nr; rl++) {
     const int oh = 2 * (tr0 + rl);
     for (int tc = 0; tc < tw; tc++) {
@@ -251,15 +253,12 @@ void conv_filter_grad_winograd(const float *x, const float *dy, float *s, float 
       const int ih0 = 2 * tr - pt, oh = 2 * tr;
       for (int tc = 0; tc < tw; tc++) {
         const int t = rl * tw + tc, iw0 = 2 * tc - pl, ow = 2 * tc;
-        const int inside = ih0 >= 0 && ih0 + 4 <= h && iw0 >= 0 && iw0 + 4 <= w;
+        const int inside = patch_inside(ih0, iw0, h, w);
         const float *xp = x_img + (ih0 * w + iw0) * cin;
         for (int ci = 0; ci < cin; ci += 4) {
-#define X_AT(a, c)                                                                                       \
-  (inside || ((unsigned)(ih0 + (a)) < (unsigned)h && (unsigned)(iw0 + (c)) < (unsigned)w)                 \
-       ? wasm_v128_load(xp + ((a) * w + (c)) * cin + ci)                                                 \
-       : z)
+#define X_GRAD(a, c) (inside ? X_IN(a, c) : X_AT(a, c))
 #define PUT_V(xi, value) wasm_v128_store(v + (xi) * vs + t * cin + ci, value)
-          WINOGRAD_BT(X_AT, PUT_V);
+          WINOGRAD_BT(X_GRAD, PUT_V);
         }
         const float *yp = dy_img + (oh * ow_ + ow) * cout;
         const int down = oh + 1 < oh_, right = ow + 1 < ow_; // the tile's second row, column
