@@ -56,7 +56,8 @@ function assertClose(actual, expected, what) {
 
 // [n, h, w, cin, cout, k, stride, padTop, padLeft]: odd sizes, channel remainders (cin 5, cout 12 =
 // 8 + 4), stride 2, padding on one side only, rows shorter than a 4-pixel tile; 3×3 of stride 1
-// (Winograd) with odd and even sizes, 'valid' and 'same' padding and cout 20 = 8 + 8 + 4.
+// (Winograd) with odd and even sizes, 'valid' and 'same' padding, cout 20 = 8 + 8 + 4, 6×6 patches
+// inside the image and on its border, and 64 input channels (the sums of the last stage).
 // (conv_input_grad and the Winograd filter gradient take cin a multiple of 4: they run on those.)
 const CASES = [
   [2, 9, 9, 12, 8, 3, 2, 1, 1],
@@ -67,6 +68,8 @@ const CASES = [
   [2, 9, 10, 8, 8, 3, 1, 0, 0],
   [2, 8, 7, 4, 20, 3, 1, 0, 1],
   [2, 6, 6, 8, 8, 3, 1, 1, 1],
+  [2, 14, 13, 16, 12, 3, 1, 1, 1],
+  [1, 10, 9, 64, 8, 3, 1, 1, 0],
   [2, 6, 11, 3, 16, 5, 1, 2, 2],
   [3, 8, 8, 16, 4, 1, 2, 0, 0],
 ];
@@ -136,7 +139,7 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
               new Array(16).fill(7),
               'conv2d wrote past its padded image',
             );
-          // 3×3 of stride 1 (input channels a multiple of 4) also by Winograd's F(2×2, 3×3): in one
+          // 3×3 of stride 1 (input channels a multiple of 4) also by Winograd's F(4×4, 3×3): in one
           // block of tile rows, one row a block, and 3 a block (the last one short); the same
           // NaN-filled room and canary.
           assert.equal(winogradPlan(shape) !== undefined, k === 3 && s === 1 && cin % 4 === 0);

@@ -244,24 +244,25 @@ function winogradShape([, , cin, , , , kh, kw, sh, sw]: ConvShape): boolean {
 }
 
 /**
- * Tile rows conv2d_winograd takes at a time (`rows`, or about 64 tiles), and the floats of one
- * thread's scratch room (see conv2d_winograd in c/winograd.c: U, then V and M for a block of tiles);
- * undefined where the convolution is not 3×3 with stride 1, or where the input channels are not a
- * multiple of 4 (the first layer's 3: conv2d is faster there).
+ * Tile rows conv2d_winograd takes at a time (`rows`, or about 32 tiles of 4×4 outputs), and the
+ * floats of one thread's scratch room (see conv2d_winograd in c/winograd4.c: U, then V and M for a
+ * block of tiles, then one border tile's patch); undefined where the convolution is not 3×3 with
+ * stride 1, or where the input channels are not a multiple of 4 (the first layer's 3: conv2d is
+ * faster there).
  */
 export function winogradPlan(shape: ConvShape, rows?: number): { rb: number; floats: number } | undefined {
   if (!winogradShape(shape)) return undefined;
   const [, , cin, oh, ow, cout] = shape;
-  const tw = Math.ceil(ow / 2);
-  const rb = rows ?? Math.max(1, Math.min(Math.ceil(oh / 2), Math.floor(64 / tw))); // about 64 tiles a block
+  const tw = Math.ceil(ow / 4);
+  const rb = rows ?? Math.max(1, Math.min(Math.ceil(oh / 4), Math.floor(32 / tw)));
   const tiles = Math.ceil((rb * tw) / 4) * 4;
-  const floats = 16 * cin * cout + 16 * (tiles * cin + 16) + 16 * (tiles * cout + 16);
+  const floats = 36 * cin * cout + 36 * (tiles * cin + 16) + 36 * (tiles * cout + 16) + 36 * cin;
   return { rb, floats };
 }
 
 /**
  * Run a forward convolution y = act(conv(x, wt) + bias) (offsets in the backend's memory; bias 0
- * for none), threads splitting the batch: 3×3 of stride 1 by Winograd's F(2×2, 3×3)
+ * for none), threads splitting the batch: 3×3 of stride 1 by Winograd's F(4×4, 3×3)
  * (conv2d_winograd), any other by conv2d. Each thread gets scratch room on the heap (conv2d: one
  * interleaved image of ((OH − 1)·sh + KH) · ⌈OW / 4⌉ · KW · Cin · 4 floats), freed afterwards.
  */

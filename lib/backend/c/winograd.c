@@ -1,49 +1,17 @@
-// Winograd kernels: 3×3 convolutions of stride 1, forward and filter gradient.
+// Winograd kernels for 3×3 convolutions of stride 1: the filter gradient by F(3×3, 2×2), and the
+// register tile of the matrix products that the forward (winograd4.c) runs on.
 #include "common.h"
 
 // Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, 2016, "Fast Algorithms for Convolutional
 // Neural Networks") for 3×3 convolutions of stride 1: a 2×2 output tile is
 //   Y = Aᵀ [U ⊙ V] A,  U = G g Gᵀ (g the 3×3 filter),  V = Bᵀ d B (d the tile's 4×4 input patch)
-// for each pair of channels, 16 multiplies instead of 36. Summed over input channels, the 16
-// elementwise products become 16 matrix products M[ξ] = V[ξ] · U[ξ] (tiles × Cin by Cin × Cout),
-// run on the same register tile as conv2d: 4 tiles × 8 output channels.
+// for each pair of channels, 16 multiplies instead of 36. Summed over channels, the 16 elementwise
+// products become 16 matrix products, one per entry ξ of the 4×4 transforms. The filter gradient
+// below is its transpose; the forward takes F(4×4, 3×3) (winograd4.c).
 //
-// The 16 planes of V and of M (one per ξ) lie 16 floats further apart than their size: at a
+// The planes of V and of M (one per ξ) lie 16 floats further apart than their size: at a
 // power-of-two distance, 16 streams would fall on the same cache sets.
 #define PLANE(floats) ((floats) + 16)
-
-// U, one filter: U[ξ][ci][co], ξ = 4·a + b the entry of the 4×4 transform; wt [3, 3, Cin, Cout].
-INLINE void winograd_filter(float *u, const float *wt, int cin, int cout) {
-  const v128_t half = wasm_f32x4_splat(0.5f);
-  const int plane = cin * cout; // floats of one tap of wt, and of one ξ of U
-#define W(a, b) wasm_v128_load(wt + (3 * (a) + (b)) * plane + i)
-// The 1-D transform of (t0, t1, t2) = t0, (t0 + t1 + t2)/2, (t0 − t1 + t2)/2, t2, to o0 … o3.
-#define G3(t0, t1, t2, o0, o1, o2, o3)                                                        \
-  do {                                                                                       \
-    const v128_t s_ = wasm_f32x4_mul(wasm_f32x4_add(t0, t2), half), d_ = wasm_f32x4_mul(t1, half); \
-    o0 = t0, o1 = wasm_f32x4_add(s_, d_), o2 = wasm_f32x4_sub(s_, d_), o3 = t2;               \
-  } while (0)
-#define U_ROW(a, r0, r1, r2)                                        \
-  do {                                                              \
-    v128_t u0, u1, u2, u3;                                          \
-    G3(r0, r1, r2, u0, u1, u2, u3);                                 \
-    wasm_v128_store(u + (4 * (a)) * plane + i, u0);                 \
-    wasm_v128_store(u + (4 * (a) + 1) * plane + i, u1);             \
-    wasm_v128_store(u + (4 * (a) + 2) * plane + i, u2);             \
-    wasm_v128_store(u + (4 * (a) + 3) * plane + i, u3);             \
-  } while (0)
-  for (int i = 0; i < plane; i += 4) {
-    // G g, column by column (rows r0 … r3 of 3 columns), then each row times Gᵀ.
-    v128_t r00, r10, r20, r30, r01, r11, r21, r31, r02, r12, r22, r32;
-    G3(W(0, 0), W(1, 0), W(2, 0), r00, r10, r20, r30);
-    G3(W(0, 1), W(1, 1), W(2, 1), r01, r11, r21, r31);
-    G3(W(0, 2), W(1, 2), W(2, 2), r02, r12, r22, r32);
-    U_ROW(0, r00, r01, r02);
-    U_ROW(1, r10, r11, r12);
-    U_ROW(2, r20, r21, r22);
-    U_ROW(3, r30, r31, r32);
-  }
-}
 
 // V = Bᵀ d B of a 4×4 patch d (Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]): D(a, c) gives entry
 // (a, c) of d, PUT_V(ξ, value) takes entry ξ = 4·a + c of V. First Bᵀ d column by column (rows
@@ -82,34 +50,9 @@ INLINE void winograd_filter(float *u, const float *wt, int cin, int cout) {
 // Whether the 4×4 patch at row ih0, column iw0 lies inside an h × w image (X_IN may read it).
 INLINE int patch_inside(int ih0, int iw0, int h, int w) { return ih0 >= 0 && ih0 + 4 <= h && iw0 >= 0 && iw0 + 4 <= w; }
 
-// V = Bᵀ d B of the 4×4 input patches of the block's tiles, four input channels to a vector, read
-// straight from the image (NHWC): V[ξ][t][ci] for tile t = row·TW + column of the block, whose
-// patch starts at row 2·(tr0 + row) − pt, column 2·column − pl (pixels outside the image are 0).
-// `vs`: floats of one ξ. The rows of V past the block's last tile, up to a multiple of 4, are zero.
-INLINE void winograd_input(float *v, int vs, const float *x_img, int h, int w, int cin, int tr0, int nr, int tw,
-                           int pt, int pl) {
-  const v128_t z = wasm_f32x4_splat(0.f);
-  for (int rl = 0; rl < nr; rl++) {
-    const int ih0 = 2 * (tr0 + rl) - pt;
-    for (int tc = 0; tc < tw; tc++) {
-      const int t = rl * tw + tc, iw0 = 2 * tc - pl;
-      const float *xp = x_img + (ih0 * w + iw0) * cin;
-      float *vt = v + t * cin;
-#define PUT_V(xi, value) wasm_v128_store(vt + (xi) * vs + ci, value)
-      if (patch_inside(ih0, iw0, h, w))
-        for (int ci = 0; ci < cin; ci += 4) WINOGRAD_BT(X_IN, PUT_V);
-      else
-        for (int ci = 0; ci < cin; ci += 4) WINOGRAD_BT(X_AT, PUT_V);
-#undef PUT_V
-    }
-  }
-  const int nt = nr * tw, nt4 = (nt + 3) & ~3;
-  if (nt4 > nt)
-    for (int xi = 0; xi < 16; xi++) __builtin_memset(v + xi * vs + nt * cin, 0, (nt4 - nt) * cin * sizeof(float));
-}
-
-// One register tile of M[ξ] = V[ξ] · U[ξ]: 4 tiles (vp: V[ξ][t]) × 4·NV output channels (up: U[ξ]
-// at the tile's first channel), stored to mp (M[ξ][t][co]).
+// One register tile of a forward product M[ξ] = V[ξ] · U[ξ] (tiles × Cin by Cin × Cout, winograd4.c):
+// 4 tiles (vp: V[ξ][t]) × 4·NV output channels (up: U[ξ] at the tile's first channel), stored to mp
+// (M[ξ][t][co]).
 INLINE void winograd_tile(int NV, float *mp, const float *vp, const float *up, int cin, int cout) {
   const v128_t z = wasm_f32x4_splat(0.f);
   v128_t a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
@@ -122,78 +65,6 @@ INLINE void winograd_tile(int NV, float *mp, const float *vp, const float *up, i
   }
 #define PUT(p, a) wasm_v128_store(p, a)
   STORE_ROWS(4, PUT, mp, cout);
-}
-
-// Y = Aᵀ M A for the block's tiles (Aᵀ = [1 1 1 0; 0 1 −1 −1]), plus bias and activation, into the
-// output rows 2·tr0 … of image y_img (the pixels inside it). `step`: floats of one ξ of M.
-INLINE void winograd_output(float *y_img, const float *m, int step, const float *bias, int tr0, int nr, int tw,
-                            int oh_, int ow_, int cout, int relu) {
-  const v128_t z = wasm_f32x4_splat(0.f);
-  for (int rl = 0; rl < nr; rl++) {
-    const int oh = 2 * (tr0 + rl);
-    for (int tc = 0; tc < tw; tc++) {
-      const int ow = 2 * tc;
-      const float *mt = m + (rl * tw + tc) * cout;
-      float *yp = y_img + (oh * ow_ + ow) * cout;
-      for (int co = 0; co < cout; co += 4) {
-        // Aᵀ M, column by column c (rows m0 + m1 + m2 and m1 − m2 − m3) …
-#define AT_COLUMN(c, s0, s1)                                                                       \
-  const float *p##c = mt + (c) * step + co;                                                        \
-  const v128_t m0##c = wasm_v128_load(p##c), m1##c = wasm_v128_load(p##c + 4 * step);             \
-  const v128_t m2##c = wasm_v128_load(p##c + 8 * step), m3##c = wasm_v128_load(p##c + 12 * step); \
-  const v128_t s0 = wasm_f32x4_add(wasm_f32x4_add(m0##c, m1##c), m2##c);                           \
-  const v128_t s1 = wasm_f32x4_sub(wasm_f32x4_sub(m1##c, m2##c), m3##c);
-        AT_COLUMN(0, s00, s10)
-        AT_COLUMN(1, s01, s11)
-        AT_COLUMN(2, s02, s12)
-        AT_COLUMN(3, s03, s13)
-        // … then each row times A, plus the bias: output row oh + a, columns ow and ow + 1.
-        const v128_t b = bias ? wasm_v128_load(bias + co) : z;
-#define Y_ROW(a, t0, t1, t2, t3)                                                                \
-  if (oh + (a) < oh_) {                                                                         \
-    float *o = yp + (a) * ow_ * cout + co;                                                      \
-    OUT(o, wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(t0, t1), t2), b));                     \
-    if (ow + 1 < ow_) OUT(o + cout, wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(t1, t2), t3), b)); \
-  }
-        Y_ROW(0, s00, s01, s02, s03)
-        Y_ROW(1, s10, s11, s12, s13)
-      }
-    }
-  }
-}
-
-// Forward 3×3 convolution of stride 1 by F(2×2, 3×3), images [n0, n1): the same result as conv2d
-// with KH = KW = 3, sh = sw = 1 (up to rounding). Tile rows are taken rb at a time (the block's
-// V and M stay in cache). scratch: this thread's room, in floats,
-//   16·Cin·Cout (U) + 16·(T·Cin + 16) (V) + 16·(T·Cout + 16) (M),  T = rb·⌈OW / 2⌉ rounded up to a
-// multiple of 4. cin and cout must be multiples of 4.
-__attribute__((export_name("conv2d_winograd")))
-void conv2d_winograd(const float *x, const float *wt, const float *bias, float *y, float *scratch, int n0, int n1,
-                     int h, int w, int cin, int oh_, int ow_, int cout, int pt, int pl, int rb, int relu) {
-  const int th = (oh_ + 1) / 2, tw = (ow_ + 1) / 2, t4 = (rb * tw + 3) & ~3;
-  const int vs = PLANE(t4 * cin), ms = PLANE(t4 * cout); // floats of one ξ of V, of M
-  float *u = scratch, *v = u + 16 * cin * cout, *m = v + 16 * vs;
-  winograd_filter(u, wt, cin, cout);
-  for (int n = n0; n < n1; n++) {
-    const float *x_img = x + n * h * w * cin;
-    float *y_img = y + n * oh_ * ow_ * cout;
-    for (int tr0 = 0; tr0 < th; tr0 += rb) {
-      const int nr = min_i(rb, th - tr0), nt = nr * tw;
-      winograd_input(v, vs, x_img, h, w, cin, tr0, nr, tw, pt, pl);
-      for (int xi = 0; xi < 16; xi++) {
-        const float *uk = u + xi * cin * cout, *vk = v + xi * vs;
-        float *mk = m + xi * ms;
-        for (int co = 0; co < cout; co += 8)
-          for (int t = 0; t < nt; t += 4) {
-            if (co + 8 <= cout)
-              winograd_tile(2, mk + t * cout + co, vk + t * cin, uk + co, cin, cout);
-            else
-              winograd_tile(1, mk + t * cout + co, vk + t * cin, uk + co, cin, cout);
-          }
-      }
-      winograd_output(y_img, m, ms, bias, tr0, nr, tw, oh_, ow_, cout, relu);
-    }
-  }
 }
 
 // The filter gradient of a 3×3 convolution of stride 1 by F(3×3, 2×2), the transpose of F(2×2, 3×3)
