@@ -162,7 +162,7 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
                 );
               winograd.push([wo, rb]);
             }
-          // … and its filter gradient by F(3×3, 2×2) (input channels a multiple of 4): each thread's
+          // … and its filter gradient by F(3×3, 4×4) (input channels a multiple of 4): each thread's
           // S from its images, then dW = Gᵀ (ΣS) G.
           const winogradDw = []; // [dW offset, tile rows a block]
           assert.equal(winogradGradPlan(shape) !== undefined, k === 3 && s === 1 && cin % 4 === 0);
@@ -175,7 +175,7 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
               native.run(
                 parts.map(([a, z], i) => ({
                   fn: 'conv_filter_grad_winograd',
-                  args: [xo, dyo, room(i), room(i) + 4 * 16 * cin * cout, a, z, ...shape.slice(0, 6), pt, pl, rb],
+                  args: [xo, dyo, room(i), room(i) + 4 * 36 * cin * cout, a, z, ...shape.slice(0, 6), pt, pl, rb],
                 })),
               );
               native.run([{ fn: 'winograd_filter_grad_finish', args: [rooms, parts.length, floats, dw, cin, cout] }]);

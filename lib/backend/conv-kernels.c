@@ -8,16 +8,15 @@
 // the convolutions, with its own scratch room: an interleaved image, Winograd's transforms).
 //
 // 3×3 convolutions of stride 1 (16 of ResNet-20's 21 convolutions) run by Winograd's F(4×4, 3×3)
-// (conv2d_winograd, 4× fewer multiplies than the direct conv2d; the stride-1 input gradient is the
-// same forward convolution) and their filter gradient by F(3×3, 2×2) (conv_filter_grad_winograd,
-// 2.25× fewer than conv_filter_grad). The direct kernels take every other shape.
+// (conv2d_winograd; the stride-1 input gradient is the same forward convolution) and their filter
+// gradient by its transpose F(3×3, 4×4) (conv_filter_grad_winograd): 4× fewer multiplies than the
+// direct kernels (conv2d, conv_filter_grad), which take every other shape.
 //
 // The kernels live in c/ by family (direct, Winograd, gradient, batch norm) and build as this one
 // translation unit, in this order. (And two elementwise passes that XNNPACK runs on one thread.)
 #include "c/conv-filter-grad.c"
 #include "c/conv2d.c"
 #include "c/winograd.c"
-#include "c/winograd4.c"
 #include "c/conv-input-grad.c"
 #include "c/batch-norm.c"
 #include "c/elementwise.c"

@@ -293,22 +293,22 @@ function runForward(
 }
 
 /**
- * Tile rows conv_filter_grad_winograd takes at a time (`rows`, or about 64 tiles), and the floats
- * of one thread's room: its S (16·Cin·Cout), then V and Ũ for a block (see conv-kernels.c);
- * undefined where the convolution is not 3×3 with stride 1 or the input channels are not a
- * multiple of 4.
+ * Tile rows conv_filter_grad_winograd takes at a time (`rows`, or about 32 tiles of 4×4 outputs),
+ * and the floats of one thread's room: its S (36·Cin·Cout), then V and Ũ for a block, then one
+ * border tile's patch (see c/winograd.c); undefined where the convolution is not 3×3 with stride 1
+ * or the input channels are not a multiple of 4.
  */
 export function winogradGradPlan(shape: ConvShape, rows?: number): { rb: number; floats: number } | undefined {
   if (!winogradShape(shape)) return undefined;
   const [, , cin, , ow, cout] = shape;
-  const tw = Math.ceil(ow / 2);
-  const rb = rows ?? Math.max(1, Math.floor(64 / tw));
-  return { rb, floats: 16 * cin * cout + 16 * (rb * tw * cin + 16) + 16 * (rb * tw * cout + 16) };
+  const tw = Math.ceil(ow / 4);
+  const rb = rows ?? Math.max(1, Math.floor(32 / tw));
+  return { rb, floats: 36 * cin * cout + 36 * (rb * tw * cin + 16) + 36 * (rb * tw * cout + 16) + 36 * cin };
 }
 
 /**
  * dW of a convolution, undefined where not covered. 3×3 of stride 1 (input channels a multiple of
- * 4): Winograd's F(3×3, 2×2), threads splitting the batch, each summing its images into its own S,
+ * 4): Winograd's F(3×3, 4×4), threads splitting the batch, each summing its images into its own S,
  * then dW = Gᵀ (ΣS) G on this thread (conv_filter_grad_winograd, winograd_filter_grad_finish).
  * Others: conv_filter_grad, threads splitting the input channels.
  */
@@ -337,7 +337,7 @@ export function nativeFilterGrad(
           xo,
           dyo,
           so + 4 * plan.floats * i,
-          so + 4 * (plan.floats * i + 16 * cin * cout),
+          so + 4 * (plan.floats * i + 36 * cin * cout),
           n0,
           n1,
           h,
