@@ -132,7 +132,10 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
           const pads = parts.map(() => place(new Float32Array(padFloats + 16).fill(NaN).fill(7, padFloats)));
           const shape = [h, w, cin, oh, ow, cout, k, k, s, s, pt, pl];
           const winograd = []; // [output offset, tile rows a block]
-          native.run(parts.map(([a, z], i) => ({ fn: 'conv2d', args: [xo, fo, bo, yo, pads[i], a, z, ...shape, 1] })));
+          // The threads claim the images one at a time from a counter at 0 (not the filter gradient's).
+          const counter = () => place(new Float32Array(1));
+          let next = counter();
+          native.run(parts.map((_, i) => ({ fn: 'conv2d', args: [xo, fo, bo, yo, pads[i], next, 0, n, ...shape, 1] })));
           for (const o of pads)
             assert.deepEqual(
               [...new Float32Array(memory.buffer, o + 4 * padFloats, 16)],
@@ -148,10 +151,11 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
               const { rb, floats } = winogradPlan(shape, rows);
               const rooms = parts.map(() => place(new Float32Array(floats + 16).fill(NaN).fill(7, floats)));
               const wo = place(new Float32Array(n * oh * ow * cout).fill(NaN));
+              next = counter();
               native.run(
-                parts.map(([a, z], i) => ({
+                parts.map((_, i) => ({
                   fn: 'conv2d_winograd',
-                  args: [xo, fo, bo, wo, rooms[i], a, z, ...shape.slice(0, 6), pt, pl, rb, 1],
+                  args: [xo, fo, bo, wo, rooms[i], next, 0, n, ...shape.slice(0, 6), pt, pl, rb, 1],
                 })),
               );
               for (const o of rooms)
@@ -190,7 +194,8 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
             splitRange(cin, native.threads, 4).map(([a, z]) => ({ fn: 'conv_filter_grad', args: [xo, dyo, dwo, 0, n, a, z, ...shape] })),
           );
           if (cin % 4 === 0) {
-            native.run(splitRange(n, native.threads).map(([a, z]) => ({ fn: 'conv_input_grad', args: [dyo, fto, dxo, a, z, ...shape] })));
+            next = counter();
+            native.run(parts.map(() => ({ fn: 'conv_input_grad', args: [dyo, fto, dxo, next, 0, n, ...shape] })));
           }
           const ref = reference(x, xs, f, fs, dy, { s, pt, pl, oh, ow });
           const yRef = ref.y.map((v, i) => Math.max(0, v + bias[i % cout])); // bias, then ReLU
@@ -265,7 +270,15 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
       f32.fill(1, xo / 4, xo / 4 + 2 * 4 * 4 * 4); // x [2, 4, 4, 4] of ones
       f32.fill(1, fo / 4, fo / 4 + 4 * 4); // a 1×1 filter, 4 → 4 channels, of ones
       const pad = (n0) => 8192 + n0 * 4 * 4 * 4 * 4; // one interleaved image (4 rows × 1 group × 1 column × 4 channels × 4) per job
-      const job = (n0, n1, x = xo) => ({ fn: 'conv2d', args: [x, fo, 0, yo, pad(n0), n0, n1, 4, 4, 4, 4, 4, 4, 1, 1, 1, 1, 0, 0, 0] });
+      // Each job its own images [n0, n1), with its own counter (at 0).
+      const counter = (n0) => {
+        new Int32Array(memory.buffer)[3072 + n0] = 0;
+        return 4 * (3072 + n0);
+      };
+      const job = (n0, n1, x = xo) => ({
+        fn: 'conv2d',
+        args: [x, fo, 0, yo, pad(n0), counter(n0), n0, n1, 4, 4, 4, 4, 4, 4, 1, 1, 1, 1, 0, 0, 0],
+      });
       const beyond = memory.buffer.byteLength + 4096;
       assert.throws(() => native.run([job(0, 1, beyond), job(1, 2)]), /out of bounds/);
       assert.throws(() => native.run([job(0, 1), job(1, 2, beyond)]), /helper thread failed/);

@@ -271,10 +271,43 @@ export function winogradPlan(shape: ConvShape, rows?: number): { rb: number; flo
 }
 
 /**
+ * A counter the threads of one job claim their work from, a unit at a time (see claim in
+ * c/common.h): an int32 at 0 in the backend's memory. Dispose of it with `backend.disposeData`.
+ */
+function claimCounter(backend: WasmBackend): tf.TensorInfo {
+  const t = backend.makeOutput([1], 'int32');
+  backend.typedArrayFromHeap(t)[0] = 0;
+  return t;
+}
+
+/**
+ * Run `fn` on min(threads, units) threads that share the work through a counter (claimCounter),
+ * each with its own scratch room of `floats` floats on the heap (none for 0), freed afterwards.
+ * `args(room, counter)`: the arguments of one thread's call. For work whose results do not depend
+ * on which thread did which unit (each unit written by one thread alone).
+ */
+function runClaimed(
+  backend: WasmBackend,
+  native: NativeConv,
+  fn: FunctionName,
+  units: number,
+  floats: number,
+  args: (room: number, counter: number) => number[],
+): void {
+  const threads = Math.max(1, Math.min(native.threads, units));
+  const scratch = floats > 0 ? backend.makeOutput([threads * floats], 'float32') : undefined;
+  const counter = claimCounter(backend);
+  const [so, co] = [scratch === undefined ? 0 : at(backend, scratch), at(backend, counter)];
+  native.run(Array.from({ length: threads }, (_, i) => ({ fn, args: args(so + 4 * floats * i, co) })));
+  backend.disposeData(counter.dataId);
+  if (scratch !== undefined) backend.disposeData(scratch.dataId);
+}
+
+/**
  * Run a forward convolution y = act(conv(x, wt) + bias) (offsets in the backend's memory; bias 0
- * for none), threads splitting the batch: 3×3 of stride 1 by Winograd's F(4×4, 3×3)
- * (conv2d_winograd), any other by conv2d. Each thread gets scratch room on the heap (conv2d: one
- * interleaved image of ((OH − 1)·sh + KH) · ⌈OW / 4⌉ · KW · Cin · 4 floats), freed afterwards.
+ * for none), the threads claiming the batch's images one at a time: 3×3 of stride 1 by
+ * Winograd's F(4×4, 3×3) (conv2d_winograd), any other by conv2d. Each thread gets scratch room on
+ * the heap (conv2d: one interleaved image of ((OH − 1)·sh + KH) · ⌈OW / 4⌉ · KW · Cin · 4 floats).
  */
 function runForward(
   backend: WasmBackend,
@@ -288,18 +321,11 @@ function runForward(
   const [pt, pl] = shape.slice(10);
   const plan = winogradPlan(shape);
   const floats = plan?.floats ?? ((oh - 1) * sh + kh) * Math.ceil(ow / 4) * kw * cin * 4;
-  const parts = splitRange(n, native.threads);
-  const scratch = backend.makeOutput([parts.length * floats], 'float32');
-  const so = at(backend, scratch);
-  native.run(
-    parts.map(([n0, n1], i) => {
-      const room = so + 4 * floats * i;
-      return plan
-        ? { fn: 'conv2d_winograd', args: [xo, fo, bo, yo, room, n0, n1, ...shape.slice(0, 6), pt, pl, plan.rb, relu ? 1 : 0] }
-        : { fn: 'conv2d', args: [xo, fo, bo, yo, room, n0, n1, ...shape, relu ? 1 : 0] };
-    }),
+  runClaimed(backend, native, plan ? 'conv2d_winograd' : 'conv2d', n, floats, (room, next) =>
+    plan
+      ? [xo, fo, bo, yo, room, next, 0, n, ...shape.slice(0, 6), pt, pl, plan.rb, relu ? 1 : 0]
+      : [xo, fo, bo, yo, room, next, 0, n, ...shape, relu ? 1 : 0],
   );
-  backend.disposeData(scratch.dataId);
 }
 
 /**
@@ -320,7 +346,8 @@ export function winogradGradPlan(shape: ConvShape, rows?: number): { rb: number;
  * dW of a convolution, undefined where not covered. 3×3 of stride 1 (input channels a multiple of
  * 4): Winograd's F(3×3, 4×4), threads splitting the batch, each summing its images into its own S,
  * then dW = Gᵀ (ΣS) G on this thread (conv_filter_grad_winograd, winograd_filter_grad_finish).
- * Others: conv_filter_grad, threads splitting the input channels.
+ * Others: conv_filter_grad, threads splitting the input channels (or the batch, where there are too
+ * few channels).
  */
 export function nativeFilterGrad(
   b: object,
@@ -337,49 +364,63 @@ export function nativeFilterGrad(
   const plan = winogradGradPlan([h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left]);
   const out = backend.makeOutput([kh, kw, cin, cout], 'float32');
   if (plan) {
+    // The batch split in fixed parts (not claimed: dW's sums must not depend on which thread was faster).
     const parts = splitRange(n, native.threads);
     const scratch = backend.makeOutput([parts.length * plan.floats], 'float32');
     const [xo, dyo, dwo, so] = [at(backend, x), at(backend, dy), at(backend, out), at(backend, scratch)];
     native.run(
-      parts.map(([n0, n1], i) => ({
-        fn: 'conv_filter_grad_winograd',
-        args: [
-          xo,
-          dyo,
-          so + 4 * plan.floats * i,
-          so + 4 * (plan.floats * i + 36 * cin * cout),
-          n0,
-          n1,
-          h,
-          w,
-          cin,
-          oh,
-          ow,
-          cout,
-          top,
-          left,
-          plan.rb,
-        ],
-      })),
+      parts.map(([n0, n1], i) => {
+        const room = so + 4 * plan.floats * i;
+        return {
+          fn: 'conv_filter_grad_winograd',
+          args: [xo, dyo, room, room + 4 * 36 * cin * cout, n0, n1, h, w, cin, oh, ow, cout, top, left, plan.rb],
+        };
+      }),
     );
     native.run([{ fn: 'winograd_filter_grad_finish', args: [so, parts.length, plan.floats, dwo, cin, cout] }]);
     backend.disposeData(scratch.dataId);
     return out;
   }
-  backend.typedArrayFromHeap(out).fill(0); // conv_filter_grad accumulates
-  const [xo, dyo, dwo] = [at(backend, x), at(backend, dy), at(backend, out)];
+  const [xo, dyo] = [at(backend, x), at(backend, dy)];
+  const channelParts = splitRange(cin, native.threads, 4);
+  if (channelParts.length >= Math.min(native.threads, n)) {
+    // Threads splitting the input channels, each writing its own part of dW.
+    backend.typedArrayFromHeap(out).fill(0); // conv_filter_grad accumulates
+    const dwo = at(backend, out);
+    native.run(
+      channelParts.map(([c0, c1]) => ({
+        fn: 'conv_filter_grad',
+        args: [xo, dyo, dwo, 0, n, c0, c1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left],
+      })),
+    );
+    return out;
+  }
+  // Too few channels to go round (the first layer's 3): threads splitting the batch, each into its
+  // own dW, summed here in a fixed order.
+  const parts = splitRange(n, native.threads);
+  const size = kh * kw * cin * cout;
+  const scratch = backend.makeOutput([parts.length * size], 'float32');
+  backend.typedArrayFromHeap(scratch).fill(0);
+  const so = at(backend, scratch);
   native.run(
-    splitRange(cin, native.threads, 4).map(([c0, c1]) => ({
+    parts.map(([n0, n1], i) => ({
       fn: 'conv_filter_grad',
-      args: [xo, dyo, dwo, 0, n, c0, c1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left],
+      args: [xo, dyo, so + 4 * size * i, n0, n1, 0, cin, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left],
     })),
   );
+  const [partial, dw] = [backend.typedArrayFromHeap(scratch), backend.typedArrayFromHeap(out)];
+  for (let j = 0; j < size; j++) {
+    let sum = 0;
+    for (let i = 0; i < parts.length; i++) sum += partial[i * size + j];
+    dw[j] = sum;
+  }
+  backend.disposeData(scratch.dataId);
   return out;
 }
 
 /**
  * A forward convolution, with an optional per-channel bias and ReLU (see conv2d in
- * conv-kernels.c), threads splitting the batch; undefined where not covered.
+ * conv-kernels.c), the threads claiming the images; undefined where not covered.
  */
 export function nativeConv2D(
   b: object,
@@ -440,12 +481,26 @@ export function nativeInputGrad(
   const [dyo, fo, xo] = [at(backend, dy), at(backend, swapped), at(backend, out)];
   const { top, left } = info.padInfo;
   if (strided)
-    native.run(
-      splitRange(n, native.threads).map(([n0, n1]) => ({
-        fn: 'conv_input_grad',
-        args: [dyo, fo, xo, n0, n1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left],
-      })),
-    );
+    runClaimed(backend, native, 'conv_input_grad', n, 0, (_, next) => [
+      dyo,
+      fo,
+      xo,
+      next,
+      0,
+      n,
+      h,
+      w,
+      cin,
+      oh,
+      ow,
+      cout,
+      kh,
+      kw,
+      sh,
+      sw,
+      top,
+      left,
+    ]);
   else runForward(backend, native, [dyo, fo, 0, xo], n, [oh, ow, cout, h, w, c4, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left], false);
   backend.disposeData(swapped.dataId);
   if (c4 === cin) return out;

@@ -18,6 +18,11 @@ INLINE v128_t part_sum(const float *p, int parts, int stride) {
   return t;
 }
 
+// Work shared by the threads of one job is handed out a unit at a time: each thread claims the next
+// unit from a counter they share (start it at 0), so that a thread that runs slower takes fewer
+// (the shared build's counter is atomic).
+INLINE int claim(int *next) { return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED); }
+
 // a += s · g, four lanes: one fused multiply-add with relaxed SIMD, else a multiply and an add.
 #ifdef RELAXED_FMA
 #define MAC(a, s, g) a = (v128_t)__builtin_wasm_fma_f32x4((__f32x4)(s), (__f32x4)(g), (__f32x4)(a))

@@ -38,15 +38,15 @@ INLINE void scatter_tile(int P, int NV, float *dx_img, const float *dy_px, const
   }
 }
 
-// Input gradient of a convolution, images [n0, n1) (used for strides above 1; a stride-1
-// gradient is the forward conv2d with the filter rotated):
+// Input gradient of a convolution, images [n0, n1) claimed one at a time from *next (used for
+// strides above 1; a stride-1 gradient is the forward conv2d with the filter rotated):
 //   dx[n, oh·sh + kh − pt, ow·sw + kw − pl, ci] += Σ_co dy[n, oh, ow, co] · wt[kh, kw, co, ci]
 // dy [N, OH, OW, Cout], wt [KH, KW, Cout, Cin] (the filter, channel axes swapped), dx [N, H, W, Cin]
 // (accumulated into: zero it first). cin must be a multiple of 4.
 __attribute__((export_name("conv_input_grad")))
-void conv_input_grad(const float *dy, const float *wt, float *dx, int n0, int n1,
+void conv_input_grad(const float *dy, const float *wt, float *dx, int *next, int n0, int n1,
                      int h, int w, int cin, int oh_, int ow_, int cout, int kh_, int kw_, int sh, int sw, int pt, int pl) {
-  for (int n = n0; n < n1; n++) {
+  for (int n; (n = n0 + claim(next)) < n1;) {
     float *dx_img = dx + n * h * w * cin;
     const float *dy_img = dy + n * oh_ * ow_ * cout;
     for (int ci = 0; ci < cin; ci += 8) {

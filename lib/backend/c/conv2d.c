@@ -72,17 +72,17 @@ INLINE void conv_tile(int NV, float *yp, int valid, const float *xq, const float
   STORE_ROWS(valid, OUT, yp, cout);
 }
 
-// Forward convolution, images [n0, n1):
+// Forward convolution, images [n0, n1) (claimed one at a time from *next, see claim in common.h):
 //   y[n, oh, ow, co] = act(bias[co] + Σ_{kh, kw, ci} x[n, oh·sh + kh − pt, ow·sw + kw − pl, ci] · wt[kh, kw, ci, co])
 // x [N, H, W, Cin], wt [KH, KW, Cin, Cout], bias [Cout] or 0, y [N, OH, OW, Cout]; act is ReLU when
 // relu is 1, else the identity. xq: this thread's room for one interleaved image (see
 // interleave_image), hp·G·KW·Cin·4 floats. cout must be a multiple of 4.
 __attribute__((export_name("conv2d")))
-void conv2d(const float *x, const float *wt, const float *bias, float *y, float *xq, int n0, int n1,
+void conv2d(const float *x, const float *wt, const float *bias, float *y, float *xq, int *next, int n0, int n1,
             int h, int w, int cin, int oh_, int ow_, int cout, int kh_, int kw_, int sh, int sw, int pt, int pl,
             int relu) {
   const int hp = (oh_ - 1) * sh + kh_, g_ = (ow_ + 3) / 4;
-  for (int n = n0; n < n1; n++) {
+  for (int n; (n = n0 + claim(next)) < n1;) {
     interleave_image(xq, g_ * kw_ * cin * 4, x + n * h * w * cin, h, w, cin, hp, g_, kw_, sw, pt, pl);
     float *y_img = y + n * oh_ * ow_ * cout;
     for (int co = 0; co < cout; co += 8) {

@@ -196,19 +196,20 @@ INLINE void winograd_output(float *y_img, float *m, int step, const float *bias,
   }
 }
 
-// Forward 3×3 convolution of stride 1 by F(4×4, 3×3), images [n0, n1): the same result as conv2d
+// Forward 3×3 convolution of stride 1 by F(4×4, 3×3), images [n0, n1) (claimed one at a time from
+// *next, see claim in common.h): the same result as conv2d
 // with KH = KW = 3, sh = sw = 1 (up to rounding). Tile rows are taken rb at a time. scratch: this
 // thread's room, in floats,
 //   36·Cin·Cout (U) + 36·(T·Cin + 16) (V) + 36·(T·Cout + 16) (M) + 36·Cin (a border tile's patch),
 // T = rb·⌈OW / 4⌉ rounded up to a multiple of 4. cin and cout must be multiples of 4.
 __attribute__((export_name("conv2d_winograd")))
-void conv2d_winograd(const float *x, const float *wt, const float *bias, float *y, float *scratch, int n0, int n1,
+void conv2d_winograd(const float *x, const float *wt, const float *bias, float *y, float *scratch, int *next, int n0, int n1,
                       int h, int w, int cin, int oh_, int ow_, int cout, int pt, int pl, int rb, int relu) {
   const int th = (oh_ + 3) / 4, tw = (ow_ + 3) / 4, t4 = (rb * tw + 3) & ~3;
   const int vs = PLANE(t4 * cin), ms = PLANE(t4 * cout); // floats of one ξ of V, of M
   float *u = scratch, *v = u + 36 * cin * cout, *m = v + 36 * vs, *pb = m + 36 * ms;
   winograd_filter(u, wt, cin, cout);
-  for (int n = n0; n < n1; n++) {
+  for (int n; (n = n0 + claim(next)) < n1;) {
     const float *x_img = x + n * h * w * cin;
     float *y_img = y + n * oh_ * ow_ * cout;
     for (int tr0 = 0; tr0 < th; tr0 += rb) {
@@ -270,7 +271,8 @@ INLINE void winograd_dy(float *ut, int us, const float *yp, int ow_, int cout, i
 }
 
 // This thread's part of S for the images [n0, n1), written to s (36·Cin·Cout floats, S[ξ][ci][co]).
-// Tile rows of all its images are taken rb at a time; scratch: 36·(rb·⌈OW/4⌉·Cin + 16) floats for V,
+// The tile rows of those images are taken rb at a time, in order (not claimed: the sums, and so a
+// seeded training run, must not depend on which thread was faster); scratch: 36·(rb·⌈OW/4⌉·Cin + 16) floats for V,
 // then 36·(rb·⌈OW/4⌉·Cout + 16) for Ũ, then 36·Cin for a border tile's patch. cin and cout must be
 // multiples of 4.
 __attribute__((export_name("conv_filter_grad_winograd")))
