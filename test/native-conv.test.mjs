@@ -290,6 +290,41 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
     }
   });
 
+  test('runChunked: every chunk once, whichever thread claims it (3 threads, 1 thread, a short last chunk)', () => {
+    for (const threads of [3, 1]) {
+      const memory = new WebAssembly.Memory({ initial: 16, maximum: 64, shared: threads > 1 });
+      const native = new NativeConv(memory, threads, false);
+      try {
+        const n = 50_003; // 12 chunks of 4 096 floats and a short one
+        const [ao, bo, yo] = [1024, 1024 + 4 * 50_048, 1024 + 8 * 50_048];
+        const a = values(n, 11);
+        const b = values(n, 12);
+        new Float32Array(memory.buffer, ao, n).set(a);
+        new Float32Array(memory.buffer, bo, n).set(b);
+        new Float32Array(memory.buffer, yo, n + 16).fill(NaN);
+        const step = 4096;
+        native.runChunked(
+          { fn: 'add_same', args: [ao, bo, yo, 0, 0] },
+          {
+            count: Math.ceil(n / step),
+            at: [
+              [3, 0, step, n],
+              [4, step, step, n],
+            ],
+          },
+        );
+        const y = new Float32Array(memory.buffer, yo, n + 16);
+        assert.deepEqual(
+          [...y.subarray(0, n)],
+          [...a].map((v, i) => Math.fround(v + b[i])),
+        );
+        assert.ok(y.subarray(n).every(Number.isNaN), 'nothing written past the end');
+      } finally {
+        native.dispose();
+      }
+    }
+  });
+
   test('run() refuses more jobs than threads', () => {
     const native = new NativeConv(new WebAssembly.Memory({ initial: 2 }), 1, false);
     assert.throws(

@@ -75,24 +75,44 @@ export interface Job {
   args: number[];
 }
 
-// Control block of a worker (Int32): [state, function id, argument count, arguments…].
+// Control block of a worker (Int32): [state, function id, argument count, chunks, substitutions,
+// arguments (MAX_ARGS), substitutions (4 numbers each, MAX_SUBS)]. A job of 0 chunks is one call; a
+// job of K chunks is claimed a chunk at a time by all threads (claimChunks).
 const IDLE = 0;
 const POSTED = 1;
 const DONE = 2;
 const QUIT = 3;
 const FAILED = 4;
 const MAX_ARGS = 32;
+const MAX_SUBS = 4;
+const ARGS_AT = 5;
+const SUBS_AT = ARGS_AT + MAX_ARGS;
 // Milliseconds a waiting thread keeps checking its state before it sleeps (Atomics.wait): in a
 // training step the next job, or a helper's end, usually comes sooner, and waking a sleeping thread
 // took 0.1 ms and more here, longer than many a job (5 ms spun trained faster than 1 ms).
 const SPIN_MS = 5;
 
+/**
+ * Chunks of one job, claimed one at a time by every thread from a counter they share (starting at
+ * 0), so that a slower thread takes fewer: chunk k calls `fn` with argument `index` of each
+ * substitution set to min(base + k·step, max) (offsets and sizes as unsigned 32-bit). Runs on the
+ * helpers too (its source is copied into theirs): it uses nothing from outside.
+ */
+function claimChunks(fn: (...args: number[]) => void, args: number[], counter: Int32Array, count: number, subs: ArrayLike<number>): void {
+  for (let k = Atomics.add(counter, 0, 1); k < count; k = Atomics.add(counter, 0, 1)) {
+    for (let j = 0; j < subs.length; j += 4) args[subs[j]] = Math.min((subs[j + 1] >>> 0) + k * subs[j + 2], subs[j + 3] >>> 0);
+    fn(...args);
+  }
+}
+
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl } = workerData;
+const { module, memory, ctrl, chunkCounter } = workerData;
 const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const fns = ${JSON.stringify(FUNCTIONS)}.map((name) => exports[name]);
 const c = new Int32Array(ctrl);
+const counter = new Int32Array(chunkCounter);
+const claimChunks = ${claimChunks.toString()};
 for (;;) {
   let s;
   // Spin a little before sleeping: the next job usually comes within a millisecond, and waking a
@@ -103,7 +123,9 @@ for (;;) {
   if (s === ${QUIT}) break;
   let state = ${DONE};
   try {
-    fns[c[1]](...c.subarray(3, 3 + c[2]));
+    const args = Array.from(c.subarray(${ARGS_AT}, ${ARGS_AT} + c[2]));
+    if (c[3] === 0) fns[c[1]](...args);
+    else claimChunks(fns[c[1]], args, counter, c[3], c.subarray(${SUBS_AT}, ${SUBS_AT} + c[4]));
   } catch (e) {
     state = ${FAILED};
   }
@@ -112,10 +134,31 @@ for (;;) {
 }
 `;
 
+/** A job split in chunks (see claimChunks): their number, and the arguments set per chunk. */
+export interface Chunks {
+  count: number;
+  /** [argument index, base, step, max] of each argument that changes from chunk to chunk. */
+  at: [index: number, base: number, step: number, max: number][];
+}
+
+/** Hand a job (of `chunks` chunks, 0 for one call) to the helper whose control block is ctrl. */
+function post(ctrl: Int32Array, { fn, args }: Job, chunks = 0, subs: number[] = []): void {
+  ctrl[1] = FUNCTIONS.indexOf(fn);
+  ctrl[2] = args.length;
+  ctrl[3] = chunks;
+  ctrl[4] = subs.length;
+  ctrl.set(args, ARGS_AT);
+  ctrl.set(subs, SUBS_AT);
+  Atomics.store(ctrl, 0, POSTED);
+  Atomics.notify(ctrl, 0);
+}
+
 /** The kernels bound to one wasm memory, with their helper threads. */
 export class NativeConv {
   private readonly exports: ConvExports;
   private readonly workers: { worker: Worker; ctrl: Int32Array }[] = [];
+  /** The counter the threads of a chunked job claim chunks from. */
+  private readonly chunkCounter = new Int32Array(new SharedArrayBuffer(4));
 
   /**
    * @param memory The wasm backend's memory (shared for the threaded backend).
@@ -129,8 +172,11 @@ export class NativeConv {
     this.exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ConvExports;
     const helpers = shared ? Math.max(0, threads - 1) : 0;
     for (let i = 0; i < helpers; i++) {
-      const ctrl = new Int32Array(new SharedArrayBuffer(4 * (3 + MAX_ARGS)));
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctrl: ctrl.buffer } });
+      const ctrl = new Int32Array(new SharedArrayBuffer(4 * (SUBS_AT + 4 * MAX_SUBS)));
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { module, memory, ctrl: ctrl.buffer, chunkCounter: this.chunkCounter.buffer },
+      });
       worker.unref(); // idle helpers must not keep the process alive
       this.workers.push({ worker, ctrl });
     }
@@ -148,17 +194,30 @@ export class NativeConv {
   run(jobs: Job[]): void {
     if (jobs.length > this.threads) throw new Error(`native conv: ${jobs.length} jobs for ${this.threads} threads`);
     const posted = this.workers.slice(0, Math.max(0, jobs.length - 1));
-    posted.forEach(({ ctrl }, i) => {
-      const { fn, args } = jobs[i + 1];
-      ctrl[1] = FUNCTIONS.indexOf(fn);
-      ctrl[2] = args.length;
-      ctrl.set(args, 3);
-      Atomics.store(ctrl, 0, POSTED);
-      Atomics.notify(ctrl, 0);
+    posted.forEach(({ ctrl }, i) => post(ctrl, jobs[i + 1]));
+    this.join(posted, () => {
+      if (jobs.length > 0) this.exports[jobs[0].fn](...jobs[0].args);
     });
+  }
+
+  /**
+   * Run one job in `chunks.count` chunks, claimed a chunk at a time by every thread (see
+   * claimChunks); return when all are done.
+   */
+  runChunked(job: Job, chunks: Chunks): void {
+    if (chunks.at.length > MAX_SUBS) throw new Error(`native conv: ${chunks.at.length} substitutions (at most ${MAX_SUBS})`);
+    Atomics.store(this.chunkCounter, 0, 0);
+    const posted = this.workers.slice(0, Math.max(0, Math.min(this.workers.length, chunks.count - 1)));
+    const subs = chunks.at.flat();
+    posted.forEach(({ ctrl }) => post(ctrl, job, chunks.count, subs));
+    this.join(posted, () => claimChunks(this.exports[job.fn], [...job.args], this.chunkCounter, chunks.count, subs));
+  }
+
+  /** Run `own` on this thread, then wait for the posted helpers (even if `own` failed). */
+  private join(posted: { ctrl: Int32Array }[], own: () => void): void {
     let failed = false;
     try {
-      if (jobs.length > 0) this.exports[jobs[0].fn](...jobs[0].args);
+      own();
     } finally {
       // Even if this thread's share failed: a helper must be idle before it is given a new job.
       for (const { ctrl } of posted) {
@@ -512,9 +571,32 @@ export function nativeInputGrad(
 }
 
 /**
+ * Floats in a chunk of an elementwise pass (a multiple of 16: whole cache lines, so that no two
+ * threads write one line): small enough that the threads end together, large enough that claiming
+ * costs nothing.
+ */
+const CHUNK_FLOATS = 16384;
+
+/** [0, n) in chunks of `step`: arguments `at` and `at + 1` set to each chunk's start and end. */
+function rangeChunks(n: number, step: number, at: number): Chunks {
+  return {
+    count: Math.ceil(n / step),
+    at: [
+      [at, 0, step, n],
+      [at + 1, step, step, n],
+    ],
+  };
+}
+
+/** The rows of an [R, C] tensor in chunks of about CHUNK_FLOATS floats (see rangeChunks). */
+function rowChunks(rows: number, c: number, at: number): Chunks {
+  return rangeChunks(rows, Math.max(1, Math.floor(CHUNK_FLOATS / c)), at);
+}
+
+/**
  * y = act((x + a) · k + b) with a, k, b per channel (the last axis; each optional: 0, 1, 0) and
  * act ReLU or the identity: batch norm's elementwise step and its pieces (see channel_affine in
- * conv-kernels.c), threads splitting the rows. Undefined where not covered (float32 with a
+ * conv-kernels.c), the threads claiming chunks of rows. Undefined where not covered (float32 with a
  * multiple of 4 channels).
  */
 export function nativeChannelAffine(
@@ -533,18 +615,13 @@ export function nativeChannelAffine(
   const out = backend.makeOutput(x.shape, 'float32');
   const [xo, yo] = [at(backend, x), at(backend, out)];
   const [ao, ko, bo] = [add, scale, shift].map((t) => (t === undefined ? 0 : at(backend, t)));
-  native.run(
-    splitRange(rows, native.threads).map(([r0, r1]) => ({
-      fn: 'channel_affine',
-      args: [xo, ao, ko, bo, yo, r0, r1, c, relu ? 1 : 0],
-    })),
-  );
+  native.runChunked({ fn: 'channel_affine', args: [xo, ao, ko, bo, yo, 0, 0, c, relu ? 1 : 0] }, rowChunks(rows, c, 5));
   return out;
 }
 
 /**
- * Batch norm's per-channel sums over all rows of x (see channel_sums in conv-kernels.c), threads
- * splitting the rows, each into its own doubles, added here: Σ x (no dy, no mu), Σ (x − mu)²
+ * Batch norm's per-channel sums over all rows of x (see channel_sums in conv-kernels.c), the threads
+ * claiming chunks of rows, each chunk summed into its own doubles, added here: Σ x (no dy, no mu), Σ (x − mu)²
  * (mu), or Σ dy then Σ dy · (x − mu) (dy and mu). Float32 tensors with the channels last.
  */
 export function nativeChannelSums(b: object, x: tf.TensorInfo, dy?: tf.TensorInfo, mu?: tf.TensorInfo): Float64Array {
@@ -552,21 +629,24 @@ export function nativeChannelSums(b: object, x: tf.TensorInfo, dy?: tf.TensorInf
   const native = requireNative(backend);
   const [rows, c] = rowsOf(x);
   const outs = dy === undefined ? c : 2 * c;
-  const parts = splitRange(rows, native.threads);
-  const scratch = backend.makeOutput([Math.max(1, parts.length) * outs * 2], 'float32'); // doubles
+  // One slot of sums per chunk (its rows' sums), added here in the chunks' order: the same sums
+  // whichever thread took which chunk.
+  const chunks = rowChunks(rows, c, 4);
+  const scratch = backend.makeOutput([Math.max(1, chunks.count) * outs * 2], 'float32'); // doubles
   const so = at(backend, scratch);
   const [xo, dyo, muo] = [x, dy, mu].map((t) => (t === undefined ? 0 : at(backend, t)));
-  native.run(parts.map(([r0, r1], i) => ({ fn: 'channel_sums', args: [xo, dyo, muo, so + 8 * outs * i, r0, r1, c] })));
+  chunks.at.push([3, so, 8 * outs, 0xffffffff]);
+  native.runChunked({ fn: 'channel_sums', args: [xo, dyo, muo, so, 0, 0, c] }, chunks);
   const buffer = (backend.typedArrayFromHeap(scratch) as Float32Array).buffer;
   const sums = new Float64Array(outs);
-  parts.forEach((_, i) => new Float64Array(buffer, so + 8 * outs * i, outs).forEach((v, j) => (sums[j] += v)));
+  for (let k = 0; k < chunks.count; k++) new Float64Array(buffer, so + 8 * outs * k, outs).forEach((v, j) => (sums[j] += v));
   backend.disposeData(scratch.dataId);
   return sums;
 }
 
 /**
  * Batch norm's input gradient dx = (dy − a − (x − mu) · b) · k with per-channel mu, a, b, k (see
- * batch_norm_input_grad in conv-kernels.c), threads splitting the rows.
+ * batch_norm_input_grad in conv-kernels.c), the threads claiming chunks of rows.
  */
 export function nativeBatchNormInputGrad(
   b: object,
@@ -579,14 +659,14 @@ export function nativeBatchNormInputGrad(
   const [rows, c] = rowsOf(x);
   const out = backend.makeOutput(x.shape, 'float32');
   const offsets = [x, dy, mu, a, slope, k, out].map((t) => at(backend, t));
-  native.run(splitRange(rows, native.threads).map(([r0, r1]) => ({ fn: 'batch_norm_input_grad', args: [...offsets, r0, r1, c] })));
+  native.runChunked({ fn: 'batch_norm_input_grad', args: [...offsets, 0, 0, c] }, rowChunks(rows, c, 7));
   return out;
 }
 
 /**
  * An elementwise pass of conv-kernels.c over float32 tensors of one shape (`relu`: max(a, 0), with
- * b = a; `add_same`: a + b; `relu_grad`: a · [b > 0], a = dy, b = ReLU's output), threads splitting
- * the floats; undefined where there are no native kernels or the inputs are not float32 of one shape.
+ * b = a; `add_same`: a + b; `relu_grad`: a · [b > 0], a = dy, b = ReLU's output), the threads
+ * claiming chunks of floats; undefined where there are no native kernels or the inputs are not float32 of one shape.
  */
 export function nativeElementwise(
   b: object,
@@ -600,7 +680,7 @@ export function nativeElementwise(
   if (native === undefined) return undefined;
   const out = backend.makeOutput(x1.shape, 'float32');
   const [o1, o2, oo] = [at(backend, x1), at(backend, x2), at(backend, out)];
-  // Parts of whole cache lines (16 floats), so that no two threads write one line.
-  native.run(splitRange(tf.util.sizeFromShape(x1.shape), native.threads, 16).map(([i0, i1]) => ({ fn, args: [o1, o2, oo, i0, i1] })));
+  const size = tf.util.sizeFromShape(x1.shape);
+  native.runChunked({ fn, args: [o1, o2, oo, 0, 0] }, rangeChunks(size, CHUNK_FLOATS, 3));
   return out;
 }
