@@ -118,7 +118,7 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
           const [xo, fo, bo, dyo] = [place(x), place(f), place(bias), place(dy)];
           const yo = place(new Float32Array(n * oh * ow * cout));
           const dwo = place(new Float32Array(k * k * cin * cout));
-          const dxo = place(new Float32Array(n * h * w * cin));
+          const dxo = place(new Float32Array(n * h * w * cin).fill(NaN)); // conv_input_grad zeroes each image
           // The filter with its channel axes swapped, [KH, KW, Cout, Cin], for conv_input_grad.
           const ft = new Float32Array(f.length);
           for (let t = 0; t < k * k; t++)
@@ -211,6 +211,17 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
               `conv_filter_grad_winograd ${name}, ${rb} tile rows a block`,
             );
           if (cin % 4 === 0) assertClose(new Float32Array(memory.buffer, dxo, ref.dx.length), ref.dx, `conv_input_grad ${name}`);
+          // swap_filter: ft, and the rotated filter with its channels padded to a multiple of 4.
+          const c4 = Math.ceil(cin / 4) * 4;
+          const [swo, roto] = [place(new Float32Array(f.length).fill(NaN)), place(new Float32Array(k * k * cout * c4).fill(NaN))];
+          native.run([{ fn: 'swap_filter', args: [fo, swo, k, k, cin, cout, cin, 0] }]);
+          native.run([{ fn: 'swap_filter', args: [fo, roto, k, k, cin, cout, c4, 1] }]);
+          assert.deepEqual([...new Float32Array(memory.buffer, swo, f.length)], [...ft], `swap_filter ${name}`);
+          const rotated = new Float32Array(k * k * cout * c4);
+          for (let t = 0; t < k * k; t++)
+            for (let ci = 0; ci < cin; ci++)
+              for (let co = 0; co < cout; co++) rotated[(t * cout + co) * c4 + ci] = f[((k * k - 1 - t) * cin + ci) * cout + co];
+          assert.deepEqual([...new Float32Array(memory.buffer, roto, rotated.length)], [...rotated], `swap_filter, rotated, ${name}`);
         }
         // channel_affine: y = act((x + a) · k + b), each of a, k, b present or not (0, 1, 0).
         const [rows, c] = [37, 12];

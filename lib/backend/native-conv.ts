@@ -22,6 +22,8 @@ interface ConvExports {
   conv2d(...args: number[]): void;
   conv2d_winograd(...args: number[]): void;
   conv_input_grad(...args: number[]): void;
+  swap_filter(...args: number[]): void;
+  take_channels(...args: number[]): void;
   channel_affine(...args: number[]): void;
   channel_sums(...args: number[]): void;
   channel_moments(...args: number[]): void;
@@ -61,6 +63,8 @@ const FUNCTIONS = [
   'conv2d',
   'conv2d_winograd',
   'conv_input_grad',
+  'swap_filter',
+  'take_channels',
   'channel_affine',
   'channel_sums',
   'channel_moments',
@@ -528,17 +532,8 @@ export function nativeInputGrad(
   if (native === undefined) return undefined;
   // [KH, KW, Cout, c4]: swapped channel axes; for stride 1 also rotated 180°.
   const swapped = backend.makeOutput([kh, kw, cout, c4], 'float32');
-  const src = backend.typedArrayFromHeap(filter) as Float32Array; // views after makeOutput (heap growth)
-  const dst = backend.typedArrayFromHeap(swapped) as Float32Array;
-  if (c4 !== cin) dst.fill(0);
-  for (let i = 0; i < kh; i++)
-    for (let j = 0; j < kw; j++) {
-      const [fi, fj] = strided ? [i, j] : [kh - 1 - i, kw - 1 - j];
-      for (let ci = 0; ci < cin; ci++)
-        for (let co = 0; co < cout; co++) dst[((i * kw + j) * cout + co) * c4 + ci] = src[((fi * kw + fj) * cin + ci) * cout + co];
-    }
+  native.run([{ fn: 'swap_filter', args: [at(backend, filter), at(backend, swapped), kh, kw, cin, cout, c4, strided ? 0 : 1] }]);
   const out = backend.makeOutput([n, h, w, c4], 'float32');
-  if (strided) backend.typedArrayFromHeap(out).fill(0); // conv_input_grad accumulates
   const [dyo, fo, xo] = [at(backend, dy), at(backend, swapped), at(backend, out)];
   const { top, left } = info.padInfo;
   if (strided)
@@ -566,8 +561,7 @@ export function nativeInputGrad(
   backend.disposeData(swapped.dataId);
   if (c4 === cin) return out;
   const dx = backend.makeOutput([n, h, w, cin], 'float32');
-  const [full, kept] = [backend.typedArrayFromHeap(out) as Float32Array, backend.typedArrayFromHeap(dx) as Float32Array];
-  for (let p = 0, q = 0; q < kept.length; p += c4) for (let c = 0; c < cin; c++) kept[q++] = full[p + c];
+  native.run([{ fn: 'take_channels', args: [at(backend, out), at(backend, dx), n * h * w, c4, cin] }]);
   backend.disposeData(out.dataId);
   return dx;
 }

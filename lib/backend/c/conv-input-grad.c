@@ -41,13 +41,14 @@ INLINE void scatter_tile(int P, int NV, float *dx_img, const float *dy_px, const
 // Input gradient of a convolution, images [n0, n1) claimed one at a time from *next (used for
 // strides above 1; a stride-1 gradient is the forward conv2d with the filter rotated):
 //   dx[n, oh·sh + kh − pt, ow·sw + kw − pl, ci] += Σ_co dy[n, oh, ow, co] · wt[kh, kw, co, ci]
-// dy [N, OH, OW, Cout], wt [KH, KW, Cout, Cin] (the filter, channel axes swapped), dx [N, H, W, Cin]
-// (accumulated into: zero it first). cin must be a multiple of 4.
+// dy [N, OH, OW, Cout], wt [KH, KW, Cout, Cin] (the filter, channel axes swapped: swap_filter),
+// dx [N, H, W, Cin] (each image zeroed, then accumulated into). cin must be a multiple of 4.
 __attribute__((export_name("conv_input_grad")))
 void conv_input_grad(const float *dy, const float *wt, float *dx, int *next, int n0, int n1,
                      int h, int w, int cin, int oh_, int ow_, int cout, int kh_, int kw_, int sh, int sw, int pt, int pl) {
   for (int n; (n = n0 + claim(next)) < n1;) {
     float *dx_img = dx + n * h * w * cin;
+    __builtin_memset(dx_img, 0, h * w * cin * sizeof(float));
     const float *dy_img = dy + n * oh_ * ow_ * cout;
     for (int ci = 0; ci < cin; ci += 8) {
       for (int oh = 0; oh < oh_; oh++) {
@@ -67,4 +68,25 @@ void conv_input_grad(const float *dy, const float *wt, float *dx, int *next, int
       }
     }
   }
+}
+
+// The filter of an input gradient: wt [KH, KW, Cin, Cout] to out [KH, KW, Cout, C4], its channel
+// axes swapped (for conv_input_grad) and, where rotate is 1, rotated 180° (the stride-1 gradient
+// as a forward convolution); the channels Cin … C4 (C4 ≥ Cin) zero.
+__attribute__((export_name("swap_filter")))
+void swap_filter(const float *wt, float *out, int kh_, int kw_, int cin, int cout, int c4, int rotate) {
+  for (int i = 0; i < kh_; i++)
+    for (int j = 0; j < kw_; j++) {
+      const float *src = wt + ((rotate ? (kh_ - 1 - i) * kw_ + kw_ - 1 - j : i * kw_ + j)) * cin * cout;
+      float *dst = out + (i * kw_ + j) * cout * c4;
+      for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < c4; ci++) dst[co * c4 + ci] = ci < cin ? src[ci * cout + co] : 0.f;
+    }
+}
+
+// The first c channels of each of the rows of x [rows, C4], to y [rows, c].
+__attribute__((export_name("take_channels")))
+void take_channels(const float *x, float *y, int rows, int c4, int c) {
+  for (int r = 0; r < rows; r++)
+    for (int ch = 0; ch < c; ch++) y[r * c + ch] = x[r * c4 + ch];
 }
