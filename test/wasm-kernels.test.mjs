@@ -275,13 +275,24 @@ describe('Tile, Sum and Mean on wasm equal the cpu backend', () => {
 });
 
 describe('Slice on wasm equals the cpu backend', () => {
-  // [shape, begin, size]: the crop of a symmetric zero padding's gradient, strided and contiguous
-  // slices of every rank, size −1 (to the end), and an empty slice.
+  // [shape, begin, size]: the crop of a symmetric zero padding's gradient (3 channels; 16 and 8,
+  // copy_runs on all threads, of the first images too), strided and contiguous slices of every rank,
+  // size −1 (to the end), and an empty slice.
   const SLICES = [
     [
       [4, 34, 34, 3],
       [0, 1, 1, 0],
       [4, 32, 32, 3],
+    ],
+    [
+      [4, 18, 18, 16],
+      [0, 1, 1, 0],
+      [4, 16, 16, 16],
+    ],
+    [
+      [3, 10, 9, 8],
+      [0, 1, 2, 0],
+      [2, 8, 6, 8],
     ],
     [
       [3, 9, 9, 5],

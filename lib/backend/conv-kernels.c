@@ -20,3 +20,4 @@
 #include "c/conv-input-grad.c"
 #include "c/batch-norm.c"
 #include "c/elementwise.c"
+#include "c/copy.c"

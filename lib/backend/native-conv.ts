@@ -31,6 +31,7 @@ interface ConvExports {
   add_same(...args: number[]): void;
   relu_grad(...args: number[]): void;
   relu(...args: number[]): void;
+  copy_runs(...args: number[]): void;
 }
 /** A module whose one function is an `f32x4.relaxed_madd` (opcode 0xfd 0x85 0x02). */
 const RELAXED_PROBE = new Uint8Array([
@@ -72,6 +73,7 @@ const FUNCTIONS = [
   'add_same',
   'relu_grad',
   'relu',
+  'copy_runs',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
@@ -696,5 +698,33 @@ export function nativeElementwise(
   const [o1, o2, oo] = [at(backend, x1), at(backend, x2), at(backend, out)];
   const size = tf.util.sizeFromShape(x1.shape);
   native.runChunked({ fn, args: [o1, o2, oo, 0, 0] }, rangeChunks(size, CHUNK_FLOATS, 3));
+  return out;
+}
+
+/** Runs of floats to copy (see copy_runs in c/copy.c): strides and offsets in floats, all multiples of 4. */
+export interface Runs {
+  outer: number;
+  inner: number;
+  run: number;
+  /** Strides of the outer and inner runs in the source, and where the first starts. */
+  src: { outer: number; inner: number; at: number };
+  /** The same in the output; `zero`: zero each outer block (`outer` floats) first. */
+  dst: { outer: number; inner: number; at: number; zero: boolean };
+}
+
+/**
+ * Copy runs of floats from x into a new float32 tensor of `shape` (a zero padding, a crop), the
+ * threads claiming the outer blocks one at a time; undefined where there are no native kernels or
+ * a stride, run or offset is not a multiple of 4.
+ */
+export function nativeCopyRuns(b: object, x: tf.TensorInfo, shape: number[], r: Runs): tf.TensorInfo | undefined {
+  const backend = b as WasmBackend;
+  const sizes = [r.run, r.src.outer, r.src.inner, r.src.at, r.dst.outer, r.dst.inner, r.dst.at];
+  const native = x.dtype === 'float32' && sizes.every((v) => v % 4 === 0) ? nativeFor(backend) : undefined;
+  if (native === undefined) return undefined;
+  const out = backend.makeOutput(shape, 'float32');
+  const [xo, yo] = [at(backend, x) + 4 * r.src.at, at(backend, out)];
+  const args = [xo, yo, r.dst.at, 0, 0, r.inner, r.run, r.src.outer, r.src.inner, r.dst.outer, r.dst.inner, r.dst.zero ? 1 : 0];
+  native.runChunked({ fn: 'copy_runs', args }, rangeChunks(r.outer, 1, 3));
   return out;
 }

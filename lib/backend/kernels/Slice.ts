@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeCopyRuns } from '../native-conv';
 import { type KernelArgs, type WasmBackendLike, type WasmKernel, builtin } from './kernel-util';
 
 /**
@@ -16,6 +17,18 @@ function sliceKernel(args: KernelArgs): tf.TensorInfo {
   const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin, attrs.size);
   tf.slice_util.assertParamsValid(x as unknown as tf.Tensor, begin, size);
   const rank = x.shape.length;
+  if (rank === 4 && x.dtype === 'float32' && begin[0] === 0 && begin[3] === 0 && size[3] === x.shape[3] && size.every((d) => d > 0)) {
+    // A crop of rows and columns (NHWC): runs of size[2]·C floats, by copy_runs on all threads.
+    const [, h, w, c] = x.shape;
+    const native = nativeCopyRuns(backend, x, size, {
+      outer: size[0],
+      inner: size[1],
+      run: size[2] * c,
+      src: { outer: h * w * c, inner: w * c, at: (begin[1] * w + begin[2]) * c },
+      dst: { outer: size[1] * size[2] * c, inner: size[2] * c, at: 0, zero: false },
+    });
+    if (native !== undefined) return native;
+  }
   const out = backend.makeOutput(size, x.dtype);
   if (size.some((d) => d === 0)) return out;
   // Views after makeOutput: allocating may have grown (and detached) the heap.

@@ -132,7 +132,8 @@ function notes(rounds: number, steps: number, pytorch: boolean): string[] {
   return [
     `medians of ${rounds} round${rounds > 1 ? 's' : ''} (${steps} timed step${steps > 1 ? 's' : ''} each after a warm-up)` +
       (pytorch ? ", each round running every backend then PyTorch; a ratio is the median of the rounds' ratios" : ''),
-    'GFLOP/s: 2 per multiply-add of the convolutions and the classifier, a training step counted as 3 forward passes',
+    'GFLOP/s: 2 per multiply-add of the convolutions and the classifier (as a direct convolution computes them), a training step counted as 3 forward passes;',
+    "  Winograd's F(4×4, 3×3) does a quarter of the 3×3 convolutions' multiplies, so the figure can pass the peak below",
     peak === undefined
       ? 'WebAssembly SIMD128 peak: unknown (no clock in /proc/cpuinfo)'
       : `WebAssembly SIMD128 peak: 2 FMA pipes × 4 lanes × 2 flops × ${peak.ghz.toFixed(2)} GHz = ${peak.gflops.toFixed(1)} GFLOP/s per core (× threads)`,
