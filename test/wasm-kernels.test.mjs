@@ -645,6 +645,37 @@ describe('training on wasm', () => {
   });
 });
 
+describe("the optimiser's step on wasm (ResidualSgdStep)", () => {
+  /** Three steps of SgdMomentum on two variables (one decayed, 4 099 floats; one not, 7), their values. */
+  const steps = () => {
+    const ws = tf.tidy(() => [
+      tf.variable(tf.tensor1d(values(4099, 3)), true, 'conv/kernel'),
+      tf.variable(tf.tensor1d(values(7, 4)), true, 'bn/gamma'),
+    ]);
+    const opt = new lib.SgdMomentum({ momentum: 0.9, weightDecay: 0.01, weightDecayScope: 'kernels' });
+    for (let step = 0; step < 3; step++) {
+      const grads = Object.fromEntries(ws.map((w, i) => [w.name, tf.tensor1d(values(w.size, 10 * step + i + 1))]));
+      opt.applyGradients(ws, grads, 0.1);
+      tf.dispose(Object.values(grads));
+    }
+    const out = ws.map((w) => w.clone());
+    opt.dispose();
+    tf.dispose(ws);
+    return out;
+  };
+
+  test("gives the numbers of tfjs's ops on cpu to the last bit (first step, momentum, decay or none), in one kernel a variable, leaking no tensor", async () => {
+    await sameOnBothBackends(steps, 'SGD steps', 0);
+    assert.ok(await tf.setBackend('wasm'));
+    const before = tf.memory().numTensors;
+    const profile = await tf.profile(() => tf.dispose(steps()));
+    const names = profile.kernels.map((k) => k.name);
+    assert.equal(names.filter((n) => n === 'ResidualSgdStep').length, 6, 'one step kernel per variable and step');
+    assert.ok(!names.includes('Sub'), 'no tfjs op for the update');
+    assert.equal(tf.memory().numTensors, before, 'tensor count');
+  });
+});
+
 describe('threaded wasm (useWasmThreads)', () => {
   test("runs XNNPACK, the native convolutions, batch norm, ReLU, Add and ReLU's gradient on 2 threads in Node, gives the cpu backend's results, and lets the process exit", async () => {
     const { spawnSync } = await import('node:child_process');

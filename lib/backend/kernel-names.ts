@@ -16,3 +16,10 @@ export const BATCH_NORM_GRAD = 'ResidualBatchNormGrad';
  * dy · [y > 0], one pass instead of `step`, `cast` and `mul`.
  */
 export const RELU_GRAD = 'ResidualReluGrad';
+/**
+ * One step of SGD with momentum and coupled weight decay (lib/train/sgd.ts) for one variable: inputs
+ * `{ w, g, v }` (v absent at the first step), attrs `{ lr, momentum, weightDecay }` (0: none), outputs
+ * `[w', v']` with g' = g + w · weightDecay, v' = v · momentum + g' (g' at the first step),
+ * w' = w − v' · lr: each a float32 operation as tfjs's ops do it, in one pass instead of six kernels.
+ */
+export const SGD_STEP = 'ResidualSgdStep';

@@ -32,6 +32,7 @@ interface ConvExports {
   relu_grad(...args: number[]): void;
   relu(...args: number[]): void;
   copy_runs(...args: number[]): void;
+  sgd_step(...args: number[]): void;
 }
 /** A module whose one function is an `f32x4.relaxed_madd` (opcode 0xfd 0x85 0x02). */
 const RELAXED_PROBE = new Uint8Array([
@@ -74,6 +75,7 @@ const FUNCTIONS = [
   'relu_grad',
   'relu',
   'copy_runs',
+  'sgd_step',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
@@ -727,4 +729,28 @@ export function nativeCopyRuns(b: object, x: tf.TensorInfo, shape: number[], r: 
   const args = [xo, yo, r.dst.at, 0, 0, r.inner, r.run, r.src.outer, r.src.inner, r.dst.outer, r.dst.inner, r.dst.zero ? 1 : 0];
   native.runChunked({ fn: 'copy_runs', args }, rangeChunks(r.outer, 1, 3));
   return out;
+}
+
+/**
+ * One SGD step of a float32 variable (see sgd_step in c/elementwise.c), the threads claiming chunks
+ * of floats: [w', v'] from w, g and v (undefined at the first step); undefined where there are no
+ * native kernels or the tensors are not float32 of one shape.
+ */
+export function nativeSgdStep(
+  b: object,
+  { w, g, v }: { w: tf.TensorInfo; g: tf.TensorInfo; v?: tf.TensorInfo },
+  { lr, momentum, weightDecay }: { lr: number; momentum: number; weightDecay: number },
+): [tf.TensorInfo, tf.TensorInfo] | undefined {
+  const backend = b as WasmBackend;
+  const same = [g, ...(v ? [v] : [])].every((t) => t.dtype === 'float32' && tf.util.arraysEqual(t.shape, w.shape));
+  const native = w.dtype === 'float32' && same ? nativeFor(backend) : undefined;
+  if (native === undefined) return undefined;
+  const params = backend.makeOutput([3], 'float32');
+  backend.typedArrayFromHeap(params).set([lr, momentum, weightDecay]);
+  const [w2, v2] = [backend.makeOutput(w.shape, 'float32'), backend.makeOutput(w.shape, 'float32')];
+  const args = [w, g].map((t) => at(backend, t));
+  args.push(v === undefined ? 0 : at(backend, v), at(backend, params), at(backend, w2), at(backend, v2), 0, 0);
+  native.runChunked({ fn: 'sgd_step', args }, rangeChunks(tf.util.sizeFromShape(w.shape), CHUNK_FLOATS, 6));
+  backend.disposeData(params.dataId);
+  return [w2, v2];
 }

@@ -12,6 +12,7 @@
  * restore its momentum buffers for checkpoints.
  */
 import * as tf from '@tensorflow/tfjs';
+import { SGD_STEP } from '../backend/kernel-names';
 import { UsageError } from '../util/errors';
 
 /** Which parameters weight decay applies to. */
@@ -74,12 +75,25 @@ export class SgdMomentum {
    * Gradients are not disposed here.
    */
   applyGradients(variables: readonly tf.Variable[], grads: Record<string, tf.Tensor>, lr: number): void {
+    // One kernel per variable where the backend has it (the wasm backend: the same float32
+    // operations in one pass), else six tfjs ops.
+    const fused = tf.getKernel(SGD_STEP, tf.getBackend()) !== undefined;
     tf.tidy(() => {
       for (const w of variables) {
         const g0 = grads[w.name];
         if (g0 === undefined) continue;
-        const g = this.weightDecay > 0 && decays(w.name, this.weightDecayScope) ? tf.add(g0, tf.mul(w, this.weightDecay)) : g0;
+        const decay = this.weightDecay > 0 && decays(w.name, this.weightDecayScope) ? this.weightDecay : 0;
         let v = this.buffers.get(w.name);
+        if (fused && w.dtype === 'float32') {
+          const inputs: tf.NamedTensorMap = v === undefined ? { w, g: g0 } : { w, g: g0, v };
+          const attrs = { lr, momentum: this.momentum, weightDecay: decay };
+          const [w2, v2] = tf.engine().runKernel(SGD_STEP, inputs, attrs) as tf.Tensor[];
+          if (v === undefined) this.buffers.set(w.name, tf.variable(v2, false));
+          else v.assign(v2);
+          w.assign(w2);
+          continue;
+        }
+        const g = decay > 0 ? tf.add(g0, tf.mul(w, decay)) : g0;
         if (v === undefined) {
           // PyTorch: buf = clone(g) at the first step.
           v = tf.variable(g, false);

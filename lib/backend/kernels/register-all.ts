@@ -49,6 +49,7 @@ import { batchNormGradConfig } from './BatchNormGrad';
 import { addConfig } from './Add';
 import { reluConfig } from './Relu';
 import { reluGradConfig } from './ReluGrad';
+import { sgdStepConfig } from './SgdStep';
 import { BACKEND, type KernelArgs, type WasmKernel, keepBuiltin } from './kernel-util';
 
 /** Marker on our kernel functions, so that registration is idempotent across module copies. */
@@ -75,6 +76,7 @@ const KERNELS: readonly WasmKernel[] = [
   addConfig,
   reluConfig,
   reluGradConfig,
+  sgdStepConfig,
 ];
 
 /** The kernels {@link registerWasmTrainingKernels} adds to, or replaces on, the wasm backend. */
