@@ -1,8 +1,8 @@
 /**
  * Throughput of a CIFAR ResNet (§4.2) on one TensorFlow.js backend, in this process: images per
- * second for a training step (forward, softmax cross-entropy + L2, backward, SGD with momentum —
- * the reference trainer's step) and for inference, with the peak tensor memory and the process's
- * peak resident memory.
+ * second for a training step (the library's `trainStep`, as `train` runs it: forward, softmax
+ * cross-entropy, backward, SGD with momentum 0.9 and weight decay 1e-4 — the reference trainer's
+ * step) and for inference, with the peak tensor memory and the process's peak resident memory.
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
@@ -10,6 +10,8 @@ import { useBestBackend } from '../../backend/best-backend';
 import { wasmThreadsCount } from '../../backend/wasm-threads';
 import { multiplyAdds } from '../../model/analysis';
 import { resnetCifar } from '../../model/nets';
+import { SgdMomentum } from '../../train/sgd';
+import { trainStep } from '../../train/trainer';
 
 /** Backends the benchmark knows: `wasm-threads` is the wasm backend's multi-threaded build. */
 export type BenchBackend = 'tensorflow' | 'wasm' | 'wasm-threads' | 'cpu';
@@ -75,10 +77,10 @@ function wasmHeapBytes(): number {
 }
 
 /** Deterministic inputs in [-1, 1) and labels (throughput does not depend on the data). */
-function inputs(batch: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
+function inputs(batch: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
   return tf.tidy(() => {
     const x = tf.sin(tf.mul(tf.range(0, batch * 32 * 32 * 3), 0.37)).reshape([batch, 32, 32, 3]) as tf.Tensor4D;
-    const y = tf.oneHot(tf.mod(tf.range(0, batch, 1, 'int32'), tf.scalar(10, 'int32')), 10) as tf.Tensor2D;
+    const y = tf.mod(tf.range(0, batch, 1, 'int32'), tf.scalar(10, 'int32')) as tf.Tensor1D;
     return { x, y };
   });
 }
@@ -87,20 +89,11 @@ function inputs(batch: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
 export async function measureTfjs(depth: number, backend: string, threads: number, o: MeasureOptions): Promise<BenchResult> {
   const model = resnetCifar(depth);
   const { x, y } = inputs(o.batch);
-  const optimizer = tf.train.momentum(0.1, 0.9);
-  const weightDecay = 1e-4;
-  // Loss of the reference trainer: cross-entropy + (λ/2)·Σw² (its gradient λw is SGD's weight decay).
-  const loss = (): tf.Scalar =>
-    tf.tidy(() => {
-      const logits = model.apply(x, { training: true }) as tf.Tensor;
-      const ce = tf.losses.softmaxCrossEntropy(y, logits);
-      const l2 = tf.addN(model.trainableWeights.map((w) => tf.sum(tf.square(w.read()))));
-      return tf.add(ce, tf.mul(weightDecay / 2, l2)) as tf.Scalar;
-    });
+  const optimizer = new SgdMomentum({ momentum: 0.9, weightDecay: 1e-4 });
   const train = (): void => {
-    const cost = optimizer.minimize(loss, true);
-    cost?.dataSync();
-    cost?.dispose();
+    const { loss, correct } = trainStep(model, optimizer, x, y, 0.1);
+    loss.dataSync();
+    tf.dispose([loss, correct]);
   };
   const infer = (): void => {
     const out = model.predict(x, { batchSize: o.batch }) as tf.Tensor; // one batch, as PyTorch infers it
