@@ -324,7 +324,7 @@ function winogradShape([, , cin, , , , kh, kw, sh, sw]: ConvShape): boolean {
 
 /**
  * Tile rows conv2d_winograd takes at a time (`rows`, or about 32 tiles of 4×4 outputs), and the
- * floats of one thread's scratch room (see conv2d_winograd in c/winograd4.c: U, then V and M for a
+ * floats of one thread's scratch room (see conv2d_winograd in c/winograd.c: U, then V and M for a
  * block of tiles, then one border tile's patch); undefined where the convolution is not 3×3 with
  * stride 1, or where the input channels are not a multiple of 4 (the first layer's 3: conv2d is
  * faster there).

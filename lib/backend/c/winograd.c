@@ -140,7 +140,7 @@ INLINE void winograd_patch(float *vt, int vs, float *pb, const float *x_img, int
 // V of the block's tiles (tile t = row·TW + column; its patch starts at row 4·(tr0 + row) − pt,
 // column 4·column − pl), V[ξ][t][ci]; the rows past the last tile, up to a multiple of 4, are zero.
 INLINE void winograd_input(float *v, int vs, float *pb, const float *x_img, int h, int w, int cin, int tr0, int nr,
-                            int tw, int pt, int pl) {
+                           int tw, int pt, int pl) {
   for (int rl = 0; rl < nr; rl++)
     for (int tc = 0; tc < tw; tc++)
       winograd_patch(v + (rl * tw + tc) * cin, vs, pb, x_img, h, w, cin, 4 * (tr0 + rl) - pt, 4 * tc - pl);
@@ -162,7 +162,7 @@ INLINE void winograd_input(float *v, int vs, float *pb, const float *x_img, int 
 // Y = Aᵀ M A of the block's tiles, plus bias and activation, into the output rows 4·tr0 … of
 // y_img (the pixels inside it). `step`: floats of one ξ of M.
 INLINE void winograd_output(float *y_img, float *m, int step, const float *bias, int tr0, int nr, int tw,
-                             int oh_, int ow_, int cout, int relu) {
+                            int oh_, int ow_, int cout, int relu) {
   const v128_t z = wasm_f32x4_splat(0.f);
   for (int rl = 0; rl < nr; rl++) {
     const int oh = 4 * (tr0 + rl), rows = min_i(4, oh_ - oh);
@@ -187,7 +187,7 @@ INLINE void winograd_output(float *y_img, float *m, int step, const float *bias,
           const float *p = mc + 6 * a * step;
 #define T_AT(c) wasm_v128_load(p + (c) * step)
           A6(T_AT(0), T_AT(1), T_AT(2), T_AT(3), T_AT(4), T_AT(5), o);
-#undef S_AT
+#undef T_AT
           float *out = yp + a * ow_ * cout + co;
           UNROLL for (int c = 0; c < 4; c++) if (c < cols) OUT(out + c * cout, ADD(o[c], b));
         }
@@ -203,8 +203,8 @@ INLINE void winograd_output(float *y_img, float *m, int step, const float *bias,
 //   36·Cin·Cout (U) + 36·(T·Cin + 16) (V) + 36·(T·Cout + 16) (M) + 36·Cin (a border tile's patch),
 // T = rb·⌈OW / 4⌉ rounded up to a multiple of 4. cin and cout must be multiples of 4.
 __attribute__((export_name("conv2d_winograd")))
-void conv2d_winograd(const float *x, const float *wt, const float *bias, float *y, float *scratch, int *next, int n0, int n1,
-                      int h, int w, int cin, int oh_, int ow_, int cout, int pt, int pl, int rb, int relu) {
+void conv2d_winograd(const float *x, const float *wt, const float *bias, float *y, float *scratch, int *next, int n0,
+                     int n1, int h, int w, int cin, int oh_, int ow_, int cout, int pt, int pl, int rb, int relu) {
   const int th = (oh_ + 3) / 4, tw = (ow_ + 3) / 4, t4 = (rb * tw + 3) & ~3;
   const int vs = PLANE(t4 * cin), ms = PLANE(t4 * cout); // floats of one ξ of V, of M
   float *u = scratch, *v = u + 36 * cin * cout, *m = v + 36 * vs, *pb = m + 36 * ms;
