@@ -26,7 +26,6 @@ interface ConvExports {
   take_channels(...args: number[]): void;
   channel_affine(...args: number[]): void;
   channel_sums(...args: number[]): void;
-  channel_moments(...args: number[]): void;
   batch_norm_input_grad(...args: number[]): void;
   add_same(...args: number[]): void;
   relu_grad(...args: number[]): void;
@@ -69,7 +68,6 @@ const FUNCTIONS = [
   'take_channels',
   'channel_affine',
   'channel_sums',
-  'channel_moments',
   'batch_norm_input_grad',
   'add_same',
   'relu_grad',
@@ -620,41 +618,24 @@ export function nativeChannelAffine(
 }
 
 /**
- * Batch norm's per-channel sums over all rows of x (see channel_sums in conv-kernels.c; sumRows):
+ * Batch norm's per-channel sums over all rows of x (see channel_sums in conv-kernels.c), the threads
+ * claiming chunks of rows, each chunk summed into its own doubles, added here in the chunks' order:
  * Σ x (no dy, no mu), Σ (x − mu)² (mu), or Σ dy then Σ dy · (x − mu) (dy and mu). Float32 tensors
  * with the channels last.
  */
 export function nativeChannelSums(b: object, x: tf.TensorInfo, dy?: tf.TensorInfo, mu?: tf.TensorInfo): Float64Array {
   const backend = b as WasmBackend;
-  const [xo, dyo, muo] = [x, dy, mu].map((t) => (t === undefined ? 0 : at(backend, t)));
-  return sumRows(backend, x, dy === undefined ? 1 : 2, 'channel_sums', [xo, dyo, muo]);
-}
-
-/**
- * Batch norm's statistics of x in one pass (see channel_moments in conv-kernels.c; sumRows), shifted
- * by x's first row x₀: Σ (x − x₀) per channel, then Σ (x − x₀)² per channel. Float32, the channels
- * last.
- */
-export function nativeChannelMoments(b: object, x: tf.TensorInfo): Float64Array {
-  const backend = b as WasmBackend;
-  const xo = at(backend, x);
-  return sumRows(backend, x, 2, 'channel_moments', [xo, xo]);
-}
-
-/**
- * `per` sums per channel over the rows of x by fn(...head, s, r0, r1, C), the threads claiming
- * chunks of rows, each chunk summed into its own doubles s, added here in the chunks' order: the
- * same sums whichever thread took which chunk, and on any number of threads.
- */
-function sumRows(backend: WasmBackend, x: tf.TensorInfo, per: number, fn: FunctionName, head: number[]): Float64Array {
   const native = requireNative(backend);
   const [rows, c] = rowsOf(x);
-  const outs = per * c;
-  const chunks = rowChunks(rows, c, head.length + 1);
+  const outs = dy === undefined ? c : 2 * c;
+  // One slot of sums per chunk (its rows' sums), added here in the chunks' order: the same sums
+  // whichever thread took which chunk.
+  const chunks = rowChunks(rows, c, 4);
   const scratch = backend.makeOutput([Math.max(1, chunks.count) * outs * 2], 'float32'); // doubles
   const so = at(backend, scratch);
-  chunks.at.push([head.length, so, 8 * outs, 0xffffffff]);
-  native.runChunked({ fn, args: [...head, so, 0, 0, c] }, chunks);
+  const [xo, dyo, muo] = [x, dy, mu].map((t) => (t === undefined ? 0 : at(backend, t)));
+  chunks.at.push([3, so, 8 * outs, 0xffffffff]);
+  native.runChunked({ fn: 'channel_sums', args: [xo, dyo, muo, so, 0, 0, c] }, chunks);
   const buffer = (backend.typedArrayFromHeap(scratch) as Float32Array).buffer;
   const sums = new Float64Array(outs);
   for (let k = 0; k < chunks.count; k++) new Float64Array(buffer, so + 8 * outs * k, outs).forEach((v, j) => (sums[j] += v));

@@ -1,5 +1,4 @@
-// Batch norm's passes: the per-channel affine map, the per-channel sums (and its statistics in one
-// pass) and the input gradient.
+// Batch norm's passes: the per-channel affine map, the per-channel sums and the input gradient.
 #include "common.h"
 
 // Per-channel affine map, batch norm's elementwise step (and its pieces: centring x − μ, scaling
@@ -75,43 +74,6 @@ void channel_sums(const float *x, const float *dy, const float *mu, double *s, i
       }
       s[ch] += a0;
       if (dy) s[c + ch] += a1;
-    }
-  }
-}
-
-// Batch norm's statistics (§3.4) in one pass over rows [r0, r1) of x [R, C] (any C), shifted by k
-// (per channel; the caller passes x's first row, near enough to the mean that the squares lose
-// nothing to cancellation), written to s (doubles):
-//   s[c] = Σ (x[i, c] − k[c]),  s[C + c] = Σ (x[i, c] − k[c])²
-// so that mean = k + s[c] / R and variance = s[C + c] / R − (s[c] / R)². Blocks of 64 rows are
-// summed in single precision, the blocks' sums in double precision.
-__attribute__((export_name("channel_moments")))
-void channel_moments(const float *x, const float *k, double *s, int r0, int r1, int c) {
-  for (int ch = 0; ch < 2 * c; ch++) s[ch] = 0;
-  const v128_t z = wasm_f32x4_splat(0.f);
-  for (int i0 = r0; i0 < r1; i0 += 64) {
-    const int i1 = min_i(r1, i0 + 64);
-    int ch = 0;
-    for (; ch + 4 <= c; ch += 4) {
-      const v128_t m = wasm_v128_load(k + ch);
-      v128_t a0 = z, a1 = z;
-      for (int i = i0; i < i1; i++) {
-        const v128_t v = wasm_f32x4_sub(wasm_v128_load(x + i * c + ch), m);
-        a0 = wasm_f32x4_add(a0, v);
-        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(v, v));
-      }
-      add_f64(s + ch, a0);
-      add_f64(s + c + ch, a1);
-    }
-    for (; ch < c; ch++) {
-      float a0 = 0.f, a1 = 0.f;
-      for (int i = i0; i < i1; i++) {
-        const float v = x[i * c + ch] - k[ch];
-        a0 += v;
-        a1 += v * v;
-      }
-      s[ch] += a0;
-      s[c + ch] += a1;
     }
   }
 }
