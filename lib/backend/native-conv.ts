@@ -113,6 +113,15 @@ function claimChunks(fn: (...args: number[]) => void, args: number[], counter: I
   }
 }
 
+/**
+ * Keep checking `waiting` while it holds, for at most `ms` milliseconds (the caller then sleeps on
+ * Atomics.wait if it still holds). Runs on the helpers too (its source is copied into theirs).
+ */
+function spin(waiting: () => boolean, ms: number): void {
+  const t0 = performance.now();
+  for (let k = 1; waiting(); k++) if (k % 1024 === 0 && performance.now() - t0 > ms) return;
+}
+
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { module, memory, ctrl, chunkCounter } = workerData;
@@ -121,12 +130,12 @@ const fns = ${JSON.stringify(FUNCTIONS)}.map((name) => exports[name]);
 const c = new Int32Array(ctrl);
 const counter = new Int32Array(chunkCounter);
 const claimChunks = ${claimChunks.toString()};
+const spin = ${spin.toString()};
 for (;;) {
   let s;
   // Spin a little before sleeping: the next job usually comes within a millisecond, and waking a
   // sleeping thread takes longer than many a job.
-  const t0 = performance.now();
-  for (let k = 1; (s = Atomics.load(c, 0)) !== ${POSTED} && s !== ${QUIT}; k++) if (k % 1024 === 0 && performance.now() - t0 > ${SPIN_MS}) break;
+  spin(() => (s = Atomics.load(c, 0)) !== ${POSTED} && s !== ${QUIT}, ${SPIN_MS});
   while ((s = Atomics.load(c, 0)) !== ${POSTED} && s !== ${QUIT}) Atomics.wait(c, 0, s);
   if (s === ${QUIT}) break;
   let state = ${DONE};
@@ -230,8 +239,7 @@ export class NativeConv {
       // Even if this thread's share failed: a helper must be idle before it is given a new job.
       for (const { ctrl } of posted) {
         let s: number;
-        const t0 = performance.now();
-        for (let k = 1; Atomics.load(ctrl, 0) === POSTED; k++) if (k % 1024 === 0 && performance.now() - t0 > SPIN_MS) break;
+        spin(() => Atomics.load(ctrl, 0) === POSTED, SPIN_MS);
         while ((s = Atomics.load(ctrl, 0)) === POSTED) Atomics.wait(ctrl, 0, s);
         failed ||= s === FAILED;
         Atomics.store(ctrl, 0, IDLE);
