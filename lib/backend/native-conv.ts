@@ -26,6 +26,7 @@ interface ConvExports {
   take_channels(...args: number[]): void;
   channel_affine(...args: number[]): void;
   channel_sums(...args: number[]): void;
+  channel_moments(...args: number[]): void;
   batch_norm_input_grad(...args: number[]): void;
   add_same(...args: number[]): void;
   relu_grad(...args: number[]): void;
@@ -68,6 +69,7 @@ const FUNCTIONS = [
   'take_channels',
   'channel_affine',
   'channel_sums',
+  'channel_moments',
   'batch_norm_input_grad',
   'add_same',
   'relu_grad',
@@ -626,29 +628,72 @@ export function nativeChannelAffine(
 }
 
 /**
- * Batch norm's per-channel sums over all rows of x (see channel_sums in conv-kernels.c), the threads
- * claiming chunks of rows, each chunk summed into its own doubles, added here in the chunks' order:
- * Σ x (no dy, no mu), Σ (x − mu)² (mu), or Σ dy then Σ dy · (x − mu) (dy and mu). Float32 tensors
- * with the channels last.
+ * Batch norm's per-channel sums over all rows of x (see channel_sums in c/batch-norm.c), the threads
+ * claiming chunks of rows: Σ x (no dy, no mu), Σ (x − mu)² (mu), or Σ dy then Σ dy · (x − mu) (dy
+ * and mu). Float32 tensors with the channels last.
  */
 export function nativeChannelSums(b: object, x: tf.TensorInfo, dy?: tf.TensorInfo, mu?: tf.TensorInfo): Float64Array {
   const backend = b as WasmBackend;
+  const [xo, dyo, muo] = [x, dy, mu].map((t) => (t === undefined ? 0 : at(backend, t)));
+  const { slots, count, per } = sumChunks(backend, x, 'channel_sums', [xo, dyo, muo], dy === undefined ? 1 : 2);
+  const sums = new Float64Array(per);
+  for (let k = 0; k < count; k++) for (let j = 0; j < per; j++) sums[j] += slots[k * per + j]!;
+  return sums;
+}
+
+/**
+ * Batch norm's batch mean and biased variance of x, per channel (the last axis), in one pass from
+ * memory: each chunk of rows gives its Σ x and its squares about its own mean (channel_moments in
+ * c/batch-norm.c, the threads claiming the chunks), combined here in the chunks' order, in double
+ * precision (Chan, Golub & LeVeque's pairwise update). Float32 tensors with the channels last.
+ */
+export function nativeChannelMoments(b: object, x: tf.TensorInfo): { mean: Float64Array; variance: Float64Array } {
+  const backend = b as WasmBackend;
+  const [rows, c] = rowsOf(x);
+  // A chunk's slot: Σ x, Σ (x − a)² (doubles), then its rounded mean a (C floats, in C/2 doubles).
+  const { slots, count, per } = sumChunks(backend, x, 'channel_moments', [at(backend, x)], 2.5);
+  const step = Math.max(1, Math.floor(CHUNK_FLOATS / c)); // rows of a chunk (see rowChunks)
+  const mean = new Float64Array(c);
+  for (let k = 0; k < count; k++) for (let j = 0; j < c; j++) mean[j] += slots[k * per + j]!;
+  for (let j = 0; j < c; j++) mean[j] /= rows;
+  const means = new Float32Array(slots.buffer, slots.byteOffset); // the chunks' a, as floats
+  const variance = new Float64Array(c);
+  for (let k = 0; k < count; k++) {
+    const n = Math.min(step, rows - k * step);
+    for (let j = 0; j < c; j++) {
+      const [sum, squares, a] = [slots[k * per + j]!, slots[k * per + c + j]!, means[2 * (k * per + 2 * c) + j]!];
+      const d = a - mean[j]!;
+      variance[j] += squares + 2 * d * (sum - n * a) + n * d * d;
+    }
+  }
+  for (let j = 0; j < c; j++) variance[j] = Math.max(0, variance[j]! / rows);
+  return { mean, variance };
+}
+
+/**
+ * Run `fn`(...head, slot, r0, r1, C) over the rows of x in chunks the threads claim, each chunk
+ * writing its sums to a slot of its own (`room`·C doubles); return a copy of the
+ * slots, in the chunks' order, so that the sums do not depend on which thread took which chunk.
+ */
+function sumChunks(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  fn: 'channel_sums' | 'channel_moments',
+  head: number[],
+  room: number,
+): { slots: Float64Array; count: number; per: number } {
   const native = requireNative(backend);
   const [rows, c] = rowsOf(x);
-  const outs = dy === undefined ? c : 2 * c;
-  // One slot of sums per chunk (its rows' sums), added here in the chunks' order: the same sums
-  // whichever thread took which chunk.
-  const chunks = rowChunks(rows, c, 4);
-  const scratch = backend.makeOutput([Math.max(1, chunks.count) * outs * 2], 'float32'); // doubles
+  const per = Math.ceil(room * c);
+  const chunks = rowChunks(rows, c, head.length + 1);
+  const scratch = backend.makeOutput([Math.max(1, chunks.count) * per * 2], 'float32'); // doubles
   const so = at(backend, scratch);
-  const [xo, dyo, muo] = [x, dy, mu].map((t) => (t === undefined ? 0 : at(backend, t)));
-  chunks.at.push([3, so, 8 * outs, 0xffffffff]);
-  native.runChunked({ fn: 'channel_sums', args: [xo, dyo, muo, so, 0, 0, c] }, chunks);
+  chunks.at.push([head.length, so, 8 * per, 0xffffffff]);
+  native.runChunked({ fn, args: [...head, so, 0, 0, c] }, chunks);
   const buffer = (backend.typedArrayFromHeap(scratch) as Float32Array).buffer;
-  const sums = new Float64Array(outs);
-  for (let k = 0; k < chunks.count; k++) new Float64Array(buffer, so + 8 * outs * k, outs).forEach((v, j) => (sums[j] += v));
+  const slots = new Float64Array(buffer, so, chunks.count * per).slice();
   backend.disposeData(scratch.dataId);
-  return sums;
+  return { slots, count: chunks.count, per };
 }
 
 /**

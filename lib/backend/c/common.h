@@ -4,6 +4,8 @@
 #include <wasm_simd128.h>
 
 #define INLINE static inline __attribute__((always_inline))
+// Small loops (over a tile's rows, over a few vectors) run unrolled: their arrays then live in registers.
+#define UNROLL _Pragma("clang loop unroll(full)")
 
 static int min_i(int a, int b) { return a < b ? a : b; }
 static int max_i(int a, int b) { return a > b ? a : b; }

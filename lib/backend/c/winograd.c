@@ -45,8 +45,6 @@ INLINE void winograd_grad_tile(int NV, float *sp, const float *vp, const float *
   STORE_ROWS(4, ADD_TO, sp, cout);
 }
 
-// Small loops over a tile's rows or columns run unrolled: their arrays then live in registers.
-#define UNROLL _Pragma("clang loop unroll(full)")
 #define SPLAT(c) wasm_f32x4_splat(c)
 #define ADD wasm_f32x4_add
 #define SUB wasm_f32x4_sub
