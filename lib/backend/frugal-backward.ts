@@ -8,7 +8,8 @@
  * visited): this version disposes them there. The numbers are the engine's, operation for
  * operation; only the moment tensors are released changes. Installed on the engine, it serves
  * `tf.variableGrads`, `tf.grads` and every optimiser's `minimize`; inside another gradient (second
- * derivatives), where the outer tape still needs those tensors, it defers to the original.
+ * derivatives), where the outer tape still needs those tensors, it defers to the original. With it
+ * comes a leaner copy of the tensors kernels save for the backward pass (see leanSave).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -39,7 +40,13 @@ interface EngineInternals {
   startTape(): void;
   endTape(): void;
   tidy<T>(nameOrFn: string | (() => T), fn?: () => T): T;
+  saveTensorsForBackwardMode(tensors: Tensor[]): Tensor[];
+  makeTensorFromTensorInfo(info: tf.TensorInfo, backend: tf.KernelBackend): Tensor;
+  keep<T extends Tensor>(t: T): T;
+  backend: tf.KernelBackend;
+  backendName: string;
   __residualOriginalGradients?: Gradients;
+  __residualOriginalSave?: (tensors: Tensor[]) => Tensor[];
 }
 
 /**
@@ -102,6 +109,25 @@ function releaseNode(node: TapeNode, acc: Map<number, Tensor>, keep: ReadonlySet
   for (const t of [...done, ...(node.saved ?? [])]) if (!held.has(t)) t.dispose();
 }
 
+/**
+ * The engine's copies of the tensors a kernel saves for the backward pass
+ * (`saveTensorsForBackwardMode`), made by the backend's Identity kernel but without the engine's
+ * bookkeeping around it: tfjs makes each copy with `Engine.clone`, a kernel call and two tape
+ * nodes (the Identity, and the clone's own gradient), about half the kernels of a ResNet training
+ * step. Those nodes matter only where an outer tape differentiates the backward pass itself
+ * (second derivatives): on the outermost tape (gradient depth 1) a saved copy is an input of no
+ * recorded operation, so it is never on a path from xs to y, and a plain tensor on the same data
+ * does. Deeper, the engine's own copies.
+ */
+function leanSave(this: EngineInternals, tensors: Tensor[]): Tensor[] {
+  const identity = tf.getKernel('Identity', this.backendName);
+  if (this.state.gradientDepth !== 1 || identity === undefined) return this.__residualOriginalSave!.call(this, tensors);
+  return tensors.map((t) => {
+    const info = identity.kernelFunc({ inputs: { x: t }, backend: this.backend, attrs: {} }) as tf.TensorInfo;
+    return this.keep(this.makeTensorFromTensorInfo(info, this.backend));
+  });
+}
+
 /** `Engine.gradients` with {@link releaseNode} after each node (see the module comment). */
 function frugalGradients(this: EngineInternals, f: () => Tensor, xs: Tensor[], dy?: Tensor, allowNoGradients = false) {
   const original = this.__residualOriginalGradients!;
@@ -144,6 +170,8 @@ export function installFrugalBackward(): void {
   if (engine.__residualOriginalGradients !== undefined) return;
   engine.__residualOriginalGradients = engine.gradients;
   engine.gradients = frugalGradients as Gradients;
+  engine.__residualOriginalSave = engine.saveTensorsForBackwardMode;
+  engine.saveTensorsForBackwardMode = leanSave;
 }
 
 /** Put TensorFlow.js's own backward pass back (for comparisons). */
@@ -152,4 +180,6 @@ export function uninstallFrugalBackward(): void {
   if (engine.__residualOriginalGradients === undefined) return;
   engine.gradients = engine.__residualOriginalGradients;
   delete engine.__residualOriginalGradients;
+  if (engine.__residualOriginalSave !== undefined) engine.saveTensorsForBackwardMode = engine.__residualOriginalSave;
+  delete engine.__residualOriginalSave;
 }
