@@ -195,6 +195,7 @@ export {
 } from './course/degradation';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/kernels/register-all';
 export { registerReluGradient } from './backend/relu-gradient';
+export { registerMeanGradient } from './backend/mean-gradient';
 export { installFrugalBackward, uninstallFrugalBackward } from './backend/frugal-backward';
 export { installLeanBackward } from './backend/lean-backward';
 export { useWasmThreads, wasmThreadsCount } from './backend/wasm-threads';

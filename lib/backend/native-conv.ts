@@ -101,6 +101,10 @@ const SUBS_AT = ARGS_AT + MAX_ARGS;
 // training step the next job, or a helper's end, usually comes sooner, and waking a sleeping thread
 // took 0.1 ms and more here, longer than many a job (5 ms spun trained faster than 1 ms).
 const SPIN_MS = 5;
+// Chunked jobs of fewer chunks run on this thread alone: a helper that has gone to sleep (after
+// SPIN_MS without work, as between the backward pass and the optimiser's steps) takes longer to
+// wake than a few chunks take (a ResNet-20 step's 65 optimiser steps waited 3 ms for helpers).
+const MIN_SHARED_CHUNKS = 4;
 
 /**
  * Chunks of one job, claimed one at a time by every thread from a counter they share (starting at
@@ -221,12 +225,13 @@ export class NativeConv {
 
   /**
    * Run one job in `chunks.count` chunks, claimed a chunk at a time by every thread (see
-   * claimChunks); return when all are done.
+   * claimChunks; by this thread alone below MIN_SHARED_CHUNKS chunks); return when all are done.
    */
   runChunked(job: Job, chunks: Chunks): void {
     if (chunks.at.length > MAX_SUBS) throw new Error(`native conv: ${chunks.at.length} substitutions (at most ${MAX_SUBS})`);
     Atomics.store(this.chunkCounter, 0, 0);
-    const posted = this.workers.slice(0, Math.max(0, Math.min(this.workers.length, chunks.count - 1)));
+    const helpers = chunks.count < MIN_SHARED_CHUNKS ? 0 : Math.min(this.workers.length, chunks.count - 1);
+    const posted = this.workers.slice(0, helpers);
     const subs = chunks.at.flat();
     posted.forEach(({ ctrl }) => post(ctrl, job, chunks.count, subs));
     this.join(posted, () => claimChunks(this.exports[job.fn], [...job.args], this.chunkCounter, chunks.count, subs));
