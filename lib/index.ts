@@ -30,7 +30,7 @@ export {
   type BottleneckOptions,
 } from './model/blocks';
 export { ZeroPadShortcut, BN_MOMENTUM, BN_EPSILON } from './model/layers';
-export { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS, BatchNormalization, batchNormalization } from './model/batch-norm';
+export { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS, MOVING_AVERAGE, BatchNormalization, batchNormalization } from './model/batch-norm';
 export {
   resnetCifar,
   plainCifar,

@@ -79,12 +79,12 @@ describe('fused batch norm equals tfjs batch norm in training mode', () => {
     }
   }
 
-  test("on wasm the training pass runs on the backend's batch-norm kernels (moments, gradient)", async () => {
+  test("on wasm the training pass runs on the backend's batch-norm kernels (moments, gradient, running statistics)", async () => {
     assert.ok(await tf.setBackend('wasm'));
     const layer = batchNormalization({ axis: -1 });
     const profile = await tf.profile(() => trainingPass(layer, [2, 4, 4, 8]));
     const names = new Set(profile.kernels.map((k) => k.name));
-    for (const name of [lib.BATCH_NORM_MOMENTS, lib.BATCH_NORM_GRAD]) assert.ok(names.has(name), `${name} ran`);
+    for (const name of [lib.BATCH_NORM_MOMENTS, lib.BATCH_NORM_GRAD, lib.MOVING_AVERAGE]) assert.ok(names.has(name), `${name} ran`);
     assert.ok(!names.has('Square'), 'no tf.moments');
   });
 

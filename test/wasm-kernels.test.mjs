@@ -686,6 +686,21 @@ describe('training on wasm', () => {
   });
 });
 
+describe("batch norm's running statistic on wasm (ResidualMovingAverage)", () => {
+  test("equals tfjs's mul, sub and mul to the last bit (scale 1 and m / (m − 1), two momenta)", () => {
+    const average = tf.tensor1d(values(37, 81));
+    const value = tf.tensor1d(values(37, 82).map((v) => 3 * v));
+    for (const momentum of [0.9, 0.99])
+      for (const scale of [1, 8192 / 8191]) {
+        const ours = tf.engine().runKernel(lib.MOVING_AVERAGE, { average, value }, { momentum, scale });
+        const ops = tf.sub(average, tf.mul(tf.sub(average, scale === 1 ? value : tf.mul(value, scale)), 1 - momentum));
+        assert.deepEqual([...ours.dataSync()], [...ops.dataSync()], `momentum ${momentum}, scale ${scale}`);
+        tf.dispose([ours, ops]);
+      }
+    tf.dispose([average, value]);
+  });
+});
+
 describe("the optimiser's step on wasm (ResidualSgdStep)", () => {
   /** Three steps of SgdMomentum on two variables (one decayed, 4 099 floats; one not, 7), their values. */
   const steps = () => {

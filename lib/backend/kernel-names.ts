@@ -23,3 +23,9 @@ export const RELU_GRAD = 'ResidualReluGrad';
  * w' = w − v' · lr: each a float32 operation as tfjs's ops do it, in one pass instead of six kernels.
  */
 export const SGD_STEP = 'ResidualSgdStep';
+/**
+ * Batch norm's running statistic (lib/model/batch-norm.ts): inputs `{ average, value }` (per
+ * channel), attrs `{ momentum, scale }`, output average − (average − value · scale) · (1 − momentum),
+ * each a float32 operation as tfjs's ops do it, in one kernel instead of three or four.
+ */
+export const MOVING_AVERAGE = 'ResidualMovingAverage';

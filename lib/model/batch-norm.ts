@@ -17,7 +17,7 @@
  * The moving variance is updated with the unbiased batch variance (× m / (m − 1)), as PyTorch does.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS } from '../backend/kernel-names';
+import { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS, MOVING_AVERAGE } from '../backend/kernel-names';
 
 type BatchNormArgs = Parameters<typeof tf.layers.batchNormalization>[0];
 type TfBatchNormalization = ReturnType<typeof tf.layers.batchNormalization>;
@@ -48,7 +48,7 @@ const TfBatchNormalizationClass = Object.getPrototypeOf(tf.layers.batchNormaliza
 const AXES = [0, 1, 2];
 
 // The training pass runs on two kernels of our own when the backend has them (see kernel-names.ts).
-export { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS } from '../backend/kernel-names';
+export { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS, MOVING_AVERAGE } from '../backend/kernel-names';
 
 /** Whether the current backend has both batch-norm kernels. */
 function fusedKernels(): boolean {
@@ -124,15 +124,21 @@ export class BatchNormalization extends TfBatchNormalizationClass {
     const x4 = x as tf.Tensor4D;
     const m = x4.shape[0] * x4.shape[1] * x4.shape[2];
     const { y, mean, variance } = batchNormTraining(x4, self.gamma.read() as tf.Tensor1D, self.beta.read() as tf.Tensor1D, self.epsilon);
-    // Running statistics (outside the tape): v ← momentum·v + (1 − momentum)·batch value.
+    // Running statistics (outside the tape): v ← v − (v − batch value) · (1 − momentum), in one
+    // kernel where the backend has it.
+    const oneKernel = tf.getKernel(MOVING_AVERAGE, tf.getBackend()) !== undefined;
     tf.tidy(() => {
-      const unbiased = tf.mul(variance, m > 1 ? m / (m - 1) : 1);
-      for (const [v, value] of [
-        [self.movingMean, mean],
-        [self.movingVariance, unbiased],
+      for (const [v, value, scale] of [
+        [self.movingMean, mean, 1],
+        [self.movingVariance, variance, m > 1 ? m / (m - 1) : 1],
       ] as const) {
         const old = v.read();
-        v.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - self.momentum)));
+        const attrs = { momentum: self.momentum, scale };
+        if (oneKernel) v.write(tf.engine().runKernel(MOVING_AVERAGE, { average: old, value }, attrs) as tf.Tensor);
+        else {
+          const target = scale === 1 ? value : tf.mul(value, scale);
+          v.write(tf.sub(old, tf.mul(tf.sub(old, target), 1 - self.momentum)));
+        }
       }
     });
     tf.dispose([mean, variance]);

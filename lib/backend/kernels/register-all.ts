@@ -50,6 +50,7 @@ import { addConfig } from './Add';
 import { reluConfig } from './Relu';
 import { reluGradConfig } from './ReluGrad';
 import { sgdStepConfig } from './SgdStep';
+import { movingAverageConfig } from './MovingAverage';
 import { BACKEND, type KernelArgs, type WasmKernel, keepBuiltin } from './kernel-util';
 
 /** Marker on our kernel functions, so that registration is idempotent across module copies. */
@@ -77,6 +78,7 @@ const KERNELS: readonly WasmKernel[] = [
   reluConfig,
   reluGradConfig,
   sgdStepConfig,
+  movingAverageConfig,
 ];
 
 /** The kernels {@link registerWasmTrainingKernels} adds to, or replaces on, the wasm backend. */
