@@ -47,7 +47,7 @@ const TfBatchNormalizationClass = Object.getPrototypeOf(tf.layers.batchNormaliza
 
 const AXES = [0, 1, 2];
 
-// The training pass runs on two kernels of our own when the backend has them (see kernel-names.ts).
+// The training pass runs on kernels of our own when the backend has them (see kernel-names.ts).
 export { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS, MOVING_AVERAGE } from '../backend/kernel-names';
 
 /** Whether the current backend has both batch-norm kernels. */

@@ -31,12 +31,6 @@ INLINE void add_f64(double *s, v128_t a) {
   wasm_v128_store(s + 2, wasm_f64x2_add(wasm_v128_load(s + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(a, a, 2, 3, 2, 3))));
 }
 
-// Batch norm's per-channel sums (§3.4; Ioffe & Szegedy's Alg. 1 and its gradient) over rows
-// [r0, r1) of x [R, C], written to s (doubles; any C):
-//   dy == 0, mu == 0:  s[c] = Σ x[i, c]                      (the batch mean, times R)
-//   dy == 0, mu != 0:  s[c] = Σ (x[i, c] − mu[c])²           (the batch variance, times R)
-//   dy != 0:           s[c] = Σ dy[i, c], s[C + c] = Σ dy[i, c] · (x[i, c] − mu[c])   (∂β, and ∂γ / inv)
-// Blocks of 64 rows are summed in single precision, the blocks' sums in double precision.
 // The sums of channel_sums for rows [i0, i1) (at most 64) and the 4·G channels from ch (G 1 or 4),
 // added to s: G independent accumulators per sum, so that the additions overlap.
 #define SUMS_STEP(g, m, a0, a1)                                          \
@@ -80,6 +74,12 @@ INLINE void channel_sums_block(int G, const float *x, const float *dy, const flo
 #undef SUMS_STEP
 #undef SUMS_PUT
 
+// Batch norm's per-channel sums (§3.4; Ioffe & Szegedy's Alg. 1 and its gradient) over rows
+// [r0, r1) of x [R, C], written to s (doubles; any C):
+//   dy == 0, mu == 0:  s[c] = Σ x[i, c]                      (the batch mean, times R)
+//   dy == 0, mu != 0:  s[c] = Σ (x[i, c] − mu[c])²           (the batch variance, times R)
+//   dy != 0:           s[c] = Σ dy[i, c], s[C + c] = Σ dy[i, c] · (x[i, c] − mu[c])   (∂β, and ∂γ / inv)
+// Blocks of 64 rows are summed in single precision, the blocks' sums in double precision.
 __attribute__((export_name("channel_sums")))
 void channel_sums(const float *x, const float *dy, const float *mu, double *s, int r0, int r1, int c) {
   const int outs = dy ? 2 * c : c;
