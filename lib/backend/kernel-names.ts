@@ -1,3 +1,5 @@
+import * as tf from '@tensorflow/tfjs';
+
 /**
  * Names of the kernels of our own that tfjs does not define (tfjs-core's `kernel_names.ts` holds
  * the rest). The batch-norm layer (lib/model/batch-norm.ts) runs its training pass on them when
@@ -29,3 +31,9 @@ export const SGD_STEP = 'ResidualSgdStep';
  * each a float32 operation as tfjs's ops do it, in one kernel instead of three or four.
  */
 export const MOVING_AVERAGE = 'ResidualMovingAverage';
+
+/** Whether the current backend registers every one of these kernels (ours: the wasm backend). */
+export function backendHas(...kernelNames: string[]): boolean {
+  const backend = tf.getBackend();
+  return kernelNames.every((name) => tf.getKernel(name, backend) !== undefined);
+}

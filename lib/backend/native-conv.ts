@@ -553,27 +553,8 @@ export function nativeInputGrad(
   const out = backend.makeOutput([n, h, w, c4], 'float32');
   const [dyo, fo, xo] = [at(backend, dy), at(backend, swapped), at(backend, out)];
   const { top, left } = info.padInfo;
-  if (strided)
-    runClaimed(backend, native, 'conv_input_grad', n, 0, (_, next) => [
-      dyo,
-      fo,
-      xo,
-      next,
-      0,
-      n,
-      h,
-      w,
-      cin,
-      oh,
-      ow,
-      cout,
-      kh,
-      kw,
-      sh,
-      sw,
-      top,
-      left,
-    ]);
+  const dims = [h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left];
+  if (strided) runClaimed(backend, native, 'conv_input_grad', n, 0, (_, next) => [dyo, fo, xo, next, 0, n, ...dims]);
   else runForward(backend, native, [dyo, fo, 0, xo], n, [oh, ow, cout, h, w, c4, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left], false);
   backend.disposeData(swapped.dataId);
   if (c4 === cin) return out;
@@ -601,9 +582,14 @@ function rangeChunks(n: number, step: number, at: number): Chunks {
   };
 }
 
-/** The rows of an [R, C] tensor in chunks of about CHUNK_FLOATS floats (see rangeChunks). */
+/** Rows of C floats in a chunk of about CHUNK_FLOATS floats. */
+function chunkRows(c: number): number {
+  return Math.max(1, Math.floor(CHUNK_FLOATS / c));
+}
+
+/** The rows of an [R, C] tensor in chunks of chunkRows(C) rows (see rangeChunks). */
 function rowChunks(rows: number, c: number, at: number): Chunks {
-  return rangeChunks(rows, Math.max(1, Math.floor(CHUNK_FLOATS / c)), at);
+  return rangeChunks(rows, chunkRows(c), at);
 }
 
 /**
@@ -657,7 +643,7 @@ export function nativeChannelMoments(b: object, x: tf.TensorInfo): { mean: Float
   const [rows, c] = rowsOf(x);
   // A chunk's slot: Σ x, Σ (x − a)² (doubles), then its rounded mean a (C floats, in C/2 doubles).
   const { slots, count, per } = sumChunks(backend, x, 'channel_moments', [at(backend, x)], 2.5);
-  const step = Math.max(1, Math.floor(CHUNK_FLOATS / c)); // rows of a chunk (see rowChunks)
+  const step = chunkRows(c);
   const mean = new Float64Array(c);
   for (let k = 0; k < count; k++) for (let j = 0; j < c; j++) mean[j] += slots[k * per + j]!;
   for (let j = 0; j < c; j++) mean[j] /= rows;

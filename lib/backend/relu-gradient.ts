@@ -5,7 +5,7 @@
  * the forward pass: one activation fewer per ReLU held for the backward pass.
  */
 import * as tf from '@tensorflow/tfjs';
-import { RELU_GRAD } from './kernel-names';
+import { RELU_GRAD, backendHas } from './kernel-names';
 
 /** Register this as the gradient of the `Relu` kernel (all backends; idempotent). */
 export function registerReluGradient(): void {
@@ -15,7 +15,7 @@ export function registerReluGradient(): void {
     gradFunc: (dy, saved) => {
       const [y] = saved as [tf.Tensor];
       // One pass where the backend has it (the wasm backend: lib/backend/kernels/ReluGrad.ts).
-      if (tf.getKernel(RELU_GRAD, tf.getBackend()) !== undefined && y.dtype === 'float32')
+      if (backendHas(RELU_GRAD) && y.dtype === 'float32')
         return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, y }) as tf.Tensor };
       return { x: () => tf.mul(dy as tf.Tensor, tf.cast(tf.step(y), 'float32')) };
     },

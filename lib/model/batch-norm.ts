@@ -17,7 +17,7 @@
  * The moving variance is updated with the unbiased batch variance (× m / (m − 1)), as PyTorch does.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS, MOVING_AVERAGE } from '../backend/kernel-names';
+import { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS, MOVING_AVERAGE, backendHas } from '../backend/kernel-names';
 
 type BatchNormArgs = Parameters<typeof tf.layers.batchNormalization>[0];
 type TfBatchNormalization = ReturnType<typeof tf.layers.batchNormalization>;
@@ -50,12 +50,6 @@ const AXES = [0, 1, 2];
 // The training pass runs on kernels of our own when the backend has them (see kernel-names.ts).
 export { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS, MOVING_AVERAGE } from '../backend/kernel-names';
 
-/** Whether the current backend has both batch-norm kernels. */
-function fusedKernels(): boolean {
-  const backend = tf.getBackend();
-  return tf.getKernel(BATCH_NORM_MOMENTS, backend) !== undefined && tf.getKernel(BATCH_NORM_GRAD, backend) !== undefined;
-}
-
 /**
  * The training-mode transform of an NHWC batch, returning y and the batch mean and (biased)
  * variance, which the caller owns. Exported for tests.
@@ -74,7 +68,7 @@ export function batchNormTraining(
     const xs = xIn as tf.Tensor4D;
     const g = gammaIn as tf.Tensor1D;
     const b = betaIn as tf.Tensor1D;
-    const fused = fusedKernels();
+    const fused = backendHas(BATCH_NORM_MOMENTS, BATCH_NORM_GRAD);
     let mu: tf.Tensor1D;
     let v: tf.Tensor1D;
     if (fused) [mu, v] = tf.engine().runKernel(BATCH_NORM_MOMENTS, { x: xs }) as [tf.Tensor1D, tf.Tensor1D];
@@ -126,7 +120,7 @@ export class BatchNormalization extends TfBatchNormalizationClass {
     const { y, mean, variance } = batchNormTraining(x4, self.gamma.read() as tf.Tensor1D, self.beta.read() as tf.Tensor1D, self.epsilon);
     // Running statistics (outside the tape): v ← v − (v − batch value) · (1 − momentum), in one
     // kernel where the backend has it.
-    const oneKernel = tf.getKernel(MOVING_AVERAGE, tf.getBackend()) !== undefined;
+    const oneKernel = backendHas(MOVING_AVERAGE);
     tf.tidy(() => {
       for (const [v, value, scale] of [
         [self.movingMean, mean, 1],

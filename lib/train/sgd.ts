@@ -12,7 +12,7 @@
  * restore its momentum buffers for checkpoints.
  */
 import * as tf from '@tensorflow/tfjs';
-import { SGD_STEP } from '../backend/kernel-names';
+import { SGD_STEP, backendHas } from '../backend/kernel-names';
 import { UsageError } from '../util/errors';
 
 /** Which parameters weight decay applies to. */
@@ -77,7 +77,7 @@ export class SgdMomentum {
   applyGradients(variables: readonly tf.Variable[], grads: Record<string, tf.Tensor>, lr: number): void {
     // One kernel per variable where the backend has it (the wasm backend: the same float32
     // operations in one pass), else six tfjs ops.
-    const fused = tf.getKernel(SGD_STEP, tf.getBackend()) !== undefined;
+    const fused = backendHas(SGD_STEP);
     tf.tidy(() => {
       for (const w of variables) {
         const g0 = grads[w.name];
