@@ -9,9 +9,11 @@
  * operation; only the moment tensors are released changes. Installed on the engine, it serves
  * `tf.variableGrads`, `tf.grads` and every optimiser's `minimize`; inside another gradient (second
  * derivatives), where the outer tape still needs those tensors, it defers to the original. With it
- * comes a leaner copy of the tensors kernels save for the backward pass (see leanSave).
+ * comes a leaner copy of the tensors kernels save for the backward pass (see leanSave), and
+ * results that kernels may finish in the background while the pass goes on (deferred.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { settle, withDeferredResults } from './deferred';
 
 type Tensor = tf.Tensor;
 
@@ -79,7 +81,9 @@ function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly Tensor[], y: Ten
 /** One node's backward step: its inputs' gradients, added to what `acc` holds for them. */
 function backpropNode(node: TapeNode, acc: Map<number, Tensor>, engine: EngineInternals): void {
   if (node.gradient == null) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
-  const inputGradients = node.gradient(node.outputs.map((o) => acc.get(o.id) ?? null));
+  const dys = node.outputs.map((o) => acc.get(o.id) ?? null);
+  for (const dy of dys) if (dy !== null) settle(dy.dataId); // computed in the background (deferred.ts)
+  const inputGradients = node.gradient(dys);
   for (const [name, x] of Object.entries(node.inputs)) {
     const gradOf = inputGradients[name];
     if (gradOf === undefined) throw new Error(`Cannot backprop through input ${name} of ${node.kernelName}.`);
@@ -90,6 +94,8 @@ function backpropNode(node: TapeNode, acc: Map<number, Tensor>, engine: EngineIn
     const sum = acc.get(x.id);
     if (sum === undefined) acc.set(x.id, dx);
     else {
+      settle(sum.dataId);
+      settle(dx.dataId);
       acc.set(x.id, tf.add(sum, dx));
       sum.dispose();
     }
@@ -146,19 +152,22 @@ function frugalGradients(this: EngineInternals, f: () => Tensor, xs: Tensor[], d
     throw new Error(
       'Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.',
     );
-  return this.tidy('backward', () => {
-    const acc = new Map<number, Tensor>([[y.id, dy ?? tf.onesLike(y)]]);
-    const keep = new Set(xs.map((x) => x.id));
-    if (dy != null) keep.add(y.id); // the caller's
-    for (let i = nodes.length - 1; i >= 0; i--) {
-      backpropNode(nodes[i]!, acc, this);
-      releaseNode(nodes[i]!, acc, keep);
-    }
-    const grads = xs.map((x) => acc.get(x.id));
-    for (const node of tape) for (const t of node.saved ?? []) t.dispose(); // the nodes off the path
-    this.state.activeTape = null;
-    return { value: y, grads };
-  });
+  // Filter gradients may finish in the background meanwhile; all are settled before it returns.
+  return this.tidy('backward', () =>
+    withDeferredResults(() => {
+      const acc = new Map<number, Tensor>([[y.id, dy ?? tf.onesLike(y)]]);
+      const keep = new Set(xs.map((x) => x.id));
+      if (dy != null) keep.add(y.id); // the caller's
+      for (let i = nodes.length - 1; i >= 0; i--) {
+        backpropNode(nodes[i]!, acc, this);
+        releaseNode(nodes[i]!, acc, keep);
+      }
+      const grads = xs.map((x) => acc.get(x.id));
+      for (const node of tape) for (const t of node.saved ?? []) t.dispose(); // the nodes off the path
+      this.state.activeTape = null;
+      return { value: y, grads };
+    }),
+  );
 }
 
 /**

@@ -6,12 +6,15 @@
  * With the threaded backend (its memory is shared) the work is split over as many threads as the
  * backend has: this thread plus worker threads that run the same module on the same memory,
  * woken and awaited through `Atomics` (a job is a few milliseconds; a message round trip through
- * the event loop would cost as much).
+ * the event loop would cost as much). Besides the jobs this thread shares out and waits for, the
+ * helpers take background jobs (units of work) whenever they have nothing else: a filter gradient,
+ * which nothing reads until the backward pass is over (see deferred.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import * as v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { CONV_KERNELS_WASM } from './conv-kernels-wasm';
+import { defer, mayDefer, settleOldest } from './deferred';
 import { wasmThreadsCount } from './wasm-threads';
 
 /** The functions conv-kernels.c exports (all arguments are i32: byte offsets and sizes). */
@@ -86,17 +89,33 @@ export interface Job {
 }
 
 // Control block of a worker (Int32): [state, function id, argument count, chunks, substitutions,
-// arguments (MAX_ARGS), substitutions (4 numbers each, MAX_SUBS)]. A job of 0 chunks is one call; a
-// job of K chunks is claimed a chunk at a time by all threads (claimChunks).
+// wake, arguments (MAX_ARGS), substitutions (4 numbers each, MAX_SUBS)]. A job of 0 chunks is one
+// call; a job of K chunks is claimed a chunk at a time by all threads (claimChunks). A posted job
+// is taken by the helper (POSTED → RUNNING) or, if it has not started when this thread is done
+// with its own share, taken back (POSTED → IDLE; see join). `wake` is bumped whenever there is
+// something new for the helper (a job, background work, QUIT): an idle helper sleeps on it.
 const IDLE = 0;
 const POSTED = 1;
 const DONE = 2;
 const QUIT = 3;
 const FAILED = 4;
+const RUNNING = 5;
 const MAX_ARGS = 32;
 const MAX_SUBS = 4;
-const ARGS_AT = 5;
+const WAKE_AT = 5;
+const ARGS_AT = 6;
 const SUBS_AT = ARGS_AT + MAX_ARGS;
+// Background jobs (Int32, BG_STRIDE numbers each, shared by all threads): [state (0 free, 1
+// active), function id, argument count, units, substitutions, next unit to claim, units done,
+// failed, sequence number, arguments (MAX_ARGS), substitutions (4 each, MAX_SUBS)]. Unit k is one
+// call, its arguments substituted as chunk k of a chunked job (see claimChunks). Helpers take units
+// whenever they have no job, oldest job first; this thread takes the rest when it settles one.
+const BG_JOBS = 4;
+const BG_STRIDE = 64;
+const [BG_FN, BG_ARGC, BG_UNITS, BG_NSUBS, BG_NEXT, BG_DONE, BG_FAILED, BG_SEQ, BG_ARGS] = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+const BG_SUBS = BG_ARGS + MAX_ARGS;
+/** `next` of a free background slot: no unit to claim while it is being written. */
+const BG_CLOSED = 0x3fffffff;
 // Milliseconds a waiting thread keeps checking its state before it sleeps (Atomics.wait): in a
 // training step the next job, or a helper's end, usually comes sooner, and waking a sleeping thread
 // took 0.1 ms and more here, longer than many a job (5 ms spun trained faster than 1 ms).
@@ -105,18 +124,45 @@ const SPIN_MS = 5;
 // SPIN_MS without work, as between the backward pass and the optimiser's steps) takes longer to
 // wake than a few chunks take (a ResNet-20 step's 65 optimiser steps waited 3 ms for helpers).
 const MIN_SHARED_CHUNKS = 4;
+/**
+ * Call `fn` as chunk k of a chunked job: argument `index` of each substitution set to
+ * min(base + k·step, max) (offsets and sizes as unsigned 32-bit). Runs on the helpers too (its
+ * source is copied into theirs): it uses nothing from outside.
+ */
+function callChunk(fn: (...args: number[]) => void, args: number[], subs: ArrayLike<number>, k: number): void {
+  for (let j = 0; j < subs.length; j += 4) args[subs[j]] = Math.min((subs[j + 1] >>> 0) + k * subs[j + 2], subs[j + 3] >>> 0);
+  fn(...args);
+}
 
 /**
  * Chunks of one job, claimed one at a time by every thread from a counter they share (starting at
- * 0), so that a slower thread takes fewer: chunk k calls `fn` with argument `index` of each
- * substitution set to min(base + k·step, max) (offsets and sizes as unsigned 32-bit). Runs on the
- * helpers too (its source is copied into theirs): it uses nothing from outside.
+ * 0), so that a slower thread takes fewer (see callChunk). Runs on the helpers too.
  */
 function claimChunks(fn: (...args: number[]) => void, args: number[], counter: Int32Array, count: number, subs: ArrayLike<number>): void {
-  for (let k = Atomics.add(counter, 0, 1); k < count; k = Atomics.add(counter, 0, 1)) {
-    for (let j = 0; j < subs.length; j += 4) args[subs[j]] = Math.min((subs[j + 1] >>> 0) + k * subs[j + 2], subs[j + 3] >>> 0);
-    fn(...args);
+  for (let k = Atomics.add(counter, 0, 1); k < count; k = Atomics.add(counter, 0, 1)) callChunk(fn, args, subs, k);
+}
+
+/**
+ * Claim and run one unit of the oldest background job that has units left (see BG_STRIDE);
+ * false if there was none. Runs on the helpers (its source is copied into theirs).
+ */
+function backgroundUnit(bg: Int32Array, fns: ((...args: number[]) => void)[]): boolean {
+  let o = -1;
+  for (let p = 0; p < bg.length; p += BG_STRIDE) {
+    if (Atomics.load(bg, p) === 1 && Atomics.load(bg, p + BG_NEXT) < bg[p + BG_UNITS] && (o < 0 || bg[p + BG_SEQ] < bg[o + BG_SEQ])) o = p;
   }
+  if (o < 0) return false;
+  const k = Atomics.add(bg, o + BG_NEXT, 1);
+  if (k >= bg[o + BG_UNITS]) return true; // taken meanwhile: look again
+  try {
+    const args = Array.from(bg.subarray(o + BG_ARGS, o + BG_ARGS + bg[o + BG_ARGC]));
+    callChunk(fns[bg[o + BG_FN]], args, bg.subarray(o + BG_SUBS, o + BG_SUBS + bg[o + BG_NSUBS]), k);
+  } catch {
+    Atomics.store(bg, o + BG_FAILED, 1);
+  }
+  Atomics.add(bg, o + BG_DONE, 1);
+  Atomics.notify(bg, o + BG_DONE);
+  return true;
 }
 
 /**
@@ -130,30 +176,40 @@ function spin(waiting: () => boolean, ms: number): void {
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl, chunkCounter } = workerData;
+const { module, memory, ctrl, chunkCounter, background } = workerData;
 const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const fns = ${JSON.stringify(FUNCTIONS)}.map((name) => exports[name]);
 const c = new Int32Array(ctrl);
 const counter = new Int32Array(chunkCounter);
+const bg = new Int32Array(background);
+const [BG_STRIDE, BG_FN, BG_ARGC, BG_UNITS, BG_NSUBS, BG_NEXT, BG_DONE, BG_FAILED, BG_SEQ, BG_ARGS, BG_SUBS] =
+  ${JSON.stringify([BG_STRIDE, BG_FN, BG_ARGC, BG_UNITS, BG_NSUBS, BG_NEXT, BG_DONE, BG_FAILED, BG_SEQ, BG_ARGS, BG_SUBS])};
+const callChunk = ${callChunk.toString()};
 const claimChunks = ${claimChunks.toString()};
+const backgroundUnit = ${backgroundUnit.toString()};
 const spin = ${spin.toString()};
 for (;;) {
-  let s;
-  // Spin a little before sleeping: the next job usually comes within a millisecond, and waking a
-  // sleeping thread takes longer than many a job.
-  spin(() => (s = Atomics.load(c, 0)) !== ${POSTED} && s !== ${QUIT}, ${SPIN_MS});
-  while ((s = Atomics.load(c, 0)) !== ${POSTED} && s !== ${QUIT}) Atomics.wait(c, 0, s);
+  const wake = Atomics.load(c, ${WAKE_AT});
+  const s = Atomics.load(c, 0);
   if (s === ${QUIT}) break;
-  let state = ${DONE};
-  try {
-    const args = Array.from(c.subarray(${ARGS_AT}, ${ARGS_AT} + c[2]));
-    if (c[3] === 0) fns[c[1]](...args);
-    else claimChunks(fns[c[1]], args, counter, c[3], c.subarray(${SUBS_AT}, ${SUBS_AT} + c[4]));
-  } catch (e) {
-    state = ${FAILED};
+  if (s === ${POSTED} && Atomics.compareExchange(c, 0, ${POSTED}, ${RUNNING}) === ${POSTED}) {
+    let state = ${DONE};
+    try {
+      const args = Array.from(c.subarray(${ARGS_AT}, ${ARGS_AT} + c[2]));
+      if (c[3] === 0) fns[c[1]](...args);
+      else claimChunks(fns[c[1]], args, counter, c[3], c.subarray(${SUBS_AT}, ${SUBS_AT} + c[4]));
+    } catch (e) {
+      state = ${FAILED};
+    }
+    Atomics.store(c, 0, state);
+    Atomics.notify(c, 0);
+    continue;
   }
-  Atomics.store(c, 0, state);
-  Atomics.notify(c, 0);
+  if (backgroundUnit(bg, fns)) continue;
+  // Nothing to do: spin a little before sleeping (the next job usually comes within a
+  // millisecond, and waking a sleeping thread takes longer than many a job).
+  spin(() => Atomics.load(c, ${WAKE_AT}) === wake, ${SPIN_MS});
+  Atomics.wait(c, ${WAKE_AT}, wake);
 }
 `;
 
@@ -173,7 +229,13 @@ function post(ctrl: Int32Array, { fn, args }: Job, chunks = 0, subs: number[] = 
   ctrl.set(args, ARGS_AT);
   ctrl.set(subs, SUBS_AT);
   Atomics.store(ctrl, 0, POSTED);
-  Atomics.notify(ctrl, 0);
+  wake(ctrl);
+}
+
+/** Tell a helper there is something new for it (see WAKE_AT). */
+function wake(ctrl: Int32Array): void {
+  Atomics.add(ctrl, WAKE_AT, 1);
+  Atomics.notify(ctrl, WAKE_AT);
 }
 
 /** The kernels bound to one wasm memory, with their helper threads. */
@@ -182,6 +244,10 @@ export class NativeConv {
   private readonly workers: { worker: Worker; ctrl: Int32Array }[] = [];
   /** The counter the threads of a chunked job claim chunks from. */
   private readonly chunkCounter = new Int32Array(new SharedArrayBuffer(4));
+  /** Background jobs (see BG_STRIDE). */
+  private readonly bg = new Int32Array(new SharedArrayBuffer(4 * BG_JOBS * BG_STRIDE));
+  /** Sequence number of the next background job (the helpers take the oldest first). */
+  private bgSeq = 0;
 
   /**
    * @param memory The wasm backend's memory (shared for the threaded backend).
@@ -193,12 +259,13 @@ export class NativeConv {
     const build = `${shared ? 'shared' : 'single'}${fma ? '-fma' : ''}` as const;
     const module = new WebAssembly.Module(Buffer.from(CONV_KERNELS_WASM[build], 'base64'));
     this.exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ConvExports;
+    for (let p = 0; p < this.bg.length; p += BG_STRIDE) this.bg[p + BG_NEXT] = BG_CLOSED;
     const helpers = shared ? Math.max(0, threads - 1) : 0;
     for (let i = 0; i < helpers; i++) {
       const ctrl = new Int32Array(new SharedArrayBuffer(4 * (SUBS_AT + 4 * MAX_SUBS)));
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { module, memory, ctrl: ctrl.buffer, chunkCounter: this.chunkCounter.buffer },
+        workerData: { module, memory, ctrl: ctrl.buffer, chunkCounter: this.chunkCounter.buffer, background: this.bg.buffer },
       });
       worker.unref(); // idle helpers must not keep the process alive
       this.workers.push({ worker, ctrl });
@@ -211,16 +278,20 @@ export class NativeConv {
   }
 
   /**
-   * Run jobs[0] on this thread and jobs[i] on helper i, all at once, and return when all are done.
-   * There must be at most {@link threads} jobs.
+   * Run jobs[0] on this thread and jobs[i] on helper i, all at once, and return when all are done
+   * (a helper's job that has not started when this thread is done with its own runs here). There
+   * must be at most {@link threads} jobs.
    */
   run(jobs: Job[]): void {
     if (jobs.length > this.threads) throw new Error(`native conv: ${jobs.length} jobs for ${this.threads} threads`);
     const posted = this.workers.slice(0, Math.max(0, jobs.length - 1));
     posted.forEach(({ ctrl }, i) => post(ctrl, jobs[i + 1]));
-    this.join(posted, () => {
-      if (jobs.length > 0) this.exports[jobs[0].fn](...jobs[0].args);
-    });
+    const call = ({ fn, args }: Job): void => this.exports[fn](...args);
+    this.join(
+      posted,
+      () => jobs.length > 0 && call(jobs[0]),
+      (i) => call(jobs[i + 1]),
+    );
   }
 
   /**
@@ -234,32 +305,97 @@ export class NativeConv {
     const posted = this.workers.slice(0, helpers);
     const subs = chunks.at.flat();
     posted.forEach(({ ctrl }) => post(ctrl, job, chunks.count, subs));
+    // A helper that has not started finds no chunk left: nothing to take back.
     this.join(posted, () => claimChunks(this.exports[job.fn], [...job.args], this.chunkCounter, chunks.count, subs));
   }
 
-  /** Run `own` on this thread, then wait for the posted helpers (even if `own` failed). */
-  private join(posted: { ctrl: Int32Array }[], own: () => void): void {
+  /**
+   * Run `own` on this thread, then wait for the posted helpers (even if `own` failed); a helper
+   * that has not started its job by then is released from it, and `takeBack(i)` runs helper i's
+   * job here.
+   */
+  private join(posted: { ctrl: Int32Array }[], own: () => void, takeBack?: (i: number) => void): void {
     let failed = false;
+    const taken: number[] = [];
     try {
       own();
     } finally {
       // Even if this thread's share failed: a helper must be idle before it is given a new job.
-      for (const { ctrl } of posted) {
+      posted.forEach(({ ctrl }, i) => {
+        if (Atomics.compareExchange(ctrl, 0, POSTED, IDLE) === POSTED) return void taken.push(i);
         let s: number;
-        spin(() => Atomics.load(ctrl, 0) === POSTED, SPIN_MS);
-        while ((s = Atomics.load(ctrl, 0)) === POSTED) Atomics.wait(ctrl, 0, s);
+        spin(() => Atomics.load(ctrl, 0) === RUNNING, SPIN_MS);
+        while ((s = Atomics.load(ctrl, 0)) === RUNNING) Atomics.wait(ctrl, 0, s);
         failed ||= s === FAILED;
         Atomics.store(ctrl, 0, IDLE);
-      }
+      });
     }
     if (failed) throw new Error('native conv: a helper thread failed (out-of-bounds memory access?)');
+    if (takeBack !== undefined) for (const i of taken) takeBack(i);
+  }
+
+  /**
+   * Start `job` as `chunks.count` units that the helpers run in the background, whenever they
+   * have no other job (see backgroundUnit); {@link settleBackground} waits for them. Returns its
+   * slot, or undefined where there are no helpers or all BG_JOBS slots are taken.
+   */
+  runInBackground(job: Job, chunks: Chunks): number | undefined {
+    if (this.workers.length === 0) return undefined;
+    if (job.args.length > MAX_ARGS || chunks.at.length > MAX_SUBS) throw new Error('native conv: background job too large');
+    const bg = this.bg;
+    let o = 0;
+    while (o < bg.length && Atomics.load(bg, o) !== 0) o += BG_STRIDE;
+    if (o >= bg.length) return undefined;
+    const subs = chunks.at.flat();
+    bg[o + BG_FN] = FUNCTIONS.indexOf(job.fn);
+    bg[o + BG_ARGC] = job.args.length;
+    bg[o + BG_UNITS] = chunks.count;
+    bg[o + BG_NSUBS] = subs.length;
+    bg[o + BG_SEQ] = this.bgSeq++;
+    bg.set(job.args, o + BG_ARGS);
+    bg.set(subs, o + BG_SUBS);
+    Atomics.store(bg, o + BG_DONE, 0);
+    Atomics.store(bg, o + BG_FAILED, 0);
+    Atomics.store(bg, o + BG_NEXT, 0);
+    Atomics.store(bg, o, 1);
+    for (const { ctrl } of this.workers) wake(ctrl);
+    return o / BG_STRIDE;
+  }
+
+  /** Run the units of background job `slot` that no helper has taken, wait for the others, free the slot. */
+  settleBackground(slot: number): void {
+    const bg = this.bg;
+    const o = slot * BG_STRIDE;
+    const units = bg[o + BG_UNITS];
+    const fn = this.exports[FUNCTIONS[bg[o + BG_FN]]];
+    const args = Array.from(bg.subarray(o + BG_ARGS, o + BG_ARGS + bg[o + BG_ARGC]));
+    const subs = bg.subarray(o + BG_SUBS, o + BG_SUBS + bg[o + BG_NSUBS]);
+    let failed = false;
+    for (let k = Atomics.add(bg, o + BG_NEXT, 1); k < units; k = Atomics.add(bg, o + BG_NEXT, 1)) {
+      try {
+        callChunk(fn, args, subs, k);
+      } catch {
+        failed = true;
+      }
+      Atomics.add(bg, o + BG_DONE, 1);
+    }
+    // While a helper ends its last unit of this job, take units of later ones rather than wait.
+    const fns = FUNCTIONS.map((name) => this.exports[name]);
+    while (Atomics.load(bg, o + BG_DONE) < units && backgroundUnit(bg, fns));
+    let d: number;
+    spin(() => Atomics.load(bg, o + BG_DONE) < units, SPIN_MS);
+    while ((d = Atomics.load(bg, o + BG_DONE)) < units) Atomics.wait(bg, o + BG_DONE, d);
+    failed ||= Atomics.load(bg, o + BG_FAILED) !== 0;
+    Atomics.store(bg, o + BG_NEXT, BG_CLOSED);
+    Atomics.store(bg, o, 0);
+    if (failed) throw new Error('native conv: a background job failed (out-of-bounds memory access?)');
   }
 
   /** Stop the helper threads. */
   dispose(): void {
     for (const { worker, ctrl } of this.workers) {
       Atomics.store(ctrl, 0, QUIT);
-      Atomics.notify(ctrl, 0);
+      wake(ctrl);
       void worker.terminate();
     }
     this.workers.length = 0;
@@ -281,6 +417,7 @@ export function splitRange(n: number, parts: number, align = 1): [number, number
 
 /** What the native paths need of the wasm backend object (`BackendWasm`). */
 interface WasmBackend {
+  incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
@@ -426,9 +563,8 @@ export function winogradGradPlan(shape: ConvShape, rows?: number): { rb: number;
 
 /**
  * dW of a convolution, undefined where not covered. 3×3 of stride 1 (input channels a multiple of
- * 4): Winograd's F(3×3, 4×4), threads splitting the batch, each summing its images into its own S,
- * then dW = Gᵀ (ΣS) G on this thread (conv_filter_grad_winograd, winograd_filter_grad_finish).
- * Others: conv_filter_grad, threads splitting the input channels (or the batch, where there are too
+ * 4): Winograd's F(3×3, 4×4) (winogradFilterGrad; in a backward pass on several threads, in the
+ * background). Others: conv_filter_grad, threads splitting the input channels (or the batch, where there are too
  * few channels).
  */
 export function nativeFilterGrad(
@@ -445,24 +581,7 @@ export function nativeFilterGrad(
   const { top, left } = info.padInfo;
   const plan = winogradGradPlan([h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left]);
   const out = backend.makeOutput([kh, kw, cin, cout], 'float32');
-  if (plan) {
-    // The batch split in fixed parts (not claimed: dW's sums must not depend on which thread was faster).
-    const parts = splitRange(n, native.threads);
-    const scratch = backend.makeOutput([parts.length * plan.floats], 'float32');
-    const [xo, dyo, dwo, so] = [at(backend, x), at(backend, dy), at(backend, out), at(backend, scratch)];
-    native.run(
-      parts.map(([n0, n1], i) => {
-        const room = so + 4 * plan.floats * i;
-        return {
-          fn: 'conv_filter_grad_winograd',
-          args: [xo, dyo, room, room + 4 * 36 * cin * cout, n0, n1, h, w, cin, oh, ow, cout, top, left, plan.rb],
-        };
-      }),
-    );
-    native.run([{ fn: 'winograd_filter_grad_finish', args: [so, parts.length, plan.floats, dwo, cin, cout] }]);
-    backend.disposeData(scratch.dataId);
-    return out;
-  }
+  if (plan) return winogradFilterGrad(backend, native, x, dy, out, plan, info);
   const [xo, dyo] = [at(backend, x), at(backend, dy)];
   const channelParts = splitRange(cin, native.threads, 4);
   if (channelParts.length >= Math.min(native.threads, n)) {
@@ -498,6 +617,76 @@ export function nativeFilterGrad(
   }
   backend.disposeData(scratch.dataId);
   return out;
+}
+
+/** Parts the batch is split into for a Winograd filter gradient, whatever the number of threads. */
+const FILTER_GRAD_UNITS = 4;
+
+/**
+ * dW by Winograd's F(3×3, 4×4): the batch in FILTER_GRAD_UNITS fixed parts, each summed into its
+ * own S (conv_filter_grad_winograd), claimed by the threads; then dW = Gᵀ (ΣS) G, the parts summed
+ * in order (winograd_filter_grad_finish). dW does not depend on which thread ran which part, nor
+ * on how many threads there are. In a backward pass on more than one thread the parts run in the
+ * background (see deferred.ts) and this thread goes on: x and dy are kept (a reference of the
+ * backend's) until dW is settled; where all background slots are taken, the oldest pending result
+ * is settled first.
+ */
+function winogradFilterGrad(
+  backend: WasmBackend,
+  native: NativeConv,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  out: tf.TensorInfo,
+  { rb, floats }: { rb: number; floats: number },
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
+  const units = Math.min(FILTER_GRAD_UNITS, n);
+  const per = Math.ceil(n / units);
+  const scratch = backend.makeOutput([units * floats], 'float32');
+  const so = at(backend, scratch);
+  const sFloats = 36 * cin * cout;
+  const job: Job = {
+    fn: 'conv_filter_grad_winograd',
+    args: [at(backend, x), at(backend, dy), so, so + 4 * sFloats, 0, per, h, w, cin, oh, ow, cout, top, left, rb],
+  };
+  const chunks: Chunks = {
+    count: units,
+    at: [
+      [2, so, 4 * floats, 0xffffffff],
+      [3, so + 4 * sFloats, 4 * floats, 0xffffffff],
+      [4, 0, per, n],
+      [5, per, per, n],
+    ],
+  };
+  const finish = (): void => native.run([{ fn: 'winograd_filter_grad_finish', args: [so, units, floats, at(backend, out), cin, cout] }]);
+  let slot = mayDefer() ? native.runInBackground(job, chunks) : undefined;
+  while (slot === undefined && mayDefer() && native.threads > 1 && settleOldest()) slot = native.runInBackground(job, chunks);
+  if (slot === undefined) {
+    native.runChunked(job, chunks);
+    finish();
+    backend.disposeData(scratch.dataId);
+    return out;
+  }
+  const taken = slot;
+  backend.incRef(x.dataId);
+  backend.incRef(dy.dataId);
+  defer(out.dataId, () => {
+    try {
+      native.settleBackground(taken);
+      finish();
+    } finally {
+      backend.disposeData(scratch.dataId);
+      for (const t of [x, dy]) if (backend.disposeData(t.dataId)) engineOf().removeDataId(t.dataId, backend);
+    }
+  });
+  return out;
+}
+
+/** tfjs's engine, with the method that forgets a data buffer once its backend has freed it. */
+function engineOf(): { removeDataId(dataId: object, backend: object): void } {
+  return tf.engine() as unknown as { removeDataId(dataId: object, backend: object): void };
 }
 
 /**
@@ -628,7 +817,7 @@ export function nativeChannelSums(b: object, x: tf.TensorInfo, dy?: tf.TensorInf
   const [xo, dyo, muo] = [x, dy, mu].map((t) => (t === undefined ? 0 : at(backend, t)));
   const { slots, count, per } = sumChunks(backend, x, 'channel_sums', [xo, dyo, muo], dy === undefined ? 1 : 2);
   const sums = new Float64Array(per);
-  for (let k = 0; k < count; k++) for (let j = 0; j < per; j++) sums[j] += slots[k * per + j]!;
+  for (let k = 0; k < count; k++) for (let j = 0; j < per; j++) sums[j] += slots[k * per + j];
   return sums;
 }
 
@@ -645,19 +834,19 @@ export function nativeChannelMoments(b: object, x: tf.TensorInfo): { mean: Float
   const { slots, count, per } = sumChunks(backend, x, 'channel_moments', [at(backend, x)], 2.5);
   const step = chunkRows(c);
   const mean = new Float64Array(c);
-  for (let k = 0; k < count; k++) for (let j = 0; j < c; j++) mean[j] += slots[k * per + j]!;
+  for (let k = 0; k < count; k++) for (let j = 0; j < c; j++) mean[j] += slots[k * per + j];
   for (let j = 0; j < c; j++) mean[j] /= rows;
   const means = new Float32Array(slots.buffer, slots.byteOffset); // the chunks' a, as floats
   const variance = new Float64Array(c);
   for (let k = 0; k < count; k++) {
     const n = Math.min(step, rows - k * step);
     for (let j = 0; j < c; j++) {
-      const [sum, squares, a] = [slots[k * per + j]!, slots[k * per + c + j]!, means[2 * (k * per + 2 * c) + j]!];
-      const d = a - mean[j]!;
+      const [sum, squares, a] = [slots[k * per + j], slots[k * per + c + j], means[2 * (k * per + 2 * c) + j]];
+      const d = a - mean[j];
       variance[j] += squares + 2 * d * (sum - n * a) + n * d * d;
     }
   }
-  for (let j = 0; j < c; j++) variance[j] = Math.max(0, variance[j]! / rows);
+  for (let j = 0; j < c; j++) variance[j] = Math.max(0, variance[j] / rows);
   return { mean, variance };
 }
 
