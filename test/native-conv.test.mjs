@@ -3,7 +3,20 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { NativeConv, relaxedSimd, splitRange, winogradGradPlan, winogradPlan } from '../dist/backend/native-conv.js';
+import { NativeConv, relaxedSimd, winogradGradPlan, winogradPlan } from '../dist/backend/native-conv.js';
+
+/** Split [0, n) into at most `parts` contiguous ranges of whole multiples of `align` (the last takes the rest). */
+function splitRange(n, parts, align = 1) {
+  const units = Math.ceil(n / align);
+  const k = Math.max(1, Math.min(parts, units));
+  const out = [];
+  for (let i = 0; i < k; i++) {
+    const a = Math.min(n, Math.round((units * i) / k) * align);
+    const b = Math.min(n, Math.round((units * (i + 1)) / k) * align);
+    if (b > a) out.push([a, b]);
+  }
+  return out;
+}
 
 /** Deterministic pseudo-random values in [-1, 1). */
 function values(n, seed) {

@@ -402,19 +402,6 @@ export class NativeConv {
   }
 }
 
-/** Split [0, n) into at most `parts` contiguous ranges of whole multiples of `align` (the last takes the rest). */
-export function splitRange(n: number, parts: number, align = 1): [number, number][] {
-  const units = Math.ceil(n / align);
-  const k = Math.max(1, Math.min(parts, units));
-  const out: [number, number][] = [];
-  for (let i = 0; i < k; i++) {
-    const a = Math.min(n, Math.round((units * i) / k) * align);
-    const b = Math.min(n, Math.round((units * (i + 1)) / k) * align);
-    if (b > a) out.push([a, b]);
-  }
-  return out;
-}
-
 /** What the native paths need of the wasm backend object (`BackendWasm`). */
 interface WasmBackend {
   incRef(dataId: object): void;
@@ -563,9 +550,9 @@ export function winogradGradPlan(shape: ConvShape, rows?: number): { rb: number;
 
 /**
  * dW of a convolution, undefined where not covered. 3×3 of stride 1 (input channels a multiple of
- * 4): Winograd's F(3×3, 4×4) (winogradFilterGrad; in a backward pass on several threads, in the
- * background). Others: conv_filter_grad, threads splitting the input channels (or the batch, where there are too
- * few channels).
+ * 4): Winograd's F(3×3, 4×4) (winogradFilterGrad). Others: conv_filter_grad in units of the input
+ * channels (or of the batch, where there are too few channels). The units run as filterGradUnits
+ * says: now, or in the background of a backward pass.
  */
 export function nativeFilterGrad(
   b: object,
@@ -583,40 +570,36 @@ export function nativeFilterGrad(
   const out = backend.makeOutput([kh, kw, cin, cout], 'float32');
   if (plan) return winogradFilterGrad(backend, native, x, dy, out, plan, info);
   const [xo, dyo] = [at(backend, x), at(backend, dy)];
-  const channelParts = splitRange(cin, native.threads, 4);
-  if (channelParts.length >= Math.min(native.threads, n)) {
-    // Threads splitting the input channels, each writing its own part of dW.
+  const dims = [h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left];
+  if (cin >= 4 * FILTER_GRAD_UNITS) {
+    // Units of input channels, each writing its own part of dW.
+    const g = 4 * Math.ceil(cin / 4 / FILTER_GRAD_UNITS);
     backend.typedArrayFromHeap(out).fill(0); // conv_filter_grad accumulates
-    const dwo = at(backend, out);
-    native.run(
-      channelParts.map(([c0, c1]) => ({
-        fn: 'conv_filter_grad',
-        args: [xo, dyo, dwo, 0, n, c0, c1, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left],
-      })),
-    );
-    return out;
+    const job: Job = { fn: 'conv_filter_grad', args: [xo, dyo, at(backend, out), 0, n, 0, g, ...dims] };
+    return filterGradUnits(backend, native, x, dy, out, job, rangeChunks(cin, g, 5), () => undefined);
   }
-  // Too few channels to go round (the first layer's 3): threads splitting the batch, each into its
-  // own dW, summed here in a fixed order.
-  const parts = splitRange(n, native.threads);
+  // Too few channels (the first layer's 3): units of the batch, each into its own dW, summed in order.
+  const units = Math.min(FILTER_GRAD_UNITS, n);
+  const per = Math.ceil(n / units);
   const size = kh * kw * cin * cout;
-  const scratch = backend.makeOutput([parts.length * size], 'float32');
+  const scratch = backend.makeOutput([units * size], 'float32');
   backend.typedArrayFromHeap(scratch).fill(0);
   const so = at(backend, scratch);
-  native.run(
-    parts.map(([n0, n1], i) => ({
-      fn: 'conv_filter_grad',
-      args: [xo, dyo, so + 4 * size * i, n0, n1, 0, cin, h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left],
-    })),
-  );
-  const [partial, dw] = [backend.typedArrayFromHeap(scratch), backend.typedArrayFromHeap(out)];
-  for (let j = 0; j < size; j++) {
-    let sum = 0;
-    for (let i = 0; i < parts.length; i++) sum += partial[i * size + j];
-    dw[j] = sum;
-  }
-  backend.disposeData(scratch.dataId);
-  return out;
+  const job: Job = { fn: 'conv_filter_grad', args: [xo, dyo, so, 0, per, 0, cin, ...dims] };
+  const chunks = rangeChunks(n, per, 3);
+  chunks.at.push([2, so, 4 * size, 0xffffffff]);
+  return filterGradUnits(backend, native, x, dy, out, job, chunks, () => {
+    try {
+      const [partial, dw] = [backend.typedArrayFromHeap(scratch), backend.typedArrayFromHeap(out)];
+      for (let j = 0; j < size; j++) {
+        let sum = 0;
+        for (let i = 0; i < units; i++) sum += partial[i * size + j];
+        dw[j] = sum;
+      }
+    } finally {
+      backend.disposeData(scratch.dataId);
+    }
+  });
 }
 
 /** Parts the batch is split into for a Winograd filter gradient, whatever the number of threads. */
@@ -626,10 +609,7 @@ const FILTER_GRAD_UNITS = 4;
  * dW by Winograd's F(3×3, 4×4): the batch in FILTER_GRAD_UNITS fixed parts, each summed into its
  * own S (conv_filter_grad_winograd), claimed by the threads; then dW = Gᵀ (ΣS) G, the parts summed
  * in order (winograd_filter_grad_finish). dW does not depend on which thread ran which part, nor
- * on how many threads there are. In a backward pass on more than one thread the parts run in the
- * background (see deferred.ts) and this thread goes on: x and dy are kept (a reference of the
- * backend's) until dW is settled; where all background slots are taken, the oldest pending result
- * is settled first.
+ * on how many threads there are (see filterGradUnits).
  */
 function winogradFilterGrad(
   backend: WasmBackend,
@@ -660,13 +640,40 @@ function winogradFilterGrad(
       [5, per, per, n],
     ],
   };
-  const finish = (): void => native.run([{ fn: 'winograd_filter_grad_finish', args: [so, units, floats, at(backend, out), cin, cout] }]);
+  return filterGradUnits(backend, native, x, dy, out, job, chunks, () => {
+    try {
+      native.run([{ fn: 'winograd_filter_grad_finish', args: [so, units, floats, at(backend, out), cin, cout] }]);
+    } finally {
+      backend.disposeData(scratch.dataId);
+    }
+  });
+}
+
+/**
+ * Run a filter gradient's units (`job` in `chunks`, each unit writing only its own part of dW or
+ * of a scratch room), then `finish` (which frees what the units needed). Now, the threads claiming
+ * the units; or, in a backward pass on more than one thread, in the background (see deferred.ts):
+ * this thread goes on, and x and dy are kept (a reference of the backend's) until dW is settled.
+ * Where all background slots are taken, the oldest pending result is settled first.
+ */
+function filterGradUnits(
+  backend: WasmBackend,
+  native: NativeConv,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  out: tf.TensorInfo,
+  job: Job,
+  chunks: Chunks,
+  finish: () => void,
+): tf.TensorInfo {
   let slot = mayDefer() ? native.runInBackground(job, chunks) : undefined;
   while (slot === undefined && mayDefer() && native.threads > 1 && settleOldest()) slot = native.runInBackground(job, chunks);
   if (slot === undefined) {
-    native.runChunked(job, chunks);
-    finish();
-    backend.disposeData(scratch.dataId);
+    try {
+      native.runChunked(job, chunks);
+    } finally {
+      finish();
+    }
     return out;
   }
   const taken = slot;
@@ -675,9 +682,8 @@ function winogradFilterGrad(
   defer(out.dataId, () => {
     try {
       native.settleBackground(taken);
-      finish();
     } finally {
-      backend.disposeData(scratch.dataId);
+      finish();
       for (const t of [x, dy]) if (backend.disposeData(t.dataId)) engineOf().removeDataId(t.dataId, backend);
     }
   });
