@@ -40,9 +40,19 @@ describe('residual bench', () => {
     }
     assert.equal(out.results[0].threads, 1);
     assert.ok(out.results[1].threads >= 2, "wasm-threads computes on the machine's cores");
+    // What the threads gain: wasm-threads over wasm, and PyTorch's 2 threads over its 1.
+    assert.equal(out.threadGains.length, 1);
+    assert.equal(out.threadGains[0].model, 'resnet8');
+    assert.ok(out.threadGains[0].ours > 0);
     if (torchAvailable) {
-      assert.equal(out.pytorch.length, 1);
-      assert.equal(out.pytorch[0].model, 'resnet8');
+      assert.deepEqual(
+        out.pytorch.map((p) => [p.model, p.threads]),
+        [
+          ['resnet8', 2],
+          ['resnet8', 1],
+        ],
+      );
+      assert.ok(out.threadGains[0].pytorch > 0);
       assert.ok(out.ratiosVsPytorch.every((q) => q.train > 0 && q.infer > 0 && q.predict > 0 && q.rounds === 2));
     }
   });

@@ -1,7 +1,8 @@
 /**
  * The same benchmark in PyTorch, the project's reference: the reference trainer's `net(depth)`
  * (scripts/torch_cifar_ref.py), its SGD step (lr 0.1, momentum 0.9, weight decay 1e-4,
- * cross-entropy), 2 threads, random inputs of the same batch size.
+ * cross-entropy), 2 threads (or as many as asked: 1 for what two threads gain), random inputs of the
+ * same batch size.
  */
 import { resultLines, runChild } from '../child';
 import * as fs from 'node:fs';
@@ -14,10 +15,10 @@ export const DEFAULT_REF = path.join('scripts', 'torch_cifar_ref.py');
 
 const SCRIPT = String.raw`
 import importlib.util, json, resource, sys, time, torch, torch.nn.functional as F
-ref, depths, batch, steps = sys.argv[1], [int(d) for d in sys.argv[2].split(',')], int(sys.argv[3]), int(sys.argv[4])
+ref, depths, batch, steps, threads = sys.argv[1], [int(d) for d in sys.argv[2].split(',')], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 spec = importlib.util.spec_from_file_location('torch_cifar_ref', ref)
 mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
-torch.set_num_threads(2)
+torch.set_num_threads(threads)
 for depth in depths:
     m = mod.net(depth)
     opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -49,6 +50,8 @@ export interface PytorchOptions extends MeasureOptions {
   ref: string;
   /** Python interpreter, default /usr/bin/python3. */
   python?: string;
+  /** Threads PyTorch computes on, default 2. */
+  threads?: number;
 }
 
 /** Run the PyTorch side for the given depths; one result per depth. */
@@ -57,8 +60,9 @@ export async function measurePytorch(depths: number[], o: PytorchOptions): Promi
     throw new UsageError(`--ref ${o.ref}: the PyTorch reference trainer (torch_cifar_ref.py) is not there`);
   }
   const python = o.python ?? '/usr/bin/python3';
-  const args = ['-c', SCRIPT, path.resolve(o.ref), depths.join(','), String(o.batch), String(o.steps)];
-  const run = await runChild(python, args, { env: { ...process.env, OMP_NUM_THREADS: '2' } }).catch((e: Error) => {
+  const threads = String(o.threads ?? 2);
+  const args = ['-c', SCRIPT, path.resolve(o.ref), depths.join(','), String(o.batch), String(o.steps), threads];
+  const run = await runChild(python, args, { env: { ...process.env, OMP_NUM_THREADS: threads } }).catch((e: Error) => {
     throw new UsageError(`cannot run ${python} for --vs-pytorch: ${e.message}`);
   });
   if (run.code !== 0)

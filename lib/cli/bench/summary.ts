@@ -14,7 +14,7 @@ export function median(values: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-const key = (r: BenchResult): string => `${r.backend}|${r.model}`;
+const key = (r: BenchResult): string => `${r.backend}|${r.model}|${r.threads}`;
 
 /** One result per backend and model: the median over the rounds of every figure (peak memory: the largest). */
 export function medianResults(rounds: readonly (readonly BenchResult[])[]): BenchResult[] {
@@ -47,12 +47,12 @@ export interface Ratio {
   rounds: number;
 }
 
-/** Each (backend, model) of ours against PyTorch's run of the same round. */
+/** Each (backend, model) of ours against PyTorch's run of the same round (on 2 threads). */
 export function roundRatios(rounds: readonly { ours: readonly BenchResult[]; pytorch: readonly BenchResult[] }[]): Ratio[] {
   const per = new Map<string, { backend: string; model: string; train: number[]; infer: number[]; predict: number[] }>();
   for (const round of rounds) {
     for (const r of round.ours) {
-      const p = round.pytorch.find((q) => q.model === r.model);
+      const p = round.pytorch.find((q) => q.model === r.model && q.threads === 2);
       if (p === undefined) continue;
       const e = per.get(key(r)) ?? { backend: r.backend, model: r.model, train: [], infer: [], predict: [] };
       e.train.push(r.trainImagesPerSec / p.trainImagesPerSec);
@@ -69,6 +69,54 @@ export function roundRatios(rounds: readonly { ours: readonly BenchResult[]; pyt
     predict: median(e.predict),
     rounds: e.train.length,
   }));
+}
+
+/** What the threads gain in training: images/s on the most threads over images/s on one, for one model. */
+export interface ThreadGain {
+  model: string;
+  /** wasm-threads over wasm (median of the rounds' ratios); undefined where one of them was not run. */
+  ours?: number;
+  /** PyTorch on 2 threads over PyTorch on 1, the same way. */
+  pytorch?: number;
+}
+
+/** Training images/s of the most threads over those of one thread, each round's ratio, their median per model. */
+export function threadGains(rounds: readonly { ours: readonly BenchResult[]; pytorch: readonly BenchResult[] }[]): ThreadGain[] {
+  const gain = (rs: readonly BenchResult[], model: string, one: (r: BenchResult) => boolean, many: (r: BenchResult) => boolean) => {
+    const a = rs.find((r) => r.model === model && one(r));
+    const b = rs.find((r) => r.model === model && many(r));
+    return a && b ? b.trainImagesPerSec / a.trainImagesPerSec : undefined;
+  };
+  const models = [...new Set(rounds.flatMap((r) => r.ours.map((x) => x.model)))];
+  return models.map((model) => {
+    const of = (xs: (number | undefined)[]) => {
+      const ok = xs.filter((x): x is number => x !== undefined);
+      return ok.length > 0 ? median(ok) : undefined;
+    };
+    return {
+      model,
+      ours: of(
+        rounds.map((r) =>
+          gain(
+            r.ours,
+            model,
+            (x) => x.backend === 'wasm',
+            (x) => x.backend === 'wasm-threads',
+          ),
+        ),
+      ),
+      pytorch: of(
+        rounds.map((r) =>
+          gain(
+            r.pytorch,
+            model,
+            (x) => x.threads === 1,
+            (x) => x.threads === 2,
+          ),
+        ),
+      ),
+    };
+  });
 }
 
 /** Floating-point operations of one image: 2 per multiply-add forward; a training step does about 3 forward passes' worth. */

@@ -11,7 +11,7 @@ import { cifarBlocksPerStage } from '../../model/nets';
 import { BENCH_BACKENDS, measureTfjs, startBenchBackend, type BenchBackend, type BenchResult } from '../bench/measure';
 import { DEFAULT_REF, measurePytorch } from '../bench/pytorch';
 import { PACKAGE_ROOT } from '../../util/package-root';
-import { gflops, medianResults, type Ratio, roundRatios, simd128PeakPerCore } from '../bench/summary';
+import { gflops, medianResults, type Ratio, roundRatios, simd128PeakPerCore, type ThreadGain, threadGains } from '../bench/summary';
 import { resultLines, runChild } from '../child';
 
 const USAGE = `usage: residual bench [--backend LIST] [--models LIST] [--batch N] [--steps N] [--rounds N] [--quick]
@@ -28,7 +28,8 @@ const USAGE = `usage: residual bench [--backend LIST] [--models LIST] [--batch N
                    shows medians over the rounds, and ratios to PyTorch as the median of each
                    round's ratio (this machine's speed drifts within minutes)
   --quick          1 round of 1 timed step, ResNet-20 only (unless --models is given)
-  --vs-pytorch     also run the models in PyTorch (2 threads) and print tfjs/PyTorch ratios
+  --vs-pytorch     also run the models in PyTorch (2 threads; and 1, for what two threads gain)
+                   and print tfjs/PyTorch ratios
   --ref PATH       the reference trainer defining net(depth), default <repo>/${DEFAULT_REF}
   --python PATH    interpreter for --vs-pytorch, default /usr/bin/python3
   --json           print the results as one JSON object`;
@@ -142,6 +143,14 @@ function notes(rounds: number, steps: number, pytorch: boolean): string[] {
   ];
 }
 
+/** What two threads gain in training, ours and PyTorch's, one line per model. */
+function gainLines(gains: ThreadGain[]): string[] {
+  const x = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(2)}×`);
+  return gains.map(
+    (g) => `training on two threads (or more) ÷ one, ${g.model}: ours ${x(g.ours)}, PyTorch ${x(g.pytorch)} (median of the rounds' ratios)`,
+  );
+}
+
 /** Entry point of `residual bench`. */
 export async function main(argv: string[]): Promise<void> {
   const args = parse(argv);
@@ -182,6 +191,8 @@ export async function main(argv: string[]): Promise<void> {
     if (args['vs-pytorch']) {
       if (!args.json) console.error(`bench: round ${round}/${rounds}: pytorch (${ref})…`);
       pytorch = await measurePytorch(depths, { batch, steps, ref, python: args.python });
+      // On one thread too: what two threads gain on this machine, beside what they gain us.
+      pytorch.push(...(await measurePytorch(depths, { batch, steps, ref, python: args.python, threads: 1 })));
     }
     measured.push({ ours, pytorch });
   }
@@ -192,6 +203,7 @@ export async function main(argv: string[]): Promise<void> {
     multiplyAddsPerImage: results.find((r) => r.model === p.model)?.multiplyAddsPerImage ?? 0,
   }));
   const ratios = args['vs-pytorch'] ? roundRatios(measured) : [];
+  const gains = threadGains(measured).filter((g) => g.ours !== undefined || g.pytorch !== undefined);
   if (args.json) {
     const peak = simd128PeakPerCore();
     const withFlops = (rs: BenchResult[]) => rs.map((r) => ({ ...r, trainGflops: gflops(r, 'train'), inferGflops: gflops(r, 'infer') }));
@@ -202,6 +214,7 @@ export async function main(argv: string[]): Promise<void> {
       results: withFlops(results),
       pytorch: withFlops(pytorch),
       ratiosVsPytorch: args['vs-pytorch'] ? ratios : undefined,
+      threadGains: gains,
       simd128PeakPerCore: peak,
       skipped,
     };
@@ -209,6 +222,7 @@ export async function main(argv: string[]): Promise<void> {
   } else {
     console.log(table([...results, ...pytorch], ratios));
     for (const line of notes(rounds, steps, args['vs-pytorch'])) console.log(line);
+    for (const line of gainLines(gains)) console.log(line);
     for (const s of skipped) console.log(`skipped ${s.backend}: ${s.reason}`);
   }
   if (asked && skipped.length > 0) process.exitCode = 1;
