@@ -241,6 +241,8 @@ function wake(ctrl: Int32Array): void {
 /** The kernels bound to one wasm memory, with their helper threads. */
 export class NativeConv {
   private readonly exports: ConvExports;
+  /** The exports by function id (FUNCTIONS' order), as the helpers hold them. */
+  private readonly fns: ((...args: number[]) => void)[];
   private readonly workers: { worker: Worker; ctrl: Int32Array }[] = [];
   /** The counter the threads of a chunked job claim chunks from. */
   private readonly chunkCounter = new Int32Array(new SharedArrayBuffer(4));
@@ -259,6 +261,7 @@ export class NativeConv {
     const build = `${shared ? 'shared' : 'single'}${fma ? '-fma' : ''}` as const;
     const module = new WebAssembly.Module(Buffer.from(CONV_KERNELS_WASM[build], 'base64'));
     this.exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as ConvExports;
+    this.fns = FUNCTIONS.map((name) => this.exports[name]);
     for (let p = 0; p < this.bg.length; p += BG_STRIDE) this.bg[p + BG_NEXT] = BG_CLOSED;
     const helpers = shared ? Math.max(0, threads - 1) : 0;
     for (let i = 0; i < helpers; i++) {
@@ -367,7 +370,7 @@ export class NativeConv {
     const bg = this.bg;
     const o = slot * BG_STRIDE;
     const units = bg[o + BG_UNITS];
-    const fn = this.exports[FUNCTIONS[bg[o + BG_FN]]];
+    const fn = this.fns[bg[o + BG_FN]];
     const args = Array.from(bg.subarray(o + BG_ARGS, o + BG_ARGS + bg[o + BG_ARGC]));
     const subs = bg.subarray(o + BG_SUBS, o + BG_SUBS + bg[o + BG_NSUBS]);
     let failed = false;
@@ -380,8 +383,7 @@ export class NativeConv {
       Atomics.add(bg, o + BG_DONE, 1);
     }
     // While a helper ends its last unit of this job, take units of later ones rather than wait.
-    const fns = FUNCTIONS.map((name) => this.exports[name]);
-    while (Atomics.load(bg, o + BG_DONE) < units && backgroundUnit(bg, fns));
+    while (Atomics.load(bg, o + BG_DONE) < units && backgroundUnit(bg, this.fns));
     let d: number;
     spin(() => Atomics.load(bg, o + BG_DONE) < units, SPIN_MS);
     while ((d = Atomics.load(bg, o + BG_DONE)) < units) Atomics.wait(bg, o + BG_DONE, d);
