@@ -553,15 +553,19 @@ describe('Sub and FusedBatchNorm on wasm equal the cpu backend', () => {
     );
   });
 
-  test("batch norm's statistics (one pass, chunks combined) equal float64's, means far from 0 and drifting across the batch", () => {
+  test("batch norm's statistics (one pass, chunks combined) equal float64's, means far from 0 and drifting across the batch; 1/σ equals tfjs's", () => {
     // 3, 16 and 20 channels; 40 images of 16×16: many chunks of rows (of ~16K floats), each image's
     // mean different (from 100 up), so that each chunk's own mean differs from the batch's.
     for (const c of [3, 16, 20]) {
       const [n, hw] = [40, 16 * 16];
       const xv = values(n * hw * c, 60 + c).map((v, i) => 100 + Math.floor(i / (hw * c)) * 0.5 + (i % c) + v * (1 + (i % c)));
       const x = tf.tensor(xv, [n, 16, 16, c]);
-      const [mean, variance] = tf.engine().runKernel(lib.BATCH_NORM_MOMENTS, { x });
+      const [mean, variance, invStd] = tf.engine().runKernel(lib.BATCH_NORM_MOMENTS, { x }, { varianceEpsilon: 1e-3 });
       const [m, v] = [mean.dataSync(), variance.dataSync()];
+      // 1/σ as tfjs's float32 ops make it, to the last bit.
+      const ops = tf.tidy(() => tf.rsqrt(tf.add(variance, 1e-3)));
+      assert.deepEqual(invStd.dataSync(), ops.dataSync(), `1/√(variance + ε), ${c} channels`);
+      tf.dispose([invStd, ops]);
       for (let ch = 0; ch < c; ch++) {
         const col = Float64Array.from({ length: n * hw }, (_, i) => xv[i * c + ch]);
         const mu = col.reduce((p, q) => p + q, 0) / col.length;

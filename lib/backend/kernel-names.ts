@@ -6,8 +6,9 @@ import * as tf from '@tensorflow/tfjs';
  * the backend registers both (the wasm backend does: lib/backend/kernels/); without them it is
  * written in tfjs ops.
  *
- * Moments: inputs `{ x }`, outputs `[mean, variance]` over every axis but the last (variance
- * biased, as `tf.moments`). Grad: inputs `{ x, dy, mean, invStd, gamma }`, outputs
+ * Moments: inputs `{ x }`, attrs `{ varianceEpsilon }`, outputs `[mean, variance, invStd]` over
+ * every axis but the last (variance biased, as `tf.moments`; invStd = 1 / √(variance + ε), each a
+ * float32 operation as `tf.rsqrt(tf.add(variance, ε))`). Grad: inputs `{ x, dy, mean, invStd, gamma }`, outputs
  * `[dx, dGamma, dBeta]` of batch norm's backward pass.
  */
 export const BATCH_NORM_MOMENTS = 'ResidualBatchNormMoments';

@@ -71,13 +71,21 @@ export function batchNormTraining(
     const fused = backendHas(BATCH_NORM_MOMENTS, BATCH_NORM_GRAD);
     let mu: tf.Tensor1D;
     let v: tf.Tensor1D;
-    if (fused) [mu, v] = tf.engine().runKernel(BATCH_NORM_MOMENTS, { x: xs }) as [tf.Tensor1D, tf.Tensor1D];
-    else ({ mean: mu, variance: v } = tf.moments(xs, AXES) as { mean: tf.Tensor1D; variance: tf.Tensor1D });
+    let invStd: tf.Tensor1D;
+    let y: tf.Tensor4D;
+    if (fused) {
+      // Our kernels: the statistics and 1/σ in one call, then batch norm's kernel without its op's wrapping.
+      const attrs = { varianceEpsilon: epsilon };
+      [mu, v, invStd] = tf.engine().runKernel(BATCH_NORM_MOMENTS, { x: xs }, attrs) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+      y = tf.engine().runKernel(tf.FusedBatchNorm, { x: xs, mean: mu, variance: v, offset: b, scale: g }, attrs) as tf.Tensor4D;
+    } else {
+      ({ mean: mu, variance: v } = tf.moments(xs, AXES) as { mean: tf.Tensor1D; variance: tf.Tensor1D });
+      invStd = tf.rsqrt(tf.add(v, epsilon)) as tf.Tensor1D;
+      y = tf.batchNorm4d(xs, mu, v, b, g, epsilon);
+    }
     mean = tf.keep(mu);
     variance = tf.keep(v);
-    const invStd = tf.rsqrt(tf.add(v, epsilon)) as tf.Tensor1D;
     save([xs, mu, invStd]);
-    const y = tf.batchNorm4d(xs, mu, v, b, g, epsilon);
     return {
       value: y,
       // In a tidy: tfjs runs a custom gradient outside one, and would keep its temporaries to the
