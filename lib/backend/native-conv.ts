@@ -268,6 +268,9 @@ export class NativeConv {
       const ctrl = new Int32Array(new SharedArrayBuffer(4 * (SUBS_AT + 4 * MAX_SUBS)));
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
+        // Not the parent's options: with --input-type=module (node -e …) the source would be read as
+        // an ES module, where `require` is not defined (V8's flags are the process's anyway).
+        execArgv: [],
         workerData: { module, memory, ctrl: ctrl.buffer, chunkCounter: this.chunkCounter.buffer, background: this.bg.buffer },
       });
       worker.unref(); // idle helpers must not keep the process alive
