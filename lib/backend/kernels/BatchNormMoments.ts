@@ -18,10 +18,10 @@ function batchNormMomentsKernel(args: KernelArgs): tf.TensorInfo[] {
   const eps = Math.fround((args.attrs as { varianceEpsilon?: number } | undefined)?.varianceEpsilon ?? 0);
   const [, c] = batchNormRows(BATCH_NORM_MOMENTS, x);
   const { mean, variance } = nativeChannelMoments(backend, x);
-  const v = vectorOf(backend, c, (i) => variance[i]!);
-  const rounded = backend.typedArrayFromHeap(v);
-  const invStd = vectorOf(backend, c, (i) => 1 / Math.fround(Math.sqrt(Math.fround(rounded[i]! + eps))));
-  return [vectorOf(backend, c, (i) => mean[i]!), v, invStd];
+  // From the variance as stored (rounded to float32), not read back: a view of the heap made before
+  // the next allocation would be detached if that allocation grew the (unshared) memory.
+  const invStd = vectorOf(backend, c, (i) => 1 / Math.fround(Math.sqrt(Math.fround(Math.fround(variance[i]!) + eps))));
+  return [vectorOf(backend, c, (i) => mean[i]!), vectorOf(backend, c, (i) => variance[i]!), invStd];
 }
 
 export const batchNormMomentsConfig: WasmKernel = { kernelName: BATCH_NORM_MOMENTS, kernelFunc: batchNormMomentsKernel };
