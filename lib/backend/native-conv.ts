@@ -607,7 +607,7 @@ export function nativeFilterGrad(
   });
 }
 
-/** Parts the batch is split into for a Winograd filter gradient, whatever the number of threads. */
+/** Parts a filter gradient is computed in (of the batch, or of the input channels), whatever the number of threads. */
 const FILTER_GRAD_UNITS = 4;
 
 /**
