@@ -459,6 +459,13 @@ function covered(info: tf.backend_util.Conv2DInfo, channels: number, ...ts: tf.T
 /** Shape of a forward convolution, as conv2d takes it: [H, W, Cin, OH, OW, Cout, KH, KW, sh, sw, pt, pl]. */
 export type ConvShape = [number, number, number, number, number, number, number, number, number, number, number, number];
 
+/** The ConvShape of tfjs's description of a convolution. */
+function convShape(info: tf.backend_util.Conv2DInfo): ConvShape {
+  const { inHeight: h, inWidth: w, inChannels: cin, outHeight: oh, outWidth: ow, outChannels: cout } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  return [h, w, cin, oh, ow, cout, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left];
+}
+
 /** Whether Winograd's kernels take a convolution: 3×3, stride 1, input channels a multiple of 4. */
 function winogradShape([, , cin, , , , kh, kw, sh, sw]: ConvShape): boolean {
   return kh === 3 && kw === 3 && sh === 1 && sw === 1 && cin % 4 === 0;
@@ -568,19 +575,17 @@ export function nativeFilterGrad(
   const backend = b as WasmBackend;
   const native = covered(info, info.outChannels, x, dy) ? nativeFor(backend) : undefined;
   if (native === undefined) return undefined;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const { top, left } = info.padInfo;
-  const plan = winogradGradPlan([h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left]);
+  const { batchSize: n, inChannels: cin, outChannels: cout, filterHeight: kh, filterWidth: kw } = info;
+  const shape = convShape(info);
+  const plan = winogradGradPlan(shape);
   const out = backend.makeOutput([kh, kw, cin, cout], 'float32');
-  if (plan) return winogradFilterGrad(backend, native, x, dy, out, plan, info);
+  if (plan) return winogradFilterGrad(backend, native, x, dy, out, plan, n, shape);
   const [xo, dyo] = [at(backend, x), at(backend, dy)];
-  const dims = [h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left];
   if (cin >= 4 * FILTER_GRAD_UNITS) {
     // Units of input channels, each writing its own part of dW.
     const g = 4 * Math.ceil(cin / 4 / FILTER_GRAD_UNITS);
     backend.typedArrayFromHeap(out).fill(0); // conv_filter_grad accumulates
-    const job: Job = { fn: 'conv_filter_grad', args: [xo, dyo, at(backend, out), 0, n, 0, g, ...dims] };
+    const job: Job = { fn: 'conv_filter_grad', args: [xo, dyo, at(backend, out), 0, n, 0, g, ...shape] };
     return filterGradUnits(backend, native, x, dy, out, job, rangeChunks(cin, g, 5), () => undefined);
   }
   // Too few channels (the first layer's 3): units of the batch, each into its own dW, summed in order.
@@ -590,7 +595,7 @@ export function nativeFilterGrad(
   const scratch = backend.makeOutput([units * size], 'float32');
   backend.typedArrayFromHeap(scratch).fill(0);
   const so = at(backend, scratch);
-  const job: Job = { fn: 'conv_filter_grad', args: [xo, dyo, so, 0, per, 0, cin, ...dims] };
+  const job: Job = { fn: 'conv_filter_grad', args: [xo, dyo, so, 0, per, 0, cin, ...shape] };
   const chunks = rangeChunks(n, per, 3);
   chunks.at.push([2, so, 4 * size, 0xffffffff]);
   return filterGradUnits(backend, native, x, dy, out, job, chunks, () => {
@@ -623,10 +628,10 @@ function winogradFilterGrad(
   dy: tf.TensorInfo,
   out: tf.TensorInfo,
   { rb, floats }: { rb: number; floats: number },
-  info: tf.backend_util.Conv2DInfo,
+  n: number,
+  shape: ConvShape,
 ): tf.TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
-  const { top, left } = info.padInfo;
+  const [h, w, cin, oh, ow, cout, , , , , top, left] = shape;
   const units = Math.min(FILTER_GRAD_UNITS, n);
   const per = Math.ceil(n / units);
   const scratch = backend.makeOutput([units * floats], 'float32');
@@ -716,11 +721,10 @@ export function nativeConv2D(
   const okBias = bias === undefined || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === info.outChannels);
   const native = okBias && covered(info, info.outChannels, x, filter) ? nativeFor(backend) : undefined;
   if (native === undefined) return undefined;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { batchSize: n, outChannels: cout, outHeight: oh, outWidth: ow } = info;
   const out = backend.makeOutput([n, oh, ow, cout], 'float32');
   const offsets = [at(backend, x), at(backend, filter), bias === undefined ? 0 : at(backend, bias), at(backend, out)];
-  runForward(backend, native, offsets, n, [h, w, cin, oh, ow, cout, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left], relu);
+  runForward(backend, native, offsets, n, convShape(info), relu);
   return out;
 }
 
@@ -753,8 +757,8 @@ export function nativeInputGrad(
   const out = backend.makeOutput([n, h, w, c4], 'float32');
   const [dyo, fo, xo] = [at(backend, dy), at(backend, swapped), at(backend, out)];
   const { top, left } = info.padInfo;
-  const dims = [h, w, cin, oh, ow, cout, kh, kw, sh, sw, top, left];
-  if (strided) runClaimed(backend, native, 'conv_input_grad', n, 0, (_, next) => [dyo, fo, xo, next, 0, n, ...dims]);
+  const shape = convShape(info);
+  if (strided) runClaimed(backend, native, 'conv_input_grad', n, 0, (_, next) => [dyo, fo, xo, next, 0, n, ...shape]);
   else runForward(backend, native, [dyo, fo, 0, xo], n, [oh, ow, cout, h, w, c4, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left], false);
   backend.disposeData(swapped.dataId);
   if (c4 === cin) return out;
