@@ -112,3 +112,90 @@ test("model.fit (tfjs-layers' own training loop) gives tfjs's losses to the last
     lib.installFrugalBackward();
   }
 });
+
+/** Counts the input gradients the native kernels compute (each starts with its filter's swap_filter) while `f` runs. */
+async function countInputGradients(f) {
+  const { NativeConv } = await import('../dist/backend/native-conv.js');
+  const run = NativeConv.prototype.run;
+  let count = 0;
+  NativeConv.prototype.run = function (jobs) {
+    count += jobs.filter((j) => j.fn === 'swap_filter').length;
+    return run.call(this, jobs);
+  };
+  try {
+    const result = f();
+    return { result, count };
+  } finally {
+    NativeConv.prototype.run = run;
+  }
+}
+
+test("a convolution's input gradient is computed when read: never for the image under the first layer; the image's, when asked for, is tfjs's", async () => {
+  await ready();
+  if (tf.getBackend() !== 'wasm') return; // the native kernels are the wasm backend's
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 8, kernelSize: 3, padding: 'same', useBias: false }),
+      tf.layers.reLU(),
+      tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false }),
+      tf.layers.globalAveragePooling2d({}),
+    ],
+  });
+  const x = tf.randomNormal([4, 8, 8, 3], 0, 1, 'float32', 2);
+  const loss = (input) => tf.sum(tf.square(model.apply(input)));
+  const buffersBefore = tf.memory().numDataBuffers;
+  const weights = await countInputGradients(() => tf.variableGrads(() => loss(x)));
+  const { value, grads } = weights.result;
+  tf.dispose([value, ...Object.values(grads)]);
+  assert.equal(weights.count, 1, 'only the second layer needs the gradient of its input');
+  assert.equal(tf.memory().numDataBuffers, buffersBefore, 'the unread gradient and what it would have read are let go');
+  const ours = tf.grad(loss)(x);
+  lib.uninstallFrugalBackward();
+  let theirs;
+  try {
+    theirs = tf.grad(loss)(x);
+    const all = await countInputGradients(() => tf.variableGrads(() => loss(x)));
+    tf.dispose([all.result.value, ...Object.values(all.result.grads)]);
+    assert.equal(all.count, 2, "tfjs's own pass computes both (the test would see a change)");
+  } finally {
+    lib.installFrugalBackward();
+  }
+  assert.deepEqual(ours.dataSync(), theirs.dataSync());
+  tf.dispose([x, ours, theirs]);
+  model.dispose();
+});
+
+test('a pending result read inside a gradient function (by a kernel, by dataSync) is finished first', async () => {
+  await ready();
+  const filter = tf.randomNormal([3, 3, 4, 8], 0, 1, 'float32', 4);
+  const dy = tf.randomNormal([2, 6, 6, 8], 0, 1, 'float32', 5);
+  const expected = tf.conv2dTranspose(dy, filter, [2, 6, 6, 4], 1, 'same');
+  let read;
+  const f = tf.customGrad((x, save) => ({
+    value: tf.mul(x, 1),
+    gradFunc: () => {
+      const dx = tf.conv2dTranspose(dy, filter, [2, 6, 6, 4], 1, 'same'); // may be pending here
+      read = dx.dataSync().slice();
+      return tf.mul(dx, 2);
+    },
+  }));
+  const g = tf.grad((x) => tf.sum(f(x)))(tf.zeros([2, 6, 6, 4]));
+  assert.deepEqual(read, expected.dataSync());
+  assert.deepEqual(g.dataSync(), tf.mul(expected, 2).dataSync());
+  tf.dispose([filter, dy, expected, g]);
+});
+
+test('a filter gradient nobody asked for (the filter not trained) is let go safely, whatever thread computes it', async () => {
+  await ready();
+  const filter = tf.randomNormal([3, 3, 8, 8], 0, 1, 'float32', 6);
+  const x = tf.randomNormal([8, 16, 16, 8], 0, 1, 'float32', 7);
+  const [tensors, buffers] = [tf.memory().numTensors, tf.memory().numDataBuffers];
+  // tfjs's fused convolution computes dW with dx, here unread and disposed by the backward pass.
+  const dx = tf.grad((input) => tf.sum(tf.fused.conv2d({ x: input, filter, strides: 1, pad: 'same' })))(x);
+  const expected = tf.tidy(() => tf.conv2dTranspose(tf.ones([8, 16, 16, 8]), filter, x.shape, 1, 'same'));
+  assert.deepEqual(dx.dataSync(), expected.dataSync());
+  tf.dispose([dx, expected]);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(tf.memory().numDataBuffers, buffers);
+  tf.dispose([filter, x]);
+});

@@ -1,21 +1,37 @@
 /**
- * Results a backward pass lets finish in the background. A convolution's filter gradient dW is
- * read by nothing in the backward pass (the optimiser takes it afterwards), so on the threaded
- * wasm backend it is computed by the helper threads while this thread goes on down the tape
- * (native-conv.ts): the helpers fill the time they would otherwise wait, for the JavaScript
- * between kernels and the end of a job shared unevenly. Such a tensor is pending until it is
- * settled (waited for): the backward pass (frugal-backward.ts) settles a gradient before any
- * kernel reads it, and every pending one before it returns, so that nothing outside the pass can
- * see a result before it is written.
+ * Results a backward pass does not wait for. Two kinds:
+ *
+ * - In the background: a convolution's filter gradient dW is read by nothing in the backward pass
+ *   (the optimiser takes it afterwards), so on the threaded wasm backend the helper threads compute
+ *   it while this thread goes on down the tape (native-conv.ts); they fill the time they would
+ *   otherwise wait, for the JavaScript between kernels and the end of a job shared unevenly.
+ * - When read: a convolution's input gradient dx is computed when something first reads it, and
+ *   never if it is disposed unread. tfjs's fused convolution (every tfjs-layers `Conv2D`) computes
+ *   dx and dW together, even where its input is not a function of the weights, as the first
+ *   layer's image is not: that dx was a whole convolution thrown away at every step.
+ *
+ * Such a tensor is pending until it is settled. Every kernel the engine runs settles its pending
+ * inputs first, and so does every read of a tensor's data ({@link installSettleOnRead}), so no one
+ * can see a result before it is written; the backward pass settles whatever is still pending
+ * before it returns ({@link withDeferredResults}).
  */
 
-/** Pending results: a tensor's dataId → how to wait for it, oldest first. */
-const pending = new Map<object, () => void>();
+/** A pending result: how to finish it; for one computed when read, whether it was disposed unread and how to let it go then. */
+interface Pending {
+  settle: () => void;
+  unread?: () => boolean;
+  abandon?: () => void;
+}
+
+/** Pending results: a tensor's dataId → its Pending, oldest first. */
+const pending = new Map<object, Pending>();
 let open = 0;
 
 /**
- * Run `f` (a backward pass) with results allowed to be deferred, then settle every one still
- * pending (also when `f` throws), so that none outlives it.
+ * Run `f` (a backward pass) with results allowed to be deferred; then (also when `f` throws)
+ * settle every one still pending, except results computed when read that `f`'s tidying disposed
+ * unread: those are never computed. Call it outside the backward pass's `tidy`, so that they are
+ * disposed by then.
  */
 export function withDeferredResults<T>(f: () => T): T {
   open++;
@@ -23,7 +39,7 @@ export function withDeferredResults<T>(f: () => T): T {
     return f();
   } finally {
     open--;
-    settleAll();
+    if (open === 0) settleAll();
   }
 }
 
@@ -32,36 +48,86 @@ export function mayDefer(): boolean {
   return open > 0;
 }
 
-/** Register the pending result whose data is `dataId`, and `settle`, which waits for it and tidies up. */
+/** Whether any result is pending. */
+export function hasPending(): boolean {
+  return pending.size > 0;
+}
+
+/** Register a result on `dataId` that is finishing in the background; `settle` waits for it and tidies up. */
 export function defer(dataId: object, settle: () => void): void {
-  pending.set(dataId, settle);
+  pending.set(dataId, { settle });
 }
 
-/** Wait for the result on `dataId` if it is pending (no-op otherwise). */
+/**
+ * Register a result on `dataId` that `compute` writes when it is first read. `unread()`: whether
+ * only this registration still holds it (it was disposed unread); `abandon` lets go of what
+ * compute would have read, in place of computing.
+ */
+export function deferUntilRead(dataId: object, compute: () => void, unread: () => boolean, abandon: () => void): void {
+  pending.set(dataId, { settle: compute, unread, abandon });
+}
+
+/** Finish the result on `dataId` if it is pending (no-op otherwise). */
 export function settle(dataId: object): void {
-  const f = pending.get(dataId);
-  if (f === undefined) return;
+  const p = pending.get(dataId);
+  if (p === undefined) return;
   pending.delete(dataId);
-  f();
+  p.settle();
 }
 
-/** Wait for the oldest pending result; false if there is none. */
+/** Wait for the oldest result finishing in the background; false if there is none. */
 export function settleOldest(): boolean {
-  const first = pending.keys().next();
-  if (first.done === true) return false;
-  settle(first.value);
-  return true;
+  for (const [dataId, p] of pending) {
+    if (p.unread !== undefined) continue;
+    settle(dataId);
+    return true;
+  }
+  return false;
 }
 
-/** Wait for every pending result (each is settled even if an earlier one failed; the first error is thrown). */
-export function settleAll(): void {
+/**
+ * Finish every pending result, or abandon it where it was disposed unread (each even if an earlier
+ * one failed; the first error is thrown).
+ */
+function settleAll(): void {
   let error: unknown;
-  while (pending.size > 0) {
+  for (const [dataId, p] of pending) {
+    pending.delete(dataId);
     try {
-      settleOldest();
+      if (p.unread?.() === true) p.abandon!();
+      else p.settle();
     } catch (e) {
       error ??= e;
     }
   }
   if (error !== undefined) throw error;
+}
+
+/** What {@link installSettleOnRead} wraps: the engine's kernel calls and data reads (tfjs-core's `Engine`). */
+export interface ReadingEngine {
+  runKernel(kernelName: string, inputs: object, attrs?: object): unknown;
+  readSync(dataId: object): unknown;
+  read(dataId: object): Promise<unknown>;
+}
+
+/**
+ * Make the engine settle a pending tensor before any kernel takes it as an input and before its
+ * data is read (`dataSync`, `data`, `array`, …); returns what puts the engine back. Without a
+ * pending result, one check per kernel call.
+ */
+export function installSettleOnRead(engine: ReadingEngine): () => void {
+  const { runKernel, readSync, read } = engine;
+  engine.runKernel = function (kernelName, inputs, attrs) {
+    if (pending.size > 0) for (const t of Object.values(inputs)) if (t != null) settle((t as { dataId: object }).dataId);
+    return runKernel.call(this, kernelName, inputs, attrs);
+  };
+  engine.readSync = function (dataId) {
+    settle(dataId);
+    return readSync.call(this, dataId);
+  };
+  engine.read = function (dataId) {
+    settle(dataId);
+    return read.call(this, dataId);
+  };
+  return () => Object.assign(engine, { runKernel, readSync, read });
 }

@@ -13,7 +13,7 @@
  * results that kernels may finish in the background while the pass goes on (deferred.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { settle, withDeferredResults } from './deferred';
+import { type ReadingEngine, installSettleOnRead, withDeferredResults } from './deferred';
 
 type Tensor = tf.Tensor;
 
@@ -35,7 +35,7 @@ type Gradients = (
 ) => { value: Tensor; grads: (Tensor | undefined)[] };
 
 /** The parts of tfjs-core's `Engine` this uses (not in its public typings). */
-interface EngineInternals {
+interface EngineInternals extends ReadingEngine {
   state: { activeTape: TapeNode[] | null; gradientDepth: number };
   gradients: Gradients;
   scopedRun<T>(start: () => void, end: () => void, f: () => T): T;
@@ -49,6 +49,7 @@ interface EngineInternals {
   backendName: string;
   __residualOriginalGradients?: Gradients;
   __residualOriginalSave?: (tensors: Tensor[]) => Tensor[];
+  __residualUninstallSettle?: () => void;
 }
 
 /**
@@ -82,7 +83,6 @@ function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly Tensor[], y: Ten
 function backpropNode(node: TapeNode, acc: Map<number, Tensor>, engine: EngineInternals): void {
   if (node.gradient == null) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
   const dys = node.outputs.map((o) => acc.get(o.id) ?? null);
-  for (const dy of dys) if (dy !== null) settle(dy.dataId); // computed in the background (deferred.ts)
   const inputGradients = node.gradient(dys);
   for (const [name, x] of Object.entries(node.inputs)) {
     const gradOf = inputGradients[name];
@@ -94,8 +94,6 @@ function backpropNode(node: TapeNode, acc: Map<number, Tensor>, engine: EngineIn
     const sum = acc.get(x.id);
     if (sum === undefined) acc.set(x.id, dx);
     else {
-      settle(sum.dataId);
-      settle(dx.dataId);
       acc.set(x.id, tf.add(sum, dx));
       sum.dispose();
     }
@@ -152,9 +150,10 @@ function frugalGradients(this: EngineInternals, f: () => Tensor, xs: Tensor[], d
     throw new Error(
       'Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.',
     );
-  // Filter gradients may finish in the background meanwhile; all are settled before it returns.
-  return this.tidy('backward', () =>
-    withDeferredResults(() => {
+  // Some results finish in the background, some only when read (deferred.ts): settled after the
+  // tidy, so that those it disposed unread are never computed.
+  return withDeferredResults(() =>
+    this.tidy('backward', () => {
       const acc = new Map<number, Tensor>([[y.id, dy ?? tf.onesLike(y)]]);
       const keep = new Set(xs.map((x) => x.id));
       if (dy != null) keep.add(y.id); // the caller's
@@ -181,6 +180,7 @@ export function installFrugalBackward(): void {
   engine.gradients = frugalGradients as Gradients;
   engine.__residualOriginalSave = engine.saveTensorsForBackwardMode;
   engine.saveTensorsForBackwardMode = leanSave;
+  engine.__residualUninstallSettle = installSettleOnRead(engine);
 }
 
 /** Put TensorFlow.js's own backward pass back (for comparisons). */
@@ -191,4 +191,6 @@ export function uninstallFrugalBackward(): void {
   delete engine.__residualOriginalGradients;
   if (engine.__residualOriginalSave !== undefined) engine.saveTensorsForBackwardMode = engine.__residualOriginalSave;
   delete engine.__residualOriginalSave;
+  engine.__residualUninstallSettle?.();
+  delete engine.__residualUninstallSettle;
 }

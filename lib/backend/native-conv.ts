@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { CONV_KERNELS_WASM } from './conv-kernels-wasm';
-import { defer, mayDefer, settleOldest } from './deferred';
+import { defer, deferUntilRead, mayDefer, settleOldest } from './deferred';
 import { wasmThreadsCount } from './wasm-threads';
 
 /** The functions conv-kernels.c exports (all arguments are i32: byte offsets and sizes). */
@@ -410,6 +410,8 @@ export class NativeConv {
 /** What the native paths need of the wasm backend object (`BackendWasm`). */
 interface WasmBackend {
   incRef(dataId: object): void;
+  /** References to a data buffer (0 once freed). */
+  refCount(dataId: object): number;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
@@ -663,7 +665,7 @@ function winogradFilterGrad(
  * Run a filter gradient's units (`job` in `chunks`, each unit writing only its own part of dW or
  * of a scratch room), then `finish` (which frees what the units needed). Now, the threads claiming
  * the units; or, in a backward pass on more than one thread, in the background (see deferred.ts):
- * this thread goes on, and x and dy are kept (a reference of the backend's) until dW is settled.
+ * this thread goes on, and dW, x and dy are kept (a reference of the backend's) until dW is settled.
  * Where all background slots are taken, the oldest pending result is settled first.
  */
 function filterGradUnits(
@@ -687,14 +689,15 @@ function filterGradUnits(
     return out;
   }
   const taken = slot;
-  backend.incRef(x.dataId);
-  backend.incRef(dy.dataId);
+  // dW too: the backward pass's tidy may dispose it before it is settled (where the weights are not trained).
+  const held = [out, x, dy];
+  for (const t of held) backend.incRef(t.dataId);
   defer(out.dataId, () => {
     try {
       native.settleBackground(taken);
     } finally {
       finish();
-      for (const t of [x, dy]) if (backend.disposeData(t.dataId)) engineOf().removeDataId(t.dataId, backend);
+      for (const t of held) if (backend.disposeData(t.dataId)) engineOf().removeDataId(t.dataId, backend);
     }
   });
   return out;
@@ -729,11 +732,10 @@ export function nativeConv2D(
 }
 
 /**
- * dx of a convolution. Stride 1: the forward convolution of dy with the filter rotated 180° and
- * its channel axes swapped, padded KH − 1 − top above and KW − 1 − left on the left. Larger
- * strides: conv_input_grad (each dy pixel adds its taps to the dx pixels it came from), with the
- * filter's channel axes swapped. Undefined where not covered (strided, with input channels not a
- * multiple of 4).
+ * dx of a convolution (see inputGradInto); undefined where not covered (strided, with input
+ * channels not a multiple of 4). In a backward pass, computed only when first read (deferred.ts):
+ * never where the input is not a function of the weights (the first layer's image), which tfjs's
+ * fused convolution asks for anyway.
  */
 export function nativeInputGrad(
   b: object,
@@ -742,30 +744,68 @@ export function nativeInputGrad(
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin } = info;
+  const native = covered(info, inputGradChannels(info), dy, filter) ? nativeFor(backend) : undefined;
+  if (native === undefined) return undefined;
+  const dx = backend.makeOutput([n, h, w, cin], 'float32');
+  if (!mayDefer()) {
+    inputGradInto(backend, native, dy, filter, info, dx);
+    return dx;
+  }
+  const held = [dx, dy, filter];
+  for (const t of held) backend.incRef(t.dataId);
+  const release = (): void => {
+    for (const t of held) if (backend.disposeData(t.dataId)) engineOf().removeDataId(t.dataId, backend);
+  };
+  const compute = (): void => {
+    try {
+      inputGradInto(backend, native, dy, filter, info, dx);
+    } finally {
+      release();
+    }
+  };
+  deferUntilRead(dx.dataId, compute, () => backend.refCount(dx.dataId) === 1, release);
+  return dx;
+}
+
+/** Channels dx is computed with: Cin, or for stride 1 Cin rounded up to a multiple of 4 (see inputGradInto). */
+function inputGradChannels({ inChannels: cin, strideHeight: sh, strideWidth: sw }: tf.backend_util.Conv2DInfo): number {
+  return sh > 1 || sw > 1 ? cin : Math.ceil(cin / 4) * 4;
+}
+
+/**
+ * Write dx of a convolution to `dx` ([N, H, W, Cin]). Stride 1: the forward convolution of dy
+ * with the filter rotated 180° and its channel axes swapped, padded KH − 1 − top above and
+ * KW − 1 − left on the left. Larger strides: conv_input_grad (each dy pixel adds its taps to the
+ * dx pixels it came from), with the filter's channel axes swapped.
+ */
+function inputGradInto(
+  backend: WasmBackend,
+  native: NativeConv,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  dx: tf.TensorInfo,
+): void {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const strided = sh > 1 || sw > 1;
   // Stride 1 takes any Cin: the convolution computes c4 channels (a multiple of 4, the extra ones
-  // from zero filters) and dx keeps the first Cin (the first layer's 3: its dx is not needed, but
-  // tfjs's fused convolution computes it).
-  const c4 = strided ? cin : Math.ceil(cin / 4) * 4;
-  const native = covered(info, c4, dy, filter) ? nativeFor(backend) : undefined;
-  if (native === undefined) return undefined;
+  // from zero filters) and dx keeps the first Cin.
+  const c4 = inputGradChannels(info);
   // [KH, KW, Cout, c4]: swapped channel axes; for stride 1 also rotated 180°.
   const swapped = backend.makeOutput([kh, kw, cout, c4], 'float32');
   native.run([{ fn: 'swap_filter', args: [at(backend, filter), at(backend, swapped), kh, kw, cin, cout, c4, strided ? 0 : 1] }]);
-  const out = backend.makeOutput([n, h, w, c4], 'float32');
+  const out = c4 === cin ? dx : backend.makeOutput([n, h, w, c4], 'float32');
   const [dyo, fo, xo] = [at(backend, dy), at(backend, swapped), at(backend, out)];
   const { top, left } = info.padInfo;
   const shape = convShape(info);
   if (strided) runClaimed(backend, native, 'conv_input_grad', n, 0, (_, next) => [dyo, fo, xo, next, 0, n, ...shape]);
   else runForward(backend, native, [dyo, fo, 0, xo], n, [oh, ow, cout, h, w, c4, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left], false);
   backend.disposeData(swapped.dataId);
-  if (c4 === cin) return out;
-  const dx = backend.makeOutput([n, h, w, cin], 'float32');
+  if (out === dx) return;
   native.run([{ fn: 'take_channels', args: [at(backend, out), at(backend, dx), n * h * w, c4, cin] }]);
   backend.disposeData(out.dataId);
-  return dx;
 }
 
 /**
