@@ -199,3 +199,28 @@ test('a filter gradient nobody asked for (the filter not trained) is let go safe
   assert.equal(tf.memory().numDataBuffers, buffers);
   tf.dispose([filter, x]);
 });
+
+test("on two threads, a training step's forward kernels run in the background while the JavaScript goes on", async () => {
+  await ready();
+  const { NativeConv } = await import('../dist/backend/native-conv.js');
+  const model = lib.resnetCifar(8);
+  const x = tf.randomNormal([8, 32, 32, 3], 0, 1, 'float32', 8);
+  const started = new Set();
+  const runInBackground = NativeConv.prototype.runInBackground;
+  NativeConv.prototype.runInBackground = function (job, chunks) {
+    const slot = runInBackground.call(this, job, chunks);
+    if (slot !== undefined) started.add(job.fn);
+    return slot;
+  };
+  try {
+    const { value, grads } = tf.variableGrads(() => tf.mean(model.apply(x, { training: true })));
+    tf.dispose([value, ...Object.values(grads)]);
+  } finally {
+    NativeConv.prototype.runInBackground = runInBackground;
+  }
+  tf.dispose(x);
+  model.dispose();
+  if (!started.has('conv_filter_grad_winograd')) return assert.equal(started.size, 0); // one thread: nothing in the background
+  for (const fn of ['conv2d_winograd', 'channel_affine', 'relu', 'add_same'])
+    assert.ok(started.has(fn), `${fn} in the background (started: ${[...started]})`);
+});

@@ -4,7 +4,9 @@
  * - In the background: a convolution's filter gradient dW is read by nothing in the backward pass
  *   (the optimiser takes it afterwards), so on the threaded wasm backend the helper threads compute
  *   it while this thread goes on down the tape (native-conv.ts); they fill the time they would
- *   otherwise wait, for the JavaScript between kernels and the end of a job shared unevenly.
+ *   otherwise wait, for the JavaScript between kernels and the end of a job shared unevenly. On
+ *   the way forward, the convolutions, batch norms, ReLUs and additions start the same way: the
+ *   helpers begin while this thread runs the JavaScript up to the next kernel, which then joins in.
  * - When read: a convolution's input gradient dx is computed when something first reads it, and
  *   never if it is disposed unread. tfjs's fused convolution (every tfjs-layers `Conv2D`) computes
  *   dx and dW together, even where its input is not a function of the weights, as the first
@@ -28,7 +30,7 @@ const pending = new Map<object, Pending>();
 let open = 0;
 
 /**
- * Run `f` (a backward pass) with results allowed to be deferred; then (also when `f` throws)
+ * Run `f` (a training step's forward and backward pass) with results allowed to be deferred; then (also when `f` throws)
  * settle every one still pending, except results computed when read that `f`'s tidying disposed
  * unread: those are never computed. Call it outside the backward pass's `tidy`, so that they are
  * disposed by then.

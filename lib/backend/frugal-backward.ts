@@ -138,22 +138,23 @@ function frugalGradients(this: EngineInternals, f: () => Tensor, xs: Tensor[], d
   if (this.state.gradientDepth > 0) return original.call(this, f, xs, dy, allowNoGradients); // a second derivative
   if (xs.length === 0) throw new Error('gradients() received an empty list of xs.');
   if (dy != null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
-  const y = this.scopedRun(
-    () => this.startTape(),
-    () => this.endTape(),
-    () => this.tidy('forward', f),
-  );
-  if (!(y instanceof tf.Tensor)) throw new Error('The result y returned by f() must be a tensor.');
-  const tape = this.state.activeTape ?? [];
-  const nodes = nodesFromXsToY(tape, xs, y);
-  if (!allowNoGradients && nodes.length === 0)
-    throw new Error(
-      'Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.',
+  // Some results finish in the background, some only when read (deferred.ts), forward and
+  // backward: settled after the backward pass's tidy, so that those it disposed unread are never
+  // computed.
+  return withDeferredResults(() => {
+    const y = this.scopedRun(
+      () => this.startTape(),
+      () => this.endTape(),
+      () => this.tidy('forward', f),
     );
-  // Some results finish in the background, some only when read (deferred.ts): settled after the
-  // tidy, so that those it disposed unread are never computed.
-  return withDeferredResults(() =>
-    this.tidy('backward', () => {
+    if (!(y instanceof tf.Tensor)) throw new Error('The result y returned by f() must be a tensor.');
+    const tape = this.state.activeTape ?? [];
+    const nodes = nodesFromXsToY(tape, xs, y);
+    if (!allowNoGradients && nodes.length === 0)
+      throw new Error(
+        'Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.',
+      );
+    return this.tidy('backward', () => {
       const acc = new Map<number, Tensor>([[y.id, dy ?? tf.onesLike(y)]]);
       const keep = new Set(xs.map((x) => x.id));
       if (dy != null) keep.add(y.id); // the caller's
@@ -165,8 +166,8 @@ function frugalGradients(this: EngineInternals, f: () => Tensor, xs: Tensor[], d
       for (const node of tape) for (const t of node.saved ?? []) t.dispose(); // the nodes off the path
       this.state.activeTape = null;
       return { value: y, grads };
-    }),
-  );
+    });
+  });
 }
 
 /**

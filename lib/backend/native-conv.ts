@@ -502,25 +502,78 @@ function claimCounter(backend: WasmBackend): tf.TensorInfo {
 
 /**
  * Run `fn` on min(threads, units) threads that share the work through a counter (claimCounter),
- * each with its own scratch room of `floats` floats on the heap (none for 0), freed afterwards.
- * `args(room, counter)`: the arguments of one thread's call. For work whose results do not depend
- * on which thread did which unit (each unit written by one thread alone).
+ * `args(counter)` the arguments of their calls; with a `room`, each thread gets its own scratch
+ * room of `room.floats` floats on the heap, its offset argument `room.at`, freed afterwards. For
+ * work whose results do not depend on which thread did which unit (each unit written by one
+ * thread alone). With `background`, see runOrDefer: one unit per thread.
  */
 function runClaimed(
   backend: WasmBackend,
   native: NativeConv,
   fn: FunctionName,
   units: number,
-  floats: number,
-  args: (room: number, counter: number) => number[],
+  args: (counter: number) => number[],
+  room?: { floats: number; at: number },
+  background?: Background,
 ): void {
   const threads = Math.max(1, Math.min(native.threads, units));
-  const scratch = floats > 0 ? backend.makeOutput([threads * floats], 'float32') : undefined;
+  const scratch = room === undefined ? undefined : backend.makeOutput([threads * room.floats], 'float32');
   const counter = claimCounter(backend);
-  const [so, co] = [scratch === undefined ? 0 : at(backend, scratch), at(backend, counter)];
-  native.run(Array.from({ length: threads }, (_, i) => ({ fn, args: args(so + 4 * floats * i, co) })));
-  backend.disposeData(counter.dataId);
-  if (scratch !== undefined) backend.disposeData(scratch.dataId);
+  const job: Job = { fn, args: args(at(backend, counter)) };
+  const rooms: Chunks['at'] = room === undefined ? [] : [[room.at, at(backend, scratch!), 4 * room.floats, 0xffffffff]];
+  const free = (): void => {
+    backend.disposeData(counter.dataId);
+    if (scratch !== undefined) backend.disposeData(scratch.dataId);
+  };
+  if (background !== undefined && threads > 1) return runOrDefer(backend, native, job, { count: threads, at: rooms }, background, free);
+  const roomOf = (i: number): number[] => {
+    const a = [...job.args];
+    for (const [j, base, step] of rooms) a[j] = base + i * step;
+    return a;
+  };
+  native.run(Array.from({ length: threads }, (_, i) => ({ fn, args: roomOf(i) })));
+  free();
+}
+
+/** A kernel's output that may be left pending while its job runs in the background, and the tensors that job reads. */
+interface Background {
+  out: tf.TensorInfo;
+  inputs: tf.TensorInfo[];
+}
+
+/**
+ * Run `job` in `chunks` (see NativeConv.runChunked), then `finish`. Or, where `background` is
+ * given and a pass allows it (deferred.ts), start it in the background and return at once: the
+ * helpers work on it while this thread goes back to the JavaScript between kernels, and the
+ * output is pending (its buffer and the inputs' held) until something reads it.
+ */
+function runOrDefer(
+  backend: WasmBackend,
+  native: NativeConv,
+  job: Job,
+  chunks: Chunks,
+  background: Background | undefined,
+  finish: () => void = () => undefined,
+): void {
+  const slot = background !== undefined && mayDefer() ? native.runInBackground(job, chunks) : undefined;
+  if (slot === undefined) {
+    try {
+      native.runChunked(job, chunks);
+    } finally {
+      finish();
+    }
+    return;
+  }
+  const held = [background!.out, ...background!.inputs];
+  for (const t of held) backend.incRef(t.dataId);
+  defer(background!.out.dataId, () => {
+    try {
+      native.settleBackground(slot);
+    } finally {
+      finish();
+      for (const t of held) if (backend.disposeData(t.dataId)) engineOf().removeDataId(t.dataId, backend);
+    }
+  });
 }
 
 /**
@@ -536,15 +589,23 @@ function runForward(
   n: number,
   shape: ConvShape,
   relu: boolean,
+  background?: Background,
 ): void {
   const [, , cin, oh, ow, , kh, kw, sh] = shape;
   const [pt, pl] = shape.slice(10);
   const plan = winogradPlan(shape);
   const floats = plan?.floats ?? ((oh - 1) * sh + kh) * Math.ceil(ow / 4) * kw * cin * 4;
-  runClaimed(backend, native, plan ? 'conv2d_winograd' : 'conv2d', n, floats, (room, next) =>
-    plan
-      ? [xo, fo, bo, yo, room, next, 0, n, ...shape.slice(0, 6), pt, pl, plan.rb, relu ? 1 : 0]
-      : [xo, fo, bo, yo, room, next, 0, n, ...shape, relu ? 1 : 0],
+  runClaimed(
+    backend,
+    native,
+    plan ? 'conv2d_winograd' : 'conv2d',
+    n,
+    (next) =>
+      plan
+        ? [xo, fo, bo, yo, 0, next, 0, n, ...shape.slice(0, 6), pt, pl, plan.rb, relu ? 1 : 0]
+        : [xo, fo, bo, yo, 0, next, 0, n, ...shape, relu ? 1 : 0],
+    { floats, at: 4 }, // the room: argument 4 of both
+    background,
   );
 }
 
@@ -719,6 +780,7 @@ export function nativeConv2D(
   info: tf.backend_util.Conv2DInfo,
   bias?: tf.TensorInfo,
   relu = false,
+  background = false,
 ): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
   const okBias = bias === undefined || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === info.outChannels);
@@ -727,7 +789,8 @@ export function nativeConv2D(
   const { batchSize: n, outChannels: cout, outHeight: oh, outWidth: ow } = info;
   const out = backend.makeOutput([n, oh, ow, cout], 'float32');
   const offsets = [at(backend, x), at(backend, filter), bias === undefined ? 0 : at(backend, bias), at(backend, out)];
-  runForward(backend, native, offsets, n, convShape(info), relu);
+  const inputs = bias === undefined ? [x, filter] : [x, filter, bias];
+  runForward(backend, native, offsets, n, convShape(info), relu, background ? { out, inputs } : undefined);
   return out;
 }
 
@@ -800,7 +863,7 @@ function inputGradInto(
   const [dyo, fo, xo] = [at(backend, dy), at(backend, swapped), at(backend, out)];
   const { top, left } = info.padInfo;
   const shape = convShape(info);
-  if (strided) runClaimed(backend, native, 'conv_input_grad', n, 0, (_, next) => [dyo, fo, xo, next, 0, n, ...shape]);
+  if (strided) runClaimed(backend, native, 'conv_input_grad', n, (next) => [dyo, fo, xo, next, 0, n, ...shape]);
   else runForward(backend, native, [dyo, fo, 0, xo], n, [oh, ow, cout, h, w, c4, kh, kw, 1, 1, kh - 1 - top, kw - 1 - left], false);
   backend.disposeData(swapped.dataId);
   if (out === dx) return;
@@ -847,6 +910,7 @@ export function nativeChannelAffine(
   x: tf.TensorInfo,
   { add, scale, shift }: { add?: tf.TensorInfo; scale?: tf.TensorInfo; shift?: tf.TensorInfo },
   relu = false,
+  background = false,
 ): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
   const [rows, c] = rowsOf(x);
@@ -858,7 +922,8 @@ export function nativeChannelAffine(
   const out = backend.makeOutput(x.shape, 'float32');
   const [xo, yo] = [at(backend, x), at(backend, out)];
   const [ao, ko, bo] = [add, scale, shift].map((t) => (t === undefined ? 0 : at(backend, t)));
-  native.runChunked({ fn: 'channel_affine', args: [xo, ao, ko, bo, yo, 0, 0, c, relu ? 1 : 0] }, rowChunks(rows, c, 5));
+  const job: Job = { fn: 'channel_affine', args: [xo, ao, ko, bo, yo, 0, 0, c, relu ? 1 : 0] };
+  runOrDefer(backend, native, job, rowChunks(rows, c, 5), background ? { out, inputs: [x, ...vectors] } : undefined);
   return out;
 }
 
@@ -960,6 +1025,7 @@ export function nativeElementwise(
   fn: 'relu' | 'add_same' | 'relu_grad',
   x1: tf.TensorInfo,
   x2: tf.TensorInfo,
+  background = false,
 ): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
   if (x1.dtype !== 'float32' || x2.dtype !== 'float32' || !tf.util.arraysEqual(x1.shape, x2.shape)) return undefined;
@@ -968,7 +1034,8 @@ export function nativeElementwise(
   const out = backend.makeOutput(x1.shape, 'float32');
   const [o1, o2, oo] = [at(backend, x1), at(backend, x2), at(backend, out)];
   const size = tf.util.sizeFromShape(x1.shape);
-  native.runChunked({ fn, args: [o1, o2, oo, 0, 0] }, rangeChunks(size, CHUNK_FLOATS, 3));
+  const chunks = rangeChunks(size, CHUNK_FLOATS, 3);
+  runOrDefer(backend, native, { fn, args: [o1, o2, oo, 0, 0] }, chunks, background ? { out, inputs: [x1, x2] } : undefined);
   return out;
 }
 

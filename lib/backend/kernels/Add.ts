@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeElementwise } from '../native-conv';
-import { type KernelArgs, type WasmKernel, builtin } from './kernel-util';
+import { type KernelArgs, type WasmKernel, builtin, calledByEngine } from './kernel-util';
 import { MIN_XNNPACK_SIZE } from './per-channel';
 
 /**
@@ -11,7 +11,8 @@ import { MIN_XNNPACK_SIZE } from './per-channel';
 function addKernel(args: KernelArgs): tf.TensorInfo {
   const a = args.inputs.a as tf.TensorInfo;
   const b = args.inputs.b as tf.TensorInfo;
-  const native = tf.util.sizeFromShape(a.shape) >= MIN_XNNPACK_SIZE ? nativeElementwise(args.backend, 'add_same', a, b) : undefined;
+  const native =
+    tf.util.sizeFromShape(a.shape) >= MIN_XNNPACK_SIZE ? nativeElementwise(args.backend, 'add_same', a, b, calledByEngine()) : undefined;
   return native ?? (builtin('Add')(args) as tf.TensorInfo);
 }
 

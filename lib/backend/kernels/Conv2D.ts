@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeConv2D } from '../native-conv';
-import { type KernelArgs, type Pad, type RoundingMode, type WasmKernel, builtin } from './kernel-util';
+import { type KernelArgs, type Pad, type RoundingMode, type WasmKernel, builtin, calledByEngine } from './kernel-util';
 
 /**
  * Forward convolution (`Conv2D`, and `FusedConv2D` with no bias or a per-channel one, and no
@@ -36,7 +36,7 @@ function forwardConv(kernelName: 'Conv2D' | 'FusedConv2D') {
         false,
         'channelsLast',
       );
-      const out = nativeConv2D(args.backend, X, F, info, bias, activation === 'relu');
+      const out = nativeConv2D(args.backend, X, F, info, bias, activation === 'relu', calledByEngine());
       if (out !== undefined) return out;
     }
     return builtin(kernelName)(args) as tf.TensorInfo;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeChannelAffine } from '../native-conv';
-import { type KernelArgs, type WasmBackendLike, type WasmKernel, builtin, release } from './kernel-util';
+import { type KernelArgs, type WasmBackendLike, type WasmKernel, builtin, calledByEngine, release } from './kernel-util';
 import { addPerChannel, affinePerChannel, MIN_XNNPACK_SIZE, perChannelOf, vectorOf } from './per-channel';
 
 /**
@@ -28,7 +28,7 @@ function fusedBatchNormKernel(args: KernelArgs): tf.TensorInfo {
   const k = vectorOf(backend, c, (i) => gamma[i] / Math.sqrt(v[i] + eps));
   const b = vectorOf(backend, c, (i) => beta[i]);
   const negated = vectorOf(backend, c, (i) => -mu[i]);
-  let out = nativeChannelAffine(backend, X, { add: negated, scale: k, shift: b });
+  let out = nativeChannelAffine(backend, X, { add: negated, scale: k, shift: b }, false, calledByEngine());
   if (out === undefined) {
     const centred = addPerChannel(backend, X, negated);
     out = affinePerChannel(backend, centred, k, b);

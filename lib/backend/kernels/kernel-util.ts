@@ -18,6 +18,28 @@ export interface KernelArgs {
   attrs?: tf.NamedAttrMap;
 }
 
+/** How deep in calls of our kernels this thread is (1: a kernel the engine called). */
+let depth = 0;
+
+/** Run our kernel `impl` (as registered), counting how deep in kernel calls it runs. */
+export function callKernel<T>(impl: (args: KernelArgs) => T, args: KernelArgs): T {
+  depth++;
+  try {
+    return impl(args);
+  } finally {
+    depth--;
+  }
+}
+
+/**
+ * Whether the kernel running now was called by the engine, not by another of our kernels: its
+ * output goes to the engine, which finishes a pending tensor before anything reads it
+ * (deferred.ts), where another kernel would read it at once.
+ */
+export function calledByEngine(): boolean {
+  return depth === 1;
+}
+
 /** The backend these kernels run on. */
 export const BACKEND = 'wasm';
 

@@ -51,7 +51,7 @@ import { reluConfig } from './Relu';
 import { reluGradConfig } from './ReluGrad';
 import { sgdStepConfig } from './SgdStep';
 import { movingAverageConfig } from './MovingAverage';
-import { BACKEND, type KernelArgs, type WasmKernel, keepBuiltin } from './kernel-util';
+import { BACKEND, type KernelArgs, type WasmKernel, callKernel, keepBuiltin } from './kernel-util';
 
 /** Marker on our kernel functions, so that registration is idempotent across module copies. */
 const MARK = Symbol.for('residual-learning.wasmTrainingKernel');
@@ -106,7 +106,7 @@ export function registerWasmTrainingKernels(): void {
       keepBuiltin(kernelName, current.kernelFunc);
       tf.unregisterKernel(kernelName, BACKEND);
     }
-    const kernelFunc = ((args: KernelArgs) => impl(args)) as unknown as tf.KernelFunc;
+    const kernelFunc = ((args: KernelArgs) => callKernel(impl, args)) as unknown as tf.KernelFunc;
     (kernelFunc as unknown as Record<symbol, unknown>)[MARK] = true;
     // Keep the builtin's setup (its binding to the wasm function): it stays the fallback.
     tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc, setupFunc: current?.setupFunc });
