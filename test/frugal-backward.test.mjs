@@ -224,3 +224,29 @@ test("on two threads, a training step's forward kernels run in the background wh
   for (const fn of ['conv2d_winograd', 'channel_affine', 'relu', 'add_same'])
     assert.ok(started.has(fn), `${fn} in the background (started: ${[...started]})`);
 });
+
+test('outside a training step (inference) a convolution is still split over the threads, one share each', async () => {
+  await ready();
+  const { NativeConv } = await import('../dist/backend/native-conv.js');
+  const x = tf.randomNormal([4, 16, 16, 8], 0, 1, 'float32', 9);
+  const filter = tf.randomNormal([3, 3, 8, 8], 0, 1, 'float32', 10);
+  const shares = [];
+  const { run, runChunked } = NativeConv.prototype;
+  NativeConv.prototype.run = function (jobs) {
+    if (jobs[0]?.fn === 'conv2d_winograd') shares.push({ jobs: jobs.length, threads: this.threads });
+    return run.call(this, jobs);
+  };
+  NativeConv.prototype.runChunked = function (job, chunks) {
+    if (job.fn === 'conv2d_winograd') shares.push({ chunked: chunks.count });
+    return runChunked.call(this, job, chunks);
+  };
+  try {
+    tf.dispose(tf.conv2d(x, filter, 1, 'same'));
+  } finally {
+    Object.assign(NativeConv.prototype, { run, runChunked });
+  }
+  tf.dispose([x, filter]);
+  if (tf.getBackend() !== 'wasm') return;
+  assert.equal(shares.length, 1, JSON.stringify(shares));
+  assert.equal(shares[0].jobs, Math.min(shares[0].threads, 4), JSON.stringify(shares));
+});

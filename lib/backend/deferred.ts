@@ -1,5 +1,5 @@
 /**
- * Results a backward pass does not wait for. Two kinds:
+ * Results a training step does not wait for. Two kinds:
  *
  * - In the background: a convolution's filter gradient dW is read by nothing in the backward pass
  *   (the optimiser takes it afterwards), so on the threaded wasm backend the helper threads compute
@@ -14,7 +14,7 @@
  *
  * Such a tensor is pending until it is settled. Every kernel the engine runs settles its pending
  * inputs first, and so does every read of a tensor's data ({@link installSettleOnRead}), so no one
- * can see a result before it is written; the backward pass settles whatever is still pending
+ * can see a result before it is written; the training step settles whatever is still pending
  * before it returns ({@link withDeferredResults}).
  */
 
@@ -30,10 +30,10 @@ const pending = new Map<object, Pending>();
 let open = 0;
 
 /**
- * Run `f` (a training step's forward and backward pass) with results allowed to be deferred; then (also when `f` throws)
- * settle every one still pending, except results computed when read that `f`'s tidying disposed
- * unread: those are never computed. Call it outside the backward pass's `tidy`, so that they are
- * disposed by then.
+ * Run `f` (a training step's forward and backward pass) with results allowed to be deferred; then
+ * (also when `f` throws) settle every one still pending, except results computed when read that
+ * `f`'s tidying disposed unread: those are never computed. Call it outside the backward pass's
+ * `tidy`, so that they are disposed by then.
  */
 export function withDeferredResults<T>(f: () => T): T {
   open++;
@@ -48,11 +48,6 @@ export function withDeferredResults<T>(f: () => T): T {
 /** Whether a kernel may leave its result pending now (inside {@link withDeferredResults}). */
 export function mayDefer(): boolean {
   return open > 0;
-}
-
-/** Whether any result is pending. */
-export function hasPending(): boolean {
-  return pending.size > 0;
 }
 
 /** Register a result on `dataId` that is finishing in the background; `settle` waits for it and tidies up. */

@@ -525,14 +525,13 @@ function runClaimed(
     backend.disposeData(counter.dataId);
     if (scratch !== undefined) backend.disposeData(scratch.dataId);
   };
-  if (background !== undefined && threads > 1) return runOrDefer(backend, native, job, { count: threads, at: rooms }, background, free);
   const roomOf = (i: number): number[] => {
     const a = [...job.args];
     for (const [j, base, step] of rooms) a[j] = base + i * step;
     return a;
   };
-  native.run(Array.from({ length: threads }, (_, i) => ({ fn, args: roomOf(i) })));
-  free();
+  const now = (): void => native.run(Array.from({ length: threads }, (_, i) => ({ fn, args: roomOf(i) })));
+  runOrDefer(backend, native, job, { count: threads, at: rooms }, threads > 1 ? background : undefined, now, free);
 }
 
 /** A kernel's output that may be left pending while its job runs in the background, and the tensors that job reads. */
@@ -542,10 +541,10 @@ interface Background {
 }
 
 /**
- * Run `job` in `chunks` (see NativeConv.runChunked), then `finish`. Or, where `background` is
- * given and a pass allows it (deferred.ts), start it in the background and return at once: the
- * helpers work on it while this thread goes back to the JavaScript between kernels, and the
- * output is pending (its buffer and the inputs' held) until something reads it.
+ * Run `job` in `chunks` by `now` (default: NativeConv.runChunked), then `finish`. Or, where
+ * `background` is given and a pass allows it (deferred.ts), start it in the background and return
+ * at once: the helpers work on it while this thread goes back to the JavaScript between kernels,
+ * and the output is pending (its buffer and the inputs' held) until something reads it.
  */
 function runOrDefer(
   backend: WasmBackend,
@@ -553,27 +552,38 @@ function runOrDefer(
   job: Job,
   chunks: Chunks,
   background: Background | undefined,
-  finish: () => void = () => undefined,
+  now = (): void => native.runChunked(job, chunks),
+  finish = (): void => undefined,
 ): void {
   const slot = background !== undefined && mayDefer() ? native.runInBackground(job, chunks) : undefined;
   if (slot === undefined) {
     try {
-      native.runChunked(job, chunks);
+      now();
     } finally {
       finish();
     }
     return;
   }
-  const held = [background!.out, ...background!.inputs];
-  for (const t of held) backend.incRef(t.dataId);
+  const release = hold(backend, [background!.out, ...background!.inputs]);
   defer(background!.out.dataId, () => {
     try {
       native.settleBackground(slot);
     } finally {
       finish();
-      for (const t of held) if (backend.disposeData(t.dataId)) engineOf().removeDataId(t.dataId, backend);
+      release();
     }
   });
+}
+
+/**
+ * Take a reference of the backend's to each tensor's buffer, so that it outlives the tensor's
+ * disposal; returns what lets them go (and makes the engine forget a buffer the backend frees).
+ */
+function hold(backend: WasmBackend, ts: tf.TensorInfo[]): () => void {
+  for (const t of ts) backend.incRef(t.dataId);
+  return () => {
+    for (const t of ts) if (backend.disposeData(t.dataId)) engineOf().removeDataId(t.dataId, backend);
+  };
 }
 
 /**
@@ -751,14 +761,13 @@ function filterGradUnits(
   }
   const taken = slot;
   // dW too: the backward pass's tidy may dispose it before it is settled (where the weights are not trained).
-  const held = [out, x, dy];
-  for (const t of held) backend.incRef(t.dataId);
+  const release = hold(backend, [out, x, dy]);
   defer(out.dataId, () => {
     try {
       native.settleBackground(taken);
     } finally {
       finish();
-      for (const t of held) if (backend.disposeData(t.dataId)) engineOf().removeDataId(t.dataId, backend);
+      release();
     }
   });
   return out;
@@ -815,11 +824,7 @@ export function nativeInputGrad(
     inputGradInto(backend, native, dy, filter, info, dx);
     return dx;
   }
-  const held = [dx, dy, filter];
-  for (const t of held) backend.incRef(t.dataId);
-  const release = (): void => {
-    for (const t of held) if (backend.disposeData(t.dataId)) engineOf().removeDataId(t.dataId, backend);
-  };
+  const release = hold(backend, [dx, dy, filter]);
   const compute = (): void => {
     try {
       inputGradInto(backend, native, dy, filter, info, dx);
