@@ -534,10 +534,15 @@ function runClaimed(
   runOrDefer(backend, native, job, { count: threads, at: rooms }, threads > 1 ? background : undefined, now, free);
 }
 
-/** A kernel's output that may be left pending while its job runs in the background, and the tensors that job reads. */
+/**
+ * A kernel's output that may be left pending while its job runs in the background, and the
+ * tensors that job reads; `freeSlot`: where all background slots are taken, settle the oldest
+ * pending results until one is free (rather than run the job now).
+ */
 interface Background {
   out: tf.TensorInfo;
   inputs: tf.TensorInfo[];
+  freeSlot?: boolean;
 }
 
 /**
@@ -555,7 +560,10 @@ function runOrDefer(
   now = (): void => native.runChunked(job, chunks),
   finish = (): void => undefined,
 ): void {
-  const slot = background !== undefined && mayDefer() ? native.runInBackground(job, chunks) : undefined;
+  const deferrable = background !== undefined && mayDefer();
+  let slot = deferrable ? native.runInBackground(job, chunks) : undefined;
+  while (slot === undefined && deferrable && background.freeSlot === true && native.threads > 1 && settleOldest())
+    slot = native.runInBackground(job, chunks);
   if (slot === undefined) {
     try {
       now();
@@ -564,10 +572,12 @@ function runOrDefer(
     }
     return;
   }
+  const taken = slot;
+  // The output too: the backward pass's tidy may dispose it before it is settled (a dW where the weights are not trained).
   const release = hold(backend, [background!.out, ...background!.inputs]);
   defer(background!.out.dataId, () => {
     try {
-      native.settleBackground(slot);
+      native.settleBackground(taken);
     } finally {
       finish();
       release();
@@ -749,27 +759,7 @@ function filterGradUnits(
   chunks: Chunks,
   finish: () => void,
 ): tf.TensorInfo {
-  let slot = mayDefer() ? native.runInBackground(job, chunks) : undefined;
-  while (slot === undefined && mayDefer() && native.threads > 1 && settleOldest()) slot = native.runInBackground(job, chunks);
-  if (slot === undefined) {
-    try {
-      native.runChunked(job, chunks);
-    } finally {
-      finish();
-    }
-    return out;
-  }
-  const taken = slot;
-  // dW too: the backward pass's tidy may dispose it before it is settled (where the weights are not trained).
-  const release = hold(backend, [out, x, dy]);
-  defer(out.dataId, () => {
-    try {
-      native.settleBackground(taken);
-    } finally {
-      finish();
-      release();
-    }
-  });
+  runOrDefer(backend, native, job, chunks, { out, inputs: [x, dy], freeSlot: true }, undefined, finish);
   return out;
 }
 
