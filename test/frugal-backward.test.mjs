@@ -221,8 +221,8 @@ test("on two threads, a training step's forward kernels run in the background wh
   tf.dispose(x);
   model.dispose();
   if (!started.has('conv_filter_grad_winograd')) return assert.equal(started.size, 0); // one thread: nothing in the background
-  for (const fn of ['conv2d_winograd', 'channel_affine', 'relu', 'add_same'])
-    assert.ok(started.has(fn), `${fn} in the background (started: ${[...started]})`);
+  // (ReLU and F(x) + x run inside batch norm's channel_affine: pending-affine.test.mjs.)
+  for (const fn of ['conv2d_winograd', 'channel_affine']) assert.ok(started.has(fn), `${fn} in the background (started: ${[...started]})`);
 });
 
 test('outside a training step (inference) a convolution is still split over the threads, one share each', async () => {

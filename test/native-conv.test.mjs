@@ -236,12 +236,12 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
               for (let co = 0; co < cout; co++) rotated[(t * cout + co) * c4 + ci] = f[((k * k - 1 - t) * cin + ci) * cout + co];
           assert.deepEqual([...new Float32Array(memory.buffer, roto, rotated.length)], [...rotated], `swap_filter, rotated, ${name}`);
         }
-        // channel_affine: y = act((x + a) · k + b), each of a, k, b present or not (0, 1, 0).
+        // channel_affine: y = act((x + a) · k + b + s), each of a, k, b, s present or not (0, 1, 0, 0).
         const [rows, c] = [37, 12];
         const x = values(rows * c, 5);
-        const [a, k, b] = [values(c, 6), values(c, 7), values(c, 8)];
-        for (let mask = 0; mask < 16; mask++) {
-          const [useA, useK, useB, relu] = [1, 2, 4, 8].map((bit) => (mask & bit) !== 0);
+        const [a, k, b, sum] = [values(c, 6), values(c, 7), values(c, 8), values(rows * c, 9)];
+        for (let mask = 0; mask < 32; mask++) {
+          const [useA, useK, useB, useS, relu] = [1, 2, 4, 8, 16].map((bit) => (mask & bit) !== 0);
           let offset = 1024;
           const place = (data) => {
             const o = offset;
@@ -249,15 +249,20 @@ describe('conv-kernels.c equals the definition of a convolution and of a per-cha
             offset += data.length * 4 + 64;
             return o;
           };
-          const [xo, ao, ko, bo, yo] = [x, a, k, b, new Float32Array(rows * c).fill(NaN)].map(place);
-          const args = (r0, r1) => [xo, useA ? ao : 0, useK ? ko : 0, useB ? bo : 0, yo, r0, r1, c, relu ? 1 : 0];
+          const [xo, ao, ko, bo, so, yo] = [x, a, k, b, sum, new Float32Array(rows * c).fill(NaN)].map(place);
+          const args = (r0, r1) => [xo, useA ? ao : 0, useK ? ko : 0, useB ? bo : 0, useS ? so : 0, yo, r0, r1, c, relu ? 1 : 0];
           native.run(splitRange(rows, native.threads).map(([r0, r1]) => ({ fn: 'channel_affine', args: args(r0, r1) })));
           const expected = Float32Array.from(x, (v, i) => {
             const ch = i % c;
-            const y = (v + (useA ? a[ch] : 0)) * (useK ? k[ch] : 1) + (useB ? b[ch] : 0);
-            return relu ? Math.max(0, y) : y;
+            const y = Math.fround(Math.fround(Math.fround(v + (useA ? a[ch] : 0)) * (useK ? k[ch] : 1)) + (useB ? b[ch] : 0));
+            const z = Math.fround(y + (useS ? sum[i] : 0));
+            return relu ? Math.max(0, z) : z;
           });
-          assertClose(new Float32Array(memory.buffer, yo, rows * c), expected, `channel_affine a ${useA} k ${useK} b ${useB} relu ${relu}`);
+          assertClose(
+            new Float32Array(memory.buffer, yo, rows * c),
+            expected,
+            `channel_affine a ${useA} k ${useK} b ${useB} s ${useS} relu ${relu}`,
+          );
         }
       } finally {
         native.dispose();

@@ -10,19 +10,26 @@
  * - When read: a convolution's input gradient dx is computed when something first reads it, and
  *   never if it is disposed unread. tfjs's fused convolution (every tfjs-layers `Conv2D`) computes
  *   dx and dW together, even where its input is not a function of the weights, as the first
- *   layer's image is not: that dx was a whole convolution thrown away at every step.
+ *   layer's image is not: that dx was a whole convolution thrown away at every step. Likewise
+ *   batch norm's output, which the ReLU or the sum F(x) + x after it computes in its own pass
+ *   (pending-affine.ts), so that it is never written.
  *
  * Such a tensor is pending until it is settled. Every kernel the engine runs settles its pending
- * inputs first, and so does every read of a tensor's data ({@link installSettleOnRead}), so no one
+ * inputs first (but those that take a result computed when read as it is), and so does every read of a tensor's data ({@link installSettleOnRead}), so no one
  * can see a result before it is written; the training step settles whatever is still pending
  * before it returns ({@link withDeferredResults}).
  */
 
-/** A pending result: how to finish it; for one computed when read, whether it was disposed unread and how to let it go then. */
+/**
+ * A pending result: how to finish it; for one computed when read, whether it was disposed unread
+ * and how to let it go then, and the kernels that take it as it is (they do not read its data, or
+ * compute what they need from what it would be computed from).
+ */
 interface Pending {
   settle: () => void;
   unread?: () => boolean;
   abandon?: () => void;
+  takenBy?: ReadonlySet<string>;
 }
 
 /** Pending results: a tensor's dataId → its Pending, oldest first. */
@@ -58,10 +65,17 @@ export function defer(dataId: object, settle: () => void): void {
 /**
  * Register a result on `dataId` that `compute` writes when it is first read. `unread()`: whether
  * only this registration still holds it (it was disposed unread); `abandon` lets go of what
- * compute would have read, in place of computing.
+ * compute would have read, in place of computing; `takenBy`: kernels that the engine gives it
+ * unsettled (each then settles it itself if it reads it).
  */
-export function deferUntilRead(dataId: object, compute: () => void, unread: () => boolean, abandon: () => void): void {
-  pending.set(dataId, { settle: compute, unread, abandon });
+export function deferUntilRead(
+  dataId: object,
+  compute: () => void,
+  unread: () => boolean,
+  abandon: () => void,
+  takenBy?: ReadonlySet<string>,
+): void {
+  pending.set(dataId, { settle: compute, unread, abandon, takenBy });
 }
 
 /** Finish the result on `dataId` if it is pending (no-op otherwise). */
@@ -100,6 +114,19 @@ function settleAll(): void {
   if (error !== undefined) throw error;
 }
 
+/**
+ * Let go of every result computed when read that has been disposed unread: call it once a pass's
+ * intermediates are disposed (after the forward pass's tidy), so that what they would have been
+ * computed from is freed then, not at the end of the step.
+ */
+export function abandonUnread(): void {
+  for (const [dataId, p] of pending) {
+    if (p.unread?.() !== true) continue;
+    pending.delete(dataId);
+    p.abandon!();
+  }
+}
+
 /** What {@link installSettleOnRead} wraps: the engine's kernel calls and data reads (tfjs-core's `Engine`). */
 export interface ReadingEngine {
   runKernel(kernelName: string, inputs: object, attrs?: object): unknown;
@@ -107,15 +134,20 @@ export interface ReadingEngine {
   read(dataId: object): Promise<unknown>;
 }
 
+/** Settle the pending result on `dataId` unless it is one that kernel `kernelName` takes as it is. */
+function settleFor(kernelName: string, dataId: object): void {
+  if (pending.get(dataId)?.takenBy?.has(kernelName) !== true) settle(dataId);
+}
+
 /**
- * Make the engine settle a pending tensor before any kernel takes it as an input and before its
- * data is read (`dataSync`, `data`, `array`, …); returns what puts the engine back. Without a
- * pending result, one check per kernel call.
+ * Make the engine settle a pending tensor before any kernel takes it as an input (but kernels
+ * that take it as it is) and before its data is read (`dataSync`, `data`, `array`, …); returns
+ * what puts the engine back. Without a pending result, one check per kernel call.
  */
 export function installSettleOnRead(engine: ReadingEngine): () => void {
   const { runKernel, readSync, read } = engine;
   engine.runKernel = function (kernelName, inputs, attrs) {
-    if (pending.size > 0) for (const t of Object.values(inputs)) if (t != null) settle((t as { dataId: object }).dataId);
+    if (pending.size > 0) for (const t of Object.values(inputs)) if (t != null) settleFor(kernelName, (t as { dataId: object }).dataId);
     return runKernel.call(this, kernelName, inputs, attrs);
   };
   engine.readSync = function (dataId) {

@@ -13,7 +13,7 @@
  * results that kernels may finish in the background while the pass goes on (deferred.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { type ReadingEngine, installSettleOnRead, withDeferredResults } from './deferred';
+import { type ReadingEngine, abandonUnread, installSettleOnRead, withDeferredResults } from './deferred';
 
 type Tensor = tf.Tensor;
 
@@ -147,6 +147,7 @@ function frugalGradients(this: EngineInternals, f: () => Tensor, xs: Tensor[], d
       () => this.endTape(),
       () => this.tidy('forward', f),
     );
+    abandonUnread(); // batch norm outputs that only a ReLU or F(x) + x read (pending-affine.ts)
     if (!(y instanceof tf.Tensor)) throw new Error('The result y returned by f() must be a tensor.');
     const tape = this.state.activeTape ?? [];
     const nodes = nodesFromXsToY(tape, xs, y);
@@ -161,6 +162,7 @@ function frugalGradients(this: EngineInternals, f: () => Tensor, xs: Tensor[], d
       for (let i = nodes.length - 1; i >= 0; i--) {
         backpropNode(nodes[i]!, acc, this);
         releaseNode(nodes[i]!, acc, keep);
+        abandonUnread(); // what the node held (an Add keeps its inputs, a batch norm output among them)
       }
       const grads = xs.map((x) => acc.get(x.id));
       for (const node of tape) for (const t of node.saved ?? []) t.dispose(); // the nodes off the path

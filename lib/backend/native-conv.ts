@@ -589,7 +589,8 @@ function runOrDefer(
  * Take a reference of the backend's to each tensor's buffer, so that it outlives the tensor's
  * disposal; returns what lets them go (and makes the engine forget a buffer the backend frees).
  */
-function hold(backend: WasmBackend, ts: tf.TensorInfo[]): () => void {
+export function hold(b: object, ts: tf.TensorInfo[]): () => void {
+  const backend = b as WasmBackend;
   for (const t of ts) backend.incRef(t.dataId);
   return () => {
     for (const t of ts) if (backend.disposeData(t.dataId)) engineOf().removeDataId(t.dataId, backend);
@@ -895,30 +896,59 @@ function rowChunks(rows: number, c: number, at: number): Chunks {
 }
 
 /**
- * y = act((x + a) · k + b) with a, k, b per channel (the last axis; each optional: 0, 1, 0) and
- * act ReLU or the identity: batch norm's elementwise step and its pieces (see channel_affine in
- * conv-kernels.c), the threads claiming chunks of rows. Undefined where not covered (float32 with a
- * multiple of 4 channels).
+ * The terms of a per-channel affine map y = act((x + add) · scale + shift + plus): add, scale and
+ * shift per channel (the last axis), plus a tensor of x's shape; each optional (0, 1, 0, 0).
+ */
+export interface AffineTerms {
+  add?: tf.TensorInfo;
+  scale?: tf.TensorInfo;
+  shift?: tf.TensorInfo;
+  plus?: tf.TensorInfo;
+}
+
+/** The tensors of `terms` that are given. */
+export function termsOf({ add, scale, shift, plus }: AffineTerms): tf.TensorInfo[] {
+  return [add, scale, shift, plus].filter((t) => t !== undefined) as tf.TensorInfo[];
+}
+
+/** Whether {@link nativeChannelAffine} covers x and `terms`: native kernels, float32, a multiple of 4 channels. */
+export function channelAffineCovers(b: object, x: tf.TensorInfo, { add, scale, shift, plus }: AffineTerms): boolean {
+  const [, c] = rowsOf(x);
+  const size = tf.util.sizeFromShape(x.shape);
+  return (
+    x.dtype === 'float32' &&
+    c > 0 &&
+    c % 4 === 0 &&
+    [add, scale, shift].every((t) => t === undefined || (t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) === c)) &&
+    (plus === undefined || (plus.dtype === 'float32' && tf.util.sizeFromShape(plus.shape) === size)) &&
+    nativeFor(b as WasmBackend) !== undefined
+  );
+}
+
+/**
+ * y = act((x + a) · k + b + s) with a, k, b per channel and s a tensor of x's shape (see
+ * {@link AffineTerms}), act ReLU or the identity: batch norm's elementwise step and its pieces, and
+ * with the ReLU or the sum F(x) + x after it (see channel_affine in c/batch-norm.c), the threads
+ * claiming chunks of rows. Written to `into` where given, else to a new tensor. Undefined where
+ * not covered ({@link channelAffineCovers}).
  */
 export function nativeChannelAffine(
   b: object,
   x: tf.TensorInfo,
-  { add, scale, shift }: { add?: tf.TensorInfo; scale?: tf.TensorInfo; shift?: tf.TensorInfo },
+  terms: AffineTerms,
   relu = false,
   background = false,
+  into?: tf.TensorInfo,
 ): tf.TensorInfo | undefined {
   const backend = b as WasmBackend;
+  if (!channelAffineCovers(backend, x, terms)) return undefined;
+  const native = requireNative(backend);
   const [rows, c] = rowsOf(x);
-  const vectors = [add, scale, shift].filter((t) => t !== undefined) as tf.TensorInfo[];
-  const ok =
-    x.dtype === 'float32' && c > 0 && c % 4 === 0 && vectors.every((t) => t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) === c);
-  const native = ok ? nativeFor(backend) : undefined;
-  if (native === undefined) return undefined;
-  const out = backend.makeOutput(x.shape, 'float32');
-  const [xo, yo] = [at(backend, x), at(backend, out)];
-  const [ao, ko, bo] = [add, scale, shift].map((t) => (t === undefined ? 0 : at(backend, t)));
-  const job: Job = { fn: 'channel_affine', args: [xo, ao, ko, bo, yo, 0, 0, c, relu ? 1 : 0] };
-  runOrDefer(backend, native, job, rowChunks(rows, c, 5), background ? { out, inputs: [x, ...vectors] } : undefined);
+  const out = into ?? backend.makeOutput(x.shape, 'float32');
+  const { add, scale, shift, plus } = terms;
+  const [xo, yo, ao, ko, bo, so] = [x, out, add, scale, shift, plus].map((t) => (t === undefined ? 0 : at(backend, t)));
+  const job: Job = { fn: 'channel_affine', args: [xo, ao, ko, bo, so, yo, 0, 0, c, relu ? 1 : 0] };
+  runOrDefer(backend, native, job, rowChunks(rows, c, 6), background ? { out, inputs: [x, ...termsOf(terms)] } : undefined);
   return out;
 }
 

@@ -3,22 +3,26 @@
 #include "common.h"
 
 // Per-channel affine map, batch norm's elementwise step (and its pieces: centring x − μ, scaling
-// x · k), rows [r0, r1) of an [R, C] tensor (C a multiple of 4):
-//   y[i, c] = act((x[i, c] + a[c]) · k[c] + b[c])
-// a, k, b may be 0 (null), standing for 0, 1, 0 (then no operation is done for them, so x · k and
-// x + a are exact); act is ReLU when relu is 1, else the identity. y may be x.
+// x · k), rows [r0, r1) of an [R, C] tensor (C a multiple of 4), with an optional tensor added
+// after it (a block's F(x) + x, §3.2) and an optional ReLU:
+//   y[i, c] = act((x[i, c] + a[c]) · k[c] + b[c] + s[i, c])
+// a, k, b, s may be 0 (null), standing for 0, 1, 0, 0 (then no operation is done for them, so
+// x · k and x + a are exact, and each float is the one of the separate passes: the affine map's,
+// then the sum's, then the ReLU's); act is ReLU when relu is 1, else the identity. y may be x.
 __attribute__((export_name("channel_affine")))
-void channel_affine(const float *x, const float *a, const float *k, const float *b, float *y, int r0, int r1, int c,
-                    int relu) {
+void channel_affine(const float *x, const float *a, const float *k, const float *b, const float *s, float *y, int r0,
+                    int r1, int c, int relu) {
   const v128_t z = wasm_f32x4_splat(0.f);
   const float *xp = x + r0 * c;
+  const float *sp = s ? s + r0 * c : 0;
   float *yp = y + r0 * c;
-  for (int i = r0; i < r1; i++, xp += c, yp += c) {
+  for (int i = r0; i < r1; i++, xp += c, yp += c, sp = sp ? sp + c : 0) {
     for (int ch = 0; ch < c; ch += 4) {
       v128_t v = wasm_v128_load(xp + ch);
       if (a) v = wasm_f32x4_add(v, wasm_v128_load(a + ch));
       if (k) v = wasm_f32x4_mul(v, wasm_v128_load(k + ch));
       if (b) v = wasm_f32x4_add(v, wasm_v128_load(b + ch));
+      if (sp) v = wasm_f32x4_add(v, wasm_v128_load(sp + ch));
       if (relu) v = wasm_f32x4_max(v, z);
       wasm_v128_store(yp + ch, v);
     }

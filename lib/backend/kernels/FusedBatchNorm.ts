@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeChannelAffine } from '../native-conv';
+import { deferAffine } from '../pending-affine';
 import { type KernelArgs, type WasmBackendLike, type WasmKernel, builtin, calledByEngine, release } from './kernel-util';
 import { addPerChannel, affinePerChannel, MIN_XNNPACK_SIZE, perChannelOf, vectorOf } from './per-channel';
 
@@ -7,7 +8,8 @@ import { addPerChannel, affinePerChannel, MIN_XNNPACK_SIZE, perChannelOf, vector
  * Batch normalisation y = (x − μ) · γ / √(σ² + ε) + β with per-channel μ, σ², γ, β (Eq. of
  * Ioffe & Szegedy, after every convolution in §3.4), in one pass of the library's
  * channel_affine on all threads (channels a multiple of 4), else two XNNPACK passes: x − μ, then
- * · (γ / √(σ² + ε)) + β. The builtin walks every element with index arithmetic.
+ * · (γ / √(σ² + ε)) + β. The builtin walks every element with index arithmetic. In a training step
+ * the pass is left to the kernel that reads the output (pending-affine.ts).
  */
 function fusedBatchNormKernel(args: KernelArgs): tf.TensorInfo {
   const { x, mean, variance, offset, scale } = args.inputs as Record<string, tf.TensorInfo | undefined>;
@@ -28,7 +30,10 @@ function fusedBatchNormKernel(args: KernelArgs): tf.TensorInfo {
   const k = vectorOf(backend, c, (i) => gamma[i] / Math.sqrt(v[i] + eps));
   const b = vectorOf(backend, c, (i) => beta[i]);
   const negated = vectorOf(backend, c, (i) => -mu[i]);
-  let out = nativeChannelAffine(backend, X, { add: negated, scale: k, shift: b }, false, calledByEngine());
+  const terms = { add: negated, scale: k, shift: b };
+  // In a training step, written by the kernel that reads it (the ReLU after it, or F(x) + x).
+  let out = calledByEngine() ? deferAffine(backend, X, terms) : undefined;
+  out ??= nativeChannelAffine(backend, X, terms, false, calledByEngine());
   if (out === undefined) {
     const centred = addPerChannel(backend, X, negated);
     out = affinePerChannel(backend, centred, k, b);
