@@ -15,9 +15,10 @@
  *   (pending-affine.ts), so that it is never written.
  *
  * Such a tensor is pending until it is settled. Every kernel the engine runs settles its pending
- * inputs first (but those that take a result computed when read as it is), and so does every read of a tensor's data ({@link installSettleOnRead}), so no one
- * can see a result before it is written; the training step settles whatever is still pending
- * before it returns ({@link withDeferredResults}).
+ * inputs first (but for the kernels a result computed when read names as taking it as it is), and
+ * so does every read of a tensor's data ({@link installSettleOnRead}), so no one can see a result
+ * before it is written; the training step settles whatever is still pending before it returns
+ * ({@link withDeferredResults}).
  */
 
 /**
