@@ -26,7 +26,9 @@
  * `ResidualBatchNormMoments` and `ResidualBatchNormGrad` (per-channel sums and the input gradient, in conv-kernels.c), and the
  * zero padding before stride-2 convolutions (`PadV2`) is row copies. Two elementwise passes that
  * XNNPACK runs on one thread run on all: `Relu`, `Add` of two tensors of one shape, and ReLU's gradient
- * (`ResidualReluGrad`, which lib/backend/relu-gradient.ts uses where it is registered).
+ * (`ResidualReluGrad`, which lib/backend/relu-gradient.ts uses where it is registered). In a training
+ * step `FusedBatchNorm` leaves its output to the `Relu` or `Add` that reads it, which computes it in
+ * its own pass (../pending-affine.ts).
  *
  * Intermediate tensors live only on the backend: each is released with `backend.disposeData`,
  * and the kernel returns a fresh tensor that the engine then owns.
