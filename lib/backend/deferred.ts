@@ -98,16 +98,15 @@ export function settleOldest(): boolean {
 }
 
 /**
- * Finish every pending result, or abandon it where it was disposed unread (each even if an earlier
- * one failed; the first error is thrown).
+ * Abandon every pending result disposed unread ({@link abandonUnread}), then finish the others
+ * (each even if an earlier one failed; the first error is thrown).
  */
 function settleAll(): void {
+  abandonUnread();
   let error: unknown;
-  for (const [dataId, p] of pending) {
-    pending.delete(dataId);
+  for (const dataId of pending.keys()) {
     try {
-      if (p.unread?.() === true) p.abandon!();
-      else p.settle();
+      settle(dataId);
     } catch (e) {
       error ??= e;
     }
